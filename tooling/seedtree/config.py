@@ -1,0 +1,167 @@
+"""One typed configuration: ``seedtree.yaml`` at the taxonomy repository root.
+
+Precedence, lowest first: defaults declared here, the file, environment variables
+``SEEDTREE__<SECTION>__<FIELD>`` (e.g. ``SEEDTREE__TEACHER__BACKEND=openai``), then CLI options
+(applied by the CLI through :func:`with_overrides`). Every default is declared once, here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from seedtree.errors import ConfigError
+
+CONFIG_FILE = "seedtree.yaml"
+ENV_PREFIX = "SEEDTREE__"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ValidateConfig(_Section):
+    allowed_licenses: tuple[str, ...] = (
+        "CC0-1.0",
+        "CDLA-Permissive-2.0",
+        "CC-BY-4.0",
+        "CC-BY-SA-4.0",
+        "Apache-2.0",
+        "MIT",
+    )
+    max_context_words: int = 500
+    max_qa_words: int = 250
+
+
+class TeacherConfig(_Section):
+    backend: Literal["embedded", "openai", "vllm"] = "embedded"
+    # "default" is the embedded SmolLM2-135M-Instruct; otherwise a local HF folder or a
+    # model name known to the server.
+    model: str = "default"
+    base_urls: tuple[str, ...] = ()
+    api_key_env: str = "OPENAI_API_KEY"
+    max_in_flight: int = 16
+    timeout_s: float = 120.0
+    max_retries: int = 5
+    batch_size: int = 16
+    device: str = "auto"
+    tensor_parallel_size: int = 1
+
+
+class StudentConfig(_Section):
+    model: str = "default"
+
+
+class GenerateConfig(_Section):
+    samples_per_leaf: int = 30
+    max_attempts_factor: float = 4.0
+    rouge_threshold: float = 0.7
+    seeds_per_prompt: int = 3
+    temperature: float = 0.7
+    top_p: float = 0.95
+    max_tokens: int = 256
+    chunk_tokens: int = 400
+    chunk_overlap: int = 50
+    prompts_dir: str | None = None
+    quiet: bool = False
+
+
+class PreviewConfig(_Section):
+    samples: int = 3
+
+
+class TrainConfig(_Section):
+    recipe: str = "training/recipe.yaml"
+    deepspeed: str | None = None
+
+
+class RetrainConfig(_Section):
+    pass
+
+
+class Config(_Section):
+    # the taxonomy tree, relative to the repository root (the folder holding seedtree.yaml)
+    taxonomy_dir: str = "taxonomy"
+    validate_: ValidateConfig = Field(default_factory=ValidateConfig, alias="validate")
+    teacher: TeacherConfig = Field(default_factory=TeacherConfig)
+    student: StudentConfig = Field(default_factory=StudentConfig)
+    generate: GenerateConfig = Field(default_factory=GenerateConfig)
+    preview: PreviewConfig = Field(default_factory=PreviewConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    retrain: RetrainConfig = Field(default_factory=RetrainConfig)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for key, value in environ.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        parts = key[len(ENV_PREFIX) :].lower().split("__")
+        if len(parts) != 2:
+            raise ConfigError(f"environment variable {key}: expected {ENV_PREFIX}<SECTION>__<FIELD>")
+        out.setdefault(parts[0], {})[parts[1]] = yaml.safe_load(value)
+    return out
+
+
+def _merge(base: dict[str, Any], extra: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    merged = dict(base)
+    for section, fields in extra.items():
+        current = merged.get(section) or {}
+        if not isinstance(current, dict):
+            raise ConfigError(f"{CONFIG_FILE}: section '{section}' must be a mapping")
+        merged[section] = {**current, **fields}
+    return merged
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+    return raw
+
+
+def _build(data: dict[str, Any], origin: str) -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{origin}: invalid configuration"]
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"])
+            lines.append(f"  {where}: {err['msg']}")
+        raise ConfigError("\n".join(lines)) from None
+
+
+def load_config(
+    repo_root: Path | None,
+    config_file: Path | None = None,
+    environ: dict[str, str] | None = None,
+) -> Config:
+    """Load ``config_file`` or ``<repo_root>/seedtree.yaml`` (if present), then the environment."""
+    path = config_file or (repo_root / CONFIG_FILE if repo_root is not None else None)
+    data: dict[str, Any] = {}
+    if path is not None and (config_file is not None or path.is_file()):
+        data = _read_file(path)
+    env = _env_overrides(dict(os.environ if environ is None else environ))
+    return _build(_merge(data, env), str(path or "configuration"))
+
+
+def with_overrides(config: Config, section: str, **fields: Any) -> Config:
+    """A copy of ``config`` with CLI options applied to one section (``None`` values skipped)."""
+    chosen = {k: v for k, v in fields.items() if v is not None}
+    if not chosen:
+        return config
+    data = config.model_dump(by_alias=True)
+    return _build(_merge(data, {section: chosen}), "command-line options")

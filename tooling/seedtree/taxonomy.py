@@ -1,0 +1,206 @@
+"""The taxonomy: finding its root and its leaves, and loading a leaf into a typed value.
+
+A leaf is a folder holding ``qna.yaml`` (plus ``attribution.txt``, and for knowledge, documents).
+Its id is its folder path relative to the taxonomy root, in POSIX form, e.g.
+``compositional_skills/writing/haiku``. Loading here assumes a leaf that validates; the validator
+(:mod:`seedtree.validate`) is what explains, with positions, why a leaf does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from seedtree.errors import UsageError
+
+TOPS = ("knowledge", "compositional_skills", "foundational_skills")
+QNA = "qna.yaml"
+ATTRIBUTION = "attribution.txt"
+LeafKind = Literal["knowledge", "skill", "grounded_skill"]
+
+
+@dataclass(frozen=True)
+class QA:
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class SkillSeed:
+    question: str
+    answer: str
+    context: str | None = None
+
+
+@dataclass(frozen=True)
+class KnowledgeSeed:
+    context: str
+    qas: tuple[QA, ...]
+
+
+@dataclass(frozen=True)
+class DocumentRef:
+    """``document: {repo, commit, patterns}``; ``repo: .`` means this taxonomy repository."""
+
+    repo: str
+    commit: str | None
+    patterns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Leaf:
+    id: str
+    root: Path
+    kind: LeafKind
+    version: int
+    created_by: str
+    task_description: str
+    skill_seeds: tuple[SkillSeed, ...] = ()
+    knowledge_seeds: tuple[KnowledgeSeed, ...] = ()
+    domain: str | None = None
+    document_outline: str | None = None
+    document: DocumentRef | None = None
+    data: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def dir(self) -> Path:
+        return self.root / self.id
+
+    @property
+    def qna_path(self) -> Path:
+        return self.dir / QNA
+
+    @property
+    def attribution_path(self) -> Path:
+        return self.dir / ATTRIBUTION
+
+    @property
+    def top(self) -> str:
+        return self.id.split("/", 1)[0]
+
+    @property
+    def seed_questions(self) -> tuple[QA, ...]:
+        """Every seed question with its answer, whatever the leaf type (used for evaluation)."""
+        if self.kind == "knowledge":
+            return tuple(qa for seed in self.knowledge_seeds for qa in seed.qas)
+        return tuple(QA(s.question, s.answer) for s in self.skill_seeds)
+
+
+def find_root(path: Path) -> Path | None:
+    """The taxonomy root for ``path``: the folder above its knowledge/skills part, if any."""
+    path = path.resolve()
+    if path.is_dir() and any((path / top).is_dir() for top in TOPS):
+        return path
+    for parent in [path, *path.parents]:
+        if parent.name in TOPS:
+            return parent.parent
+    return None
+
+
+def leaf_id(root: Path, qna_path: Path) -> str:
+    return qna_path.resolve().parent.relative_to(root.resolve()).as_posix()
+
+
+def iter_qna_files(root: Path) -> Iterator[Path]:
+    """Every file named exactly ``qna.yaml`` under the taxonomy tops, sorted by path."""
+    for top in TOPS:
+        base = root / top
+        if base.is_dir():
+            yield from sorted(p for p in base.rglob(QNA) if p.is_file())
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _skill_seeds(raw: Iterable[Mapping[str, Any]]) -> tuple[SkillSeed, ...]:
+    return tuple(
+        SkillSeed(_text(s.get("question")), _text(s.get("answer")), _text(s.get("context")) or None)
+        for s in raw
+    )
+
+
+def _knowledge_seeds(raw: Iterable[Mapping[str, Any]]) -> tuple[KnowledgeSeed, ...]:
+    seeds = []
+    for s in raw:
+        qas = tuple(
+            QA(_text(q.get("question")), _text(q.get("answer")))
+            for q in s.get("questions_and_answers") or ()
+        )
+        seeds.append(KnowledgeSeed(_text(s.get("context")), qas))
+    return tuple(seeds)
+
+
+def _document(raw: Any) -> DocumentRef | None:
+    if not isinstance(raw, Mapping):
+        return None
+    commit = raw.get("commit")
+    return DocumentRef(
+        repo=_text(raw.get("repo")),
+        commit=None if commit is None else _text(commit),
+        patterns=tuple(_text(p) for p in raw.get("patterns") or ()),
+    )
+
+
+def leaf_from_data(root: Path, qna_path: Path, data: Mapping[str, Any]) -> Leaf:
+    """Build a :class:`Leaf` from an already parsed (and validated) ``qna.yaml`` value."""
+    lid = leaf_id(root, qna_path)
+    raw_seeds = data.get("seed_examples") or []
+    common: dict[str, Any] = {
+        "id": lid,
+        "root": root.resolve(),
+        "version": int(data.get("version") or 1),
+        "created_by": _text(data.get("created_by")),
+        "data": data,
+    }
+    if lid.startswith("knowledge/"):
+        return Leaf(
+            kind="knowledge",
+            task_description=_text(data.get("task_description")),
+            knowledge_seeds=_knowledge_seeds(raw_seeds),
+            domain=_text(data.get("domain")) or None,
+            document_outline=_text(data.get("document_outline")) or None,
+            document=_document(data.get("document")),
+            **common,
+        )
+    seeds = _skill_seeds(raw_seeds)
+    grounded = any(s.context for s in seeds)
+    return Leaf(
+        kind="grounded_skill" if grounded else "skill",
+        task_description=_text(data.get("task_description")),
+        skill_seeds=seeds,
+        **common,
+    )
+
+
+def read_qna(qna_path: Path) -> Mapping[str, Any]:
+    """Parse a ``qna.yaml`` quickly (libyaml when available), for stages after validation."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        data = yaml.load(qna_path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise UsageError(
+            f"{qna_path}: cannot load leaf: {exc}", hint=f"run `seedtree validate {qna_path}`"
+        ) from None
+    if not isinstance(data, Mapping):
+        raise UsageError(f"{qna_path}: not a mapping", hint=f"run `seedtree validate {qna_path}`")
+    return data
+
+
+def load_leaf(qna_path: Path, root: Path | None = None) -> Leaf:
+    root = root or find_root(qna_path)
+    if root is None:
+        raise UsageError(
+            f"{qna_path}: not inside a taxonomy (no knowledge/, compositional_skills/ or "
+            "foundational_skills/ folder above it)"
+        )
+    return leaf_from_data(root, qna_path, read_qna(qna_path))
+
+
+def load_taxonomy(root: Path) -> list[Leaf]:
+    """Every leaf of the taxonomy at ``root``, sorted by id."""
+    return [load_leaf(p, root) for p in iter_qna_files(root)]
