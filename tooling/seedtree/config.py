@@ -104,7 +104,9 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, Any]]:
             continue
         parts = key[len(ENV_PREFIX) :].lower().split("__")
         if len(parts) != 2:
-            raise ConfigError(f"environment variable {key}: expected {ENV_PREFIX}<SECTION>__<FIELD>")
+            raise ConfigError(
+                f"environment variable {key}: expected {ENV_PREFIX}<SECTION>__<FIELD>"
+            )
         out.setdefault(parts[0], {})[parts[1]] = yaml.safe_load(value)
     return out
 

@@ -12,7 +12,9 @@ from seedtree.cli.app import ConfigOption, RepoOption, app
 
 @app.command()
 def validate(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Leaves or folders to validate.")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Leaves or folders to validate.")
+    ] = None,
     repo_root: RepoOption = None,
     config: ConfigOption = None,
 ) -> int:
