@@ -181,7 +181,7 @@ def read_qna(qna_path: Path) -> Mapping[str, Any]:
     """Parse a ``qna.yaml`` quickly (libyaml when available), for stages after validation."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data = yaml.load(qna_path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
+        data = yaml.load(qna_path.read_text(encoding="utf-8"), Loader=loader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise UsageError(
             f"{qna_path}: cannot load leaf: {exc}", hint=f"run `seedtree validate {qna_path}`"

@@ -6,12 +6,9 @@ import sys
 
 import click
 
-from seedtree.cli.app import app
-from seedtree.errors import EXIT_INTERRUPTED, EXIT_USAGE, SeedtreeError
-
 # Each module attaches its commands to ``app`` when imported. They import nothing heavy at
 # module level, so ``seedtree validate`` starts fast.
-from seedtree.cli import (  # noqa: E402,F401  (imported for their side effect)
+from seedtree.cli import (  # noqa: F401  (imported for their side effect)
     cmd_cache,
     cmd_diff,
     cmd_generate,
@@ -22,6 +19,8 @@ from seedtree.cli import (  # noqa: E402,F401  (imported for their side effect)
     cmd_train,
     cmd_validate,
 )
+from seedtree.cli.app import app
+from seedtree.errors import EXIT_INTERRUPTED, EXIT_USAGE, SeedtreeError
 
 
 def _print_error(error: SeedtreeError) -> None:
