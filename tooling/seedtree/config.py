@@ -50,6 +50,8 @@ class TeacherConfig(_Section):
     batch_size: int = 16
     device: str = "auto"
     tensor_parallel_size: int = 1
+    truncate_prompts: bool = False
+    score_top_logprobs: int = 20
 
 
 class StudentConfig(_Section):

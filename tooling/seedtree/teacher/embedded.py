@@ -1,0 +1,415 @@
+"""The embedded backend: a local Hugging Face-format model run by transformers on CPU or GPU.
+
+Requests are expanded into one row per sample, sorted by prompt length and cut into batches of
+``batch_size`` rows (which bounds memory); each batch is left-padded and decoded step by step with
+a KV cache, dropping rows as they finish. Every row samples with its own ``torch.Generator``
+seeded from its request's ``seed`` and its sample index, so a request gets the same completions
+whichever batch it lands in. Labels are scored by the log-likelihood of each label as the whole
+assistant answer (its tokens and the end-of-turn token), normalised over the label set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from seedtree.errors import TeacherError, UsageError
+from seedtree.teacher.base import (
+    Completion,
+    LabelScores,
+    Message,
+    OnResult,
+    ScoreRequest,
+    TeacherRequest,
+    TeacherResponse,
+)
+
+if TYPE_CHECKING:
+    import torch
+
+    from seedtree.config import TeacherConfig
+
+_PLAIN_TEMPLATE_END = "assistant:"
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    """One generated token with its log-probability and the most likely alternatives."""
+
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Generated:
+    """A response plus, when asked for, the per-token log-probabilities of each completion."""
+
+    response: TeacherResponse
+    logprobs: tuple[tuple[TokenLogprob, ...], ...] = ()
+
+
+@dataclass
+class _Row:
+    """One sample of one request, and its decoding state."""
+
+    request: int
+    prompt: list[int]
+    max_new: int
+    temperature: float
+    top_p: float
+    stop: tuple[str, ...]
+    generator: torch.Generator
+    tokens: list[int] = field(default_factory=list)
+    logprobs: list[TokenLogprob] = field(default_factory=list)
+    text: str | None = None
+    finish: str | None = None
+
+
+class EmbeddedTeacher:
+    """A :class:`~seedtree.teacher.base.Teacher` backed by a local transformers model."""
+
+    def __init__(
+        self,
+        model_dir: Path,
+        *,
+        batch_size: int = 16,
+        device: str = "auto",
+        truncate_prompts: bool = False,
+    ) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if batch_size < 1:
+            raise UsageError(f"teacher batch_size must be at least 1, got {batch_size}")
+        self.model_dir = Path(model_dir)
+        self.batch_size = batch_size
+        self.truncate_prompts = truncate_prompts
+        self.device = _pick_device(device)
+        dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
+        self.model = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=dtype)
+        self.model.to(self.device).eval()
+        self.context = int(getattr(self.model.config, "max_position_embeddings", 2048))
+        self.eos_ids = _eos_ids(self.tokenizer, self.model)
+        self.pad_id = _pad_id(self.tokenizer, self.eos_ids)
+        self._id = f"embedded:{self.model_dir.name}@{_fingerprint(self.model_dir)}"
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    def complete(
+        self, requests: Sequence[TeacherRequest], on_result: OnResult | None = None
+    ) -> list[TeacherResponse]:
+        def forward(index: int, done: Generated) -> None:
+            if on_result is not None:
+                on_result(index, done.response)
+
+        return [g.response for g in self.generate(requests, on_result=forward)]
+
+    def generate(
+        self,
+        requests: Sequence[TeacherRequest],
+        *,
+        top_logprobs: int = 0,
+        on_result: Callable[[int, Generated], None] | None = None,
+    ) -> list[Generated]:
+        """Complete every request; with ``top_logprobs`` > 0 also keep per-token logprobs."""
+        rows = self._plan_rows(requests)
+        pending = [req.n for req in requests]
+        done: dict[int, Generated] = {}
+        order = sorted(range(len(rows)), key=lambda i: -len(rows[i].prompt))
+        for start in range(0, len(order), self.batch_size):
+            batch = [rows[i] for i in order[start : start + self.batch_size]]
+            self._decode_batch(batch, top_logprobs)
+            for row in batch:
+                pending[row.request] -= 1
+                if pending[row.request] == 0:
+                    done[row.request] = self._collect(requests, rows, row.request)
+                    if on_result is not None:
+                        on_result(row.request, done[row.request])
+        return [done[i] for i in range(len(requests))]
+
+    def score_labels(self, requests: Sequence[ScoreRequest]) -> list[LabelScores]:
+        pairs: list[tuple[int, str, list[int], int]] = []
+        for index, req in enumerate(requests):
+            if not req.labels:
+                raise UsageError(f"score request {index}: no labels to score")
+            prompt = self._prompt_ids(req.messages, index, reserve=0)
+            for label in req.labels:
+                answer = self._label_ids(label, index)
+                self._check_fits(len(prompt) + len(answer), index)
+                pairs.append((index, label, prompt + answer, len(answer)))
+        totals: list[dict[str, float]] = [{} for _ in requests]
+        order = sorted(range(len(pairs)), key=lambda i: -len(pairs[i][2]))
+        for start in range(0, len(order), self.batch_size):
+            chunk = [pairs[i] for i in order[start : start + self.batch_size]]
+            for (index, label, _, _), value in zip(
+                chunk, self._answer_logprobs(chunk), strict=True
+            ):
+                totals[index][label] = value
+        return [LabelScores.from_logprobs(t) for t in totals]
+
+    def close(self) -> None:
+        import gc
+
+        del self.model
+        gc.collect()
+
+    # --- planning -------------------------------------------------------------------------
+
+    def _plan_rows(self, requests: Sequence[TeacherRequest]) -> list[_Row]:
+        import torch
+
+        rows: list[_Row] = []
+        for index, req in enumerate(requests):
+            if req.n < 1 or req.max_tokens < 1:
+                raise UsageError(f"request {index}: n and max_tokens must be at least 1")
+            prompt = self._prompt_ids(req.messages, index, reserve=req.max_tokens)
+            max_new = min(req.max_tokens, self.context - len(prompt))
+            for sample in range(req.n):
+                gen = torch.Generator(device="cpu").manual_seed(_sample_seed(req.seed, sample))
+                rows.append(_Row(index, prompt, max_new, req.temperature, req.top_p, req.stop, gen))
+        return rows
+
+    def _prompt_ids(self, messages: Sequence[Message], index: int, reserve: int) -> list[int]:
+        ids = self._encode(self._render(messages))
+        if len(ids) < self.context:
+            return ids  # answers are cut short at the context's end (finish reason "length")
+        if self.truncate_prompts:  # keep the end of the prompt, and room for the answer
+            keep = self.context - min(max(reserve, 1), self.context // 2)
+            return ids[len(ids) - keep :]
+        raise TeacherError(
+            f"request {index}: the prompt is {len(ids)} tokens, longer than the context of "
+            f"{self.context} tokens of the model {self.model_dir.name}",
+            hint="shorten the prompt, or set teacher.truncate_prompts: true to keep its end",
+        )
+
+    def _render(self, messages: Sequence[Message]) -> str:
+        chat = [{"role": m.role, "content": m.content} for m in messages]
+        if getattr(self.tokenizer, "chat_template", None):
+            text = self.tokenizer.apply_chat_template(
+                chat, tokenize=False, add_generation_prompt=True
+            )
+            return str(text)
+        lines = [f"{m['role']}: {m['content']}" for m in chat]
+        return "\n".join([*lines, _PLAIN_TEMPLATE_END])
+
+    def _encode(self, text: str) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _label_ids(self, label: str, index: int) -> list[int]:
+        ids = self._encode(label)
+        if not ids:
+            raise UsageError(f"score request {index}: label {label!r} is empty")
+        return [*ids, self.eos_ids[0]] if self.eos_ids else ids
+
+    def _check_fits(self, length: int, index: int) -> None:
+        if length > self.context and not self.truncate_prompts:
+            raise TeacherError(
+                f"score request {index}: {length} tokens exceed the model's context of "
+                f"{self.context} tokens",
+                hint="shorten the prompt",
+            )
+
+    # --- decoding -------------------------------------------------------------------------
+
+    def _decode_batch(self, rows: list[_Row], top_logprobs: int) -> None:
+        import torch
+        from transformers import DynamicCache
+
+        ids, mask = self._left_pad([r.prompt for r in rows])
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        cache = DynamicCache(config=self.model.config)
+        active = list(range(len(rows)))
+        with torch.inference_mode():
+            while active:
+                out = self.model(
+                    input_ids=ids,
+                    attention_mask=mask,
+                    position_ids=positions,
+                    past_key_values=cache,
+                    use_cache=True,
+                )
+                logits = out.logits[:, -1, :].float()
+                chosen = self._advance([rows[i] for i in active], logits, top_logprobs)
+                keep = [j for j, i in enumerate(active) if rows[i].finish is None]
+                if len(keep) < len(active) and keep:
+                    index = torch.tensor(keep, device=self.device)
+                    cache.batch_select_indices(index)
+                    mask, positions, chosen = mask[index], positions[index], chosen[index]
+                active = [active[j] for j in keep]
+                ids = chosen.unsqueeze(-1)
+                mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
+                positions = positions[:, -1:] + 1
+
+    def _advance(self, rows: list[_Row], logits: torch.Tensor, top_logprobs: int) -> torch.Tensor:
+        """Pick each row's next token, record it and decide whether the row is finished."""
+        import torch
+
+        logprobs = torch.log_softmax(logits, dim=-1)
+        chosen = [_pick(logits[j], row) for j, row in enumerate(rows)]
+        for j, (row, token) in enumerate(zip(rows, chosen, strict=True)):
+            if top_logprobs > 0:
+                row.logprobs.append(self._token_logprob(logprobs[j], token, top_logprobs))
+            self._append(row, token)
+        return torch.tensor(chosen, device=self.device)
+
+    def _append(self, row: _Row, token: int) -> None:
+        if token in self.eos_ids:
+            row.finish = "stop"
+            return
+        row.tokens.append(token)
+        if row.stop:
+            text = self.tokenizer.decode(row.tokens, skip_special_tokens=True)
+            cut = _first_stop(text, row.stop)
+            if cut is not None:
+                row.text, row.finish = text[:cut], "stop"
+                return
+        if len(row.tokens) >= row.max_new:
+            row.finish = "length"
+
+    def _token_logprob(self, logprobs: torch.Tensor, token: int, k: int) -> TokenLogprob:
+        import torch
+
+        values, indices = torch.topk(logprobs, k)
+        top = tuple(
+            (self.tokenizer.decode([int(i)]), float(v))
+            for v, i in zip(values.tolist(), indices.tolist(), strict=True)
+        )
+        return TokenLogprob(self.tokenizer.decode([token]), float(logprobs[token]), top)
+
+    def _left_pad(self, prompts: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        import torch
+
+        width = max(len(p) for p in prompts)
+        ids = torch.full((len(prompts), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(prompts), width), dtype=torch.long)
+        for j, prompt in enumerate(prompts):
+            ids[j, width - len(prompt) :] = torch.tensor(prompt, dtype=torch.long)
+            mask[j, width - len(prompt) :] = 1
+        return ids.to(self.device), mask.to(self.device)
+
+    def _collect(
+        self, requests: Sequence[TeacherRequest], rows: list[_Row], index: int
+    ) -> Generated:
+        mine = [r for r in rows if r.request == index]
+        completions = tuple(
+            Completion(
+                text=r.text
+                if r.text is not None
+                else self.tokenizer.decode(r.tokens, skip_special_tokens=True),
+                finish_reason=r.finish or "length",
+                tokens=len(r.tokens),
+            )
+            for r in mine
+        )
+        response = TeacherResponse(completions=completions, prompt_tokens=len(mine[0].prompt))
+        logprobs = tuple(tuple(r.logprobs) for r in mine) if mine[0].logprobs else ()
+        return Generated(response, logprobs)
+
+    # --- scoring --------------------------------------------------------------------------
+
+    def _answer_logprobs(self, chunk: list[tuple[int, str, list[int], int]]) -> list[float]:
+        """Sum of log-probabilities of each sequence's last ``answer`` tokens (right-padded)."""
+        import torch
+
+        width = max(len(seq) for _, _, seq, _ in chunk)
+        ids = torch.full((len(chunk), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(chunk), width), dtype=torch.long)
+        for j, (_, _, seq, _) in enumerate(chunk):
+            ids[j, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+            mask[j, : len(seq)] = 1
+        with torch.inference_mode():
+            logits = self.model(
+                input_ids=ids.to(self.device), attention_mask=mask.to(self.device)
+            ).logits.float()
+        logprobs = torch.log_softmax(logits, dim=-1).cpu()
+        out = []
+        for j, (_, _, seq, answer) in enumerate(chunk):
+            targets = torch.tensor(seq[len(seq) - answer :])
+            steps = torch.arange(len(seq) - answer - 1, len(seq) - 1)
+            out.append(float(logprobs[j, steps, targets].sum()))
+        return out
+
+
+def create(config: TeacherConfig) -> EmbeddedTeacher:
+    """Build the embedded teacher from configuration (``model`` resolved by the model store)."""
+    from seedtree.models import resolve_model
+
+    return EmbeddedTeacher(
+        resolve_model(config.model),
+        batch_size=config.batch_size,
+        device=config.device,
+        truncate_prompts=config.truncate_prompts,
+    )
+
+
+def _pick(logits: torch.Tensor, row: _Row) -> int:
+    """Greedy at temperature 0, otherwise nucleus sampling with the row's own generator."""
+    import torch
+
+    if row.temperature <= 0:
+        return int(torch.argmax(logits))
+    probs = torch.softmax(logits / row.temperature, dim=-1)
+    if row.top_p < 1.0:
+        sorted_probs, order = torch.sort(probs, descending=True)
+        cumulative = torch.cumsum(sorted_probs, dim=-1)
+        drop = cumulative - sorted_probs > row.top_p
+        sorted_probs[drop] = 0.0
+        probs = torch.zeros_like(probs).scatter(0, order, sorted_probs)
+    return int(torch.multinomial(probs.cpu(), 1, generator=row.generator))
+
+
+def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:
+    hits = [text.find(s) for s in stops if s]
+    found = [h for h in hits if h >= 0]
+    return min(found) if found else None
+
+
+def _sample_seed(seed: int, sample: int) -> int:
+    digest = hashlib.sha256(f"{seed}:{sample}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+
+
+def _pick_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def _eos_ids(tokenizer: Any, model: Any) -> list[int]:
+    ids: list[int] = []
+    for value in (tokenizer.eos_token_id, getattr(model.generation_config, "eos_token_id", None)):
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, int) and item not in ids:
+                ids.append(item)
+    return ids
+
+
+def _pad_id(tokenizer: Any, eos_ids: list[int]) -> int:
+    if isinstance(tokenizer.pad_token_id, int):
+        return int(tokenizer.pad_token_id)
+    return eos_ids[0] if eos_ids else 0
+
+
+def _fingerprint(model_dir: Path) -> str:
+    """A short hash of the config and weights, so a retrained folder gets a new identity."""
+    digest = hashlib.sha256()
+    for path in sorted(model_dir.glob("*.json")) + sorted(model_dir.glob("*.safetensors")):
+        if path.name == "seedtree-model.json":
+            continue
+        digest.update(path.name.encode())
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 22), b""):
+                digest.update(block)
+    return digest.hexdigest()[:12]
+
+
+__all__ = ["EmbeddedTeacher", "Generated", "TokenLogprob", "create"]
