@@ -1,0 +1,251 @@
+"""``seedtree fmt``: fix what is mechanical in ``qna.yaml`` files without changing any value.
+
+Fixed: trailing spaces, the final newline, tab indentation, indentation (2 spaces for mappings,
+sequence items indented by 2 under their key), and key order (:data:`KEY_ORDER`). Comments and
+block scalars (``|``, ``>``) are kept; long plain or quoted scalars are re-wrapped at
+:data:`WIDTH` columns. Every result is parsed again and compared with the original, value by
+value and type by type: a file that cannot be formatted without changing a value is left as it
+is and reported.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from seedtree.atomic import write_text
+from seedtree.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from seedtree.findings import Finding
+
+WIDTH = 100
+# The documented key order. Keys not listed keep their relative order after the listed ones.
+TOP_KEYS = (
+    "version",
+    "created_by",
+    "domain",
+    "task_description",
+    "document_outline",
+    "document",
+    "seed_examples",
+)
+KEY_ORDER: Mapping[str, tuple[str, ...]] = {
+    "": TOP_KEYS,
+    "document": ("repo", "commit", "patterns"),
+    "seed_examples": ("context", "question", "answer", "questions_and_answers"),
+    "questions_and_answers": ("question", "answer"),
+}
+_LEADING_TAB = re.compile(r"^([ \t]*\t[ \t]*)", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Formatted:
+    """The formatted text of one file, and what could not be fixed without changing a value."""
+
+    text: str
+    notes: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class FileResult:
+    path: Path
+    changed: bool
+    notes: tuple[Finding, ...]
+
+
+def _yaml(width: int, explicit_start: bool) -> Any:
+    from ruamel.yaml import YAML
+
+    rt = YAML(typ="rt")
+    rt.preserve_quotes = True
+    rt.width = width
+    rt.indent(mapping=2, sequence=4, offset=2)
+    rt.explicit_start = explicit_start
+    return rt
+
+
+def _reorder(node: Any, order: tuple[str, ...]) -> None:
+    """Move ``node``'s known keys into ``order``, unknown keys after them (in place)."""
+    keys = list(node.keys())
+    wanted = [k for k in order if k in node] + [k for k in keys if k not in order]
+    if keys != wanted:
+        for key in wanted:
+            node.move_to_end(key)
+
+
+def _apply_key_order(data: Any) -> None:
+    if not isinstance(data, dict):
+        return
+    _reorder(data, KEY_ORDER[""])
+    if isinstance(data.get("document"), dict):
+        _reorder(data["document"], KEY_ORDER["document"])
+    for seed in _dicts(data.get("seed_examples")):
+        _reorder(seed, KEY_ORDER["seed_examples"])
+        for qa in _dicts(seed.get("questions_and_answers")):
+            _reorder(qa, KEY_ORDER["questions_and_answers"])
+
+
+def _dicts(value: Any) -> Iterator[Any]:
+    if isinstance(value, list):
+        yield from (item for item in value if isinstance(item, dict))
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal values of equal types, recursively (so ``1``, ``1.0``, ``True`` and ``"1"`` differ)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def _load_plain(text: str) -> Any:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader)
+
+
+def _dump(text: str, width: int) -> str:
+    rt = _yaml(width, text.lstrip().startswith("---"))
+    data = rt.load(text)
+    _apply_key_order(data)
+    out = io.StringIO()
+    rt.dump(data, out)
+    return out.getvalue()
+
+
+def _strip_lines(text: str) -> str:
+    return "\n".join(line.rstrip(" \t") for line in text.split("\n")).rstrip("\n") + "\n"
+
+
+def _note(name: str, line: int, column: int, rule: str, message: str) -> Finding:
+    return Finding(name, line, column, "error", rule, message)
+
+
+def _trailing_space_notes(text: str, name: str) -> tuple[Finding, ...]:
+    return tuple(
+        _note(
+            name,
+            number,
+            len(line.rstrip(" \t")) + 1,
+            "trailing-spaces",
+            "trailing spaces inside a block scalar are part of its value: remove them by hand "
+            "if they are not meant to be there",
+        )
+        for number, line in enumerate(text.split("\n"), start=1)
+        if line != line.rstrip(" \t")
+    )
+
+
+def _candidates(text: str) -> Iterator[str]:
+    """Formatted versions of ``text``, most thorough first."""
+    for width in (WIDTH, 1 << 16):
+        dumped = _dump(text, width)
+        yield _strip_lines(dumped)
+        yield dumped if dumped.endswith("\n") else dumped + "\n"
+
+
+def _untab(text: str) -> str:
+    """Tabs in indentation (which YAML forbids) become two spaces each."""
+    return _LEADING_TAB.sub(lambda m: m.group(1).replace("\t", "  "), text)
+
+
+def _parse_error(exc: Exception, name: str) -> Finding:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return _note(
+        name,
+        line,
+        column,
+        "yaml-syntax",
+        f"cannot format: {problem}; fix the YAML first (`seedtree validate` shows the details)",
+    )
+
+
+def _original_value(text: str) -> tuple[str, Any]:
+    """The text to format (tab indentation expanded if that is what breaks it) and its value."""
+    try:
+        return text, _load_plain(text)
+    except yaml.YAMLError:
+        untabbed = _untab(text)
+        if untabbed == text or not _parses(untabbed):
+            raise
+        return untabbed, _load_plain(untabbed)
+
+
+def _parses(text: str) -> bool:
+    try:
+        _load_plain(text)
+    except yaml.YAMLError:
+        return False
+    return True
+
+
+def format_text(text: str, name: str = "<text>") -> Formatted:
+    """Format one ``qna.yaml`` text; the result parses to exactly the same value."""
+    from ruamel.yaml.error import YAMLError as RoundTripError
+
+    try:
+        source, value = _original_value(text)
+        for candidate in _candidates(source):
+            if _same(_load_plain(candidate), value):
+                return Formatted(candidate, _trailing_space_notes(candidate, name))
+    except (yaml.YAMLError, RoundTripError) as exc:  # ruamel also rejects duplicate keys
+        return Formatted(text, (_parse_error(exc, name),))
+    message = "cannot format without changing a value; file left as it is"
+    return Formatted(text, (_note(name, 1, 1, "fmt-unsafe", message),))
+
+
+def iter_yaml_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files given by name, and every ``qna.yaml`` under the folders given."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("qna.yaml") if p.is_file())
+        elif path.is_file():
+            yield path
+        else:
+            raise UsageError(f"{path}: no such file or folder")
+
+
+def display_path(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def format_file(path: Path, *, check: bool) -> FileResult:
+    """Format ``path`` in place (unless ``check``); report whether it changed."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        note = _note(display_path(path), 1, 1, "unreadable", f"cannot read: {exc}")
+        return FileResult(path, False, (note,))
+    result = format_text(text, display_path(path))
+    changed = result.text != text
+    if changed and not check:
+        write_text(path, result.text)
+    return FileResult(path, changed, result.notes)
+
+
+def run_fmt(paths: list[Path], *, check: bool, echo: Callable[[str], None] = print) -> int:
+    """Format every file; exit 1 if a file could not be fully fixed (or, with check, would
+    change), 0 otherwise."""
+    results = [format_file(p, check=check) for p in iter_yaml_files(paths)]
+    verb = "would reformat" if check else "reformatted"
+    for result in results:
+        if result.changed:
+            echo(f"{verb} {display_path(result.path)}")
+        for note in result.notes:
+            echo(f"{note.file}:{note.line}:{note.column}: {note.rule}: {note.message}")
+    changed = sum(r.changed for r in results)
+    failed = sum(bool(r.notes) for r in results)
+    echo(f"{len(results)} files: {changed} {verb}, {failed} with problems left")
+    return EXIT_FINDINGS if failed or (check and changed) else EXIT_OK
