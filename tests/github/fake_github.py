@@ -60,7 +60,9 @@ class FakeGitHub:
         self.add_repo("octo/seeds", pulls=(7,))
         self.add_token("t0ken", BOT, user_forbidden=True)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @property
     def url(self) -> str:
