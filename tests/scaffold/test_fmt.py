@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 
 from helpers import SAMPLE_TAXONOMY, corpus_or_skip
 from seedtree.cli import run
-from seedtree.fmt import TOP_KEYS, format_text
+from seedtree.fmt import TOP_KEYS, Formatted, format_text
 
 SAMPLE_LEAVES = sorted(SAMPLE_TAXONOMY.rglob("qna.yaml"))
 KEY_LINE = re.compile(r"[ -]*[a-z_]+:")
@@ -105,6 +105,19 @@ def test_tab_indentation_is_replaced(tmp_path: Path) -> None:
     result = format_text(text)
     assert result.notes == ()
     assert result.text == "version: 3\ndocument:\n  repo: .\n  patterns:\n    - doc.md\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("version: 3\r\ncreated_by: me\r\n", "version: 3\ncreated_by: me\n"),
+        ("", ""),
+        ("# only a comment   \n\n", "# only a comment\n"),
+    ],
+    ids=["crlf", "empty", "comment-only"],
+)
+def test_line_endings_and_empty_files(text: str, expected: str) -> None:
+    assert format_text(text) == Formatted(expected)
 
 
 def test_trailing_spaces_inside_a_block_scalar_are_kept_and_reported() -> None:

@@ -194,6 +194,8 @@ def format_text(text: str, name: str = "<text>") -> Formatted:
 
     try:
         source, value = _original_value(text)
+        if value is None:  # empty, or only comments: nothing for the emitter to keep
+            return Formatted(_strip_lines(source) if source.strip() else source)
         for candidate in _candidates(source):
             if _same(_load_plain(candidate), value):
                 return Formatted(candidate, _trailing_space_notes(candidate, name))
