@@ -159,3 +159,15 @@ def test_default_path_is_the_taxonomy_root(
     monkeypatch.chdir(tmp_path)
     assert run(["fmt", "--check"]) == 0
     assert f"{len(SAMPLE_LEAVES)} files" in capsys.readouterr().out
+
+
+def test_comments_move_with_the_key_they_introduce() -> None:
+    text = (
+        "# header\n---\ncreated_by: me  # who\n# the seeds\nseed_examples:\n"
+        "  - answer: a\n    question: q\n# the version\nversion: 3\n"
+    )
+    result = format_text(text)
+    assert result.text == (
+        "# header\n---\n# the version\nversion: 3\ncreated_by: me  # who\n# the seeds\n"
+        "seed_examples:\n  - question: q\n    answer: a\n"
+    )

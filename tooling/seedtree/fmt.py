@@ -58,14 +58,13 @@ class FileResult:
     notes: tuple[Finding, ...]
 
 
-def _yaml(width: int, explicit_start: bool) -> Any:
+def _yaml(width: int) -> Any:
     from ruamel.yaml import YAML
 
     rt = YAML(typ="rt")
     rt.preserve_quotes = True
     rt.width = width
     rt.indent(mapping=2, sequence=4, offset=2)
-    rt.explicit_start = explicit_start
     return rt
 
 
@@ -111,8 +110,42 @@ def _load_plain(text: str) -> Any:
     return yaml.load(text, Loader=loader)
 
 
+def _top_key_lines(text: str) -> list[tuple[str, int]]:
+    """Each top-level key with its 0-based line, in file order (empty if not a mapping)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    node = yaml.compose(text, Loader=loader)
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    return [(str(k.value), k.start_mark.line) for k, _ in node.value]
+
+
+def _is_own_comment(line: str) -> bool:
+    """A blank line or a comment in column 0: it introduces the top-level key after it."""
+    return not line.strip() or line.startswith("#")
+
+
+def reorder_top_level(text: str) -> str:
+    """The top-level keys of ``text`` in :data:`TOP_KEYS` order, moved as text together with the
+    comment lines just above each, so that comments stay with the key they describe."""
+    keys = _top_key_lines(text)
+    order = [k for k in TOP_KEYS if any(k == name for name, _ in keys)]
+    wanted = order + [name for name, _ in keys if name not in TOP_KEYS]
+    names = [name for name, _ in keys]
+    if names == wanted or len(set(names)) < len(names):  # duplicates: reported later
+        return text
+    lines = text.splitlines()
+    starts = [line for _, line in keys]
+    for i in range(1, len(starts)):
+        while starts[i] - 1 > starts[i - 1] and _is_own_comment(lines[starts[i] - 1]):
+            starts[i] -= 1
+    bounds = [*starts, len(lines)]
+    blocks = {name: lines[bounds[i] : bounds[i + 1]] for i, (name, _) in enumerate(keys)}
+    body = [line for name in wanted for line in blocks[name]]
+    return "\n".join(lines[: starts[0]] + body) + "\n"
+
+
 def _dump(text: str, width: int) -> str:
-    rt = _yaml(width, text.lstrip().startswith("---"))
+    rt = _yaml(width)
     data = rt.load(text)
     _apply_key_order(data)
     out = io.StringIO()
@@ -143,12 +176,26 @@ def _trailing_space_notes(text: str, name: str) -> tuple[Finding, ...]:
     )
 
 
+def _split_prologue(text: str) -> tuple[str, str]:
+    """Comments and directives up to an explicit ``---`` (which the emitter would drop), and
+    the rest."""
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if line.rstrip() == "---" or line.startswith("--- "):
+            return "".join(lines[: i + 1]), "".join(lines[i + 1 :])
+        if line.strip() and not line.startswith(("#", "%")):
+            break
+    return "", text
+
+
 def _candidates(text: str) -> Iterator[str]:
     """Formatted versions of ``text``, most thorough first."""
+    prologue, body = _split_prologue(text)
+    head = _strip_lines(prologue) if prologue else ""
     for width in (WIDTH, 1 << 16):
-        dumped = _dump(text, width)
-        yield _strip_lines(dumped)
-        yield dumped if dumped.endswith("\n") else dumped + "\n"
+        dumped = _dump(reorder_top_level(body), width)
+        yield head + _strip_lines(dumped)
+        yield head + (dumped if dumped.endswith("\n") else dumped + "\n")
 
 
 def _untab(text: str) -> str:
