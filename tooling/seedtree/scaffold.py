@@ -38,12 +38,8 @@ ATTRIBUTION_FIELDS = (
 # Fields whose text is usually long: written as `|` blocks, the others as quoted scalars.
 _BLOCK_FIELDS = frozenset({"task_description", "document_outline", "context", "question", "answer"})
 _WRAP = 96
-# How this project spells documents (issue: `repo: .` is this repository).
-_CONVENTIONS = {
-    "repo": "`.` is this repository (patterns are then paths from its root and `commit` may be"
-    " left out: the working tree); otherwise a git URL with a full 40-character `commit`.",
-    "patterns": "Paths or globs of the documents (markdown, kept in this leaf's folder).",
-}
+# How this project keeps documents (not a schema rule, so not in the schema).
+_CONVENTIONS = {"patterns": "Keep markdown documents in this leaf's folder."}
 _HOW_TO = (
     ' Replace every empty value ("") and write text under each empty `|`, indented two spaces'
     " more than its key. `seedtree validate` lists what is still missing; `seedtree fmt` fixes"
@@ -200,11 +196,11 @@ def _field_comment(name: str, node: Mapping[str, Any], required: bool, ctx: _Ctx
     text = str(node.get("description") or name.replace("_", " ").capitalize() + ".")
     if not text.endswith("."):
         text += "."
-    if node.get("type") == "array":
+    if node.get("type") == "array" and "at least" not in text.lower():
         text += _count_note(node)
     examples = node.get("examples")
     if isinstance(examples, list) and examples and node.get("type") == "string":
-        text += " For example: " + ", ".join(str(e) for e in examples[:3]) + "."
+        text += " For example: " + ", ".join(f"`{e}`" for e in examples[:3]) + "."
     text += _limits_note(name, ctx)
     if not required:
         text += " Required for a grounded skill." if name == "context" else " Optional."
