@@ -47,6 +47,7 @@ class TeacherConfig(_Section):
     max_in_flight: int = 16
     timeout_s: float = 120.0
     max_retries: int = 5
+    retry_backoff_s: float = 0.5
     batch_size: int = 16
     device: str = "auto"
     tensor_parallel_size: int = 1
