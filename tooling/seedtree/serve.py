@@ -15,6 +15,7 @@ import secrets
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -169,16 +170,29 @@ def chat_completion_body(
 
 
 def make_server(
-    host: str, port: int, served: ServedModel, engine: BatchingEngine
+    host: str, port: int, served: ServedModel, engine: Callable[[], BatchingEngine]
 ) -> ThreadingHTTPServer:
-    """An HTTP server bound to ``host:port`` (port 0 picks a free one) answering for ``served``."""
+    """An HTTP server bound to ``host:port`` (port 0 picks a free one) answering for ``served``.
+
+    The port is bound before ``engine()`` loads the model, so a busy port fails at once.
+    """
 
     class Handler(_Handler):
         model = served
-        batching = engine
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    try:
+        server = ThreadingHTTPServer((host, port), Handler)
+    except OSError as exc:
+        raise SeedtreeError(
+            f"cannot listen on {host}:{port}: {exc.strerror}",
+            hint="choose another --port (0 picks a free one)",
+        ) from None
     server.daemon_threads = True
+    try:
+        Handler.batching = engine()
+    except BaseException:
+        server.server_close()
+        raise
     return server
 
 
@@ -189,15 +203,11 @@ def serve_command(
     from seedtree.models import resolve_model
 
     path = resolve_model(model)
-    engine = BatchingEngine(EmbeddedTeacher(path, batch_size=batch_size, device=device))
-    try:
-        server = make_server(host, port, ServedModel(model, path), engine)
-    except OSError as exc:
-        engine.stop()
-        raise SeedtreeError(
-            f"cannot listen on {host}:{port}: {exc.strerror}",
-            hint="choose another --port (0 picks a free one)",
-        ) from None
+
+    def engine() -> BatchingEngine:
+        return BatchingEngine(EmbeddedTeacher(path, batch_size=batch_size, device=device))
+
+    server = make_server(host, port, ServedModel(model, path), engine)
     print(f"serving {model} on http://{host}:{server.server_port}/v1", flush=True)
     if not quiet:
         print("press Ctrl-C to stop", file=sys.stderr, flush=True)
@@ -207,7 +217,7 @@ def serve_command(
         pass
     finally:
         server.server_close()
-        engine.stop()
+        server.RequestHandlerClass.batching.stop()  # type: ignore[attr-defined]
     return 0
 
 
