@@ -52,7 +52,9 @@ def test_hostile_text_stays_inside_its_details_section(value: str) -> None:
 
 def test_details_nesting_is_exactly_what_was_built() -> None:
     inner = mdsafe.details(mdsafe.html_text("</details>"), mdsafe.code_block("</details>"))
-    outer = mdsafe.details(mdsafe.trusted("leaf"), mdsafe.join([inner, mdsafe.text("</details>")]))
+    outer = mdsafe.details(
+        mdsafe.trusted_html("leaf"), mdsafe.join([inner, mdsafe.text("</details>")])
+    )
     out = render(outer + "\n\nafter")
     structure = [t for t in out.tags if "details" in t]
     assert structure == ["details", "details", "/details", "/details"]
@@ -106,7 +108,8 @@ def test_link_encodes_the_target_and_escapes_the_label() -> None:
 
 def test_assemble_drops_whole_sections_to_stay_under_the_limit() -> None:
     blocks = [
-        mdsafe.details(mdsafe.trusted(f"s{i}"), mdsafe.code_block("y" * 900)) for i in range(40)
+        mdsafe.details(mdsafe.trusted_html(f"s{i}"), mdsafe.code_block("y" * 900))
+        for i in range(40)
     ]
     doc = mdsafe.assemble(mdsafe.trusted("# head"), blocks, limit=10_000)
     assert mdsafe.utf16_len(doc) <= 10_000

@@ -7,8 +7,10 @@ HTML entity such as ``&#64;name``), or link an issue (``#12``, ``GH-12``, URLs);
 capped in length, and a whole document is kept under GitHub's 65,536-character limit, saying what
 was cut.
 
-Markdown built here has the type :data:`Md`; plain ``str`` is untrusted. Code that writes its own
-fixed Markdown wraps it with :func:`trusted`.
+Markdown built here has the type :data:`Md`, HTML text (a ``<summary>``) the type :data:`Html`;
+plain ``str`` is untrusted. The two contexts escape differently (backslashes mean nothing inside an
+HTML block), so the types keep them apart. Code that writes its own fixed Markdown or HTML wraps
+it with :func:`trusted` or :func:`trusted_html`.
 
 How: Markdown text escapes every ASCII punctuation character with a backslash (CommonMark renders
 each as itself, so ``<``, ``&``, ``*``, ``|``, ``[`` lose their meaning); HTML text is entity
@@ -27,6 +29,7 @@ from typing import NewType
 from urllib.parse import quote, urlsplit
 
 Md = NewType("Md", str)
+Html = NewType("Html", str)  # text fit for inside an HTML element (a ``<summary>``)
 
 GITHUB_LIMIT = 65_536  # characters GitHub accepts in a comment body
 COMMENT_BUDGET = 60_000  # what a document aims for, leaving room for the marker and notes
@@ -49,6 +52,11 @@ _LANG = re.compile(r"[^a-z0-9_+-]")
 def trusted(markdown: str) -> Md:
     """Mark Markdown written by seedtree itself (never text from a pull request) as safe."""
     return Md(markdown)
+
+
+def trusted_html(fragment: str) -> Html:
+    """Mark HTML text written by seedtree itself as safe inside an element."""
+    return Html(fragment)
 
 
 def join(parts: Iterable[Md], sep: str = "") -> Md:
@@ -108,12 +116,12 @@ def paragraphs(value: object, limit: int = TEXT_LIMIT) -> Md:
     return Md(body + _cut_note(cut))
 
 
-def html_text(value: object, limit: int = FIELD_LIMIT) -> Md:
+def html_text(value: object, limit: int = FIELD_LIMIT) -> Html:
     """Text inside an HTML element (a ``<summary>``): one line, entity escaped."""
     one_line = _SPACE.sub(" ", clean(str(value))).strip()
     kept, cut = truncate(one_line, limit)
     note = f" … {cut:,} more characters cut" if cut else ""
-    return Md(html.escape(neutralize(kept), quote=True) + note)
+    return Html(html.escape(neutralize(kept), quote=True) + note)
 
 
 def _longest_run(value: str, char: str) -> int:
@@ -154,8 +162,8 @@ def link(label: object, target: str) -> Md:
     return Md(f"[{text(label)}](<{url(target)}>)")
 
 
-def details(summary: Md, body: Md, *, open_: bool = False) -> Md:
-    """A collapsible section; ``summary`` must come from :func:`html_text` or be trusted HTML."""
+def details(summary: Html, body: Md, *, open_: bool = False) -> Md:
+    """A collapsible section with a one-line summary (HTML text) and a Markdown body."""
     tag = "<details open>" if open_ else "<details>"
     return Md(f"{tag}<summary>{summary}</summary>\n\n{body}\n\n</details>")
 
