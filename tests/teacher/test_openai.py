@@ -12,7 +12,8 @@ from seedtree.errors import ConfigError, TeacherError
 from seedtree.teacher import create_teacher
 from seedtree.teacher.base import Message, ScoreRequest
 from seedtree.teacher.embedded import EmbeddedTeacher
-from seedtree.teacher.openai import OpenAITeacher, label_logprobs
+from seedtree.teacher.labels import label_logprobs
+from seedtree.teacher.openai import OpenAITeacher
 from teacher.servers import ScriptedServer, seedtree_serve
 from teacher.support import chat
 

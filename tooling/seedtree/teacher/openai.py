@@ -31,6 +31,7 @@ from seedtree.teacher.base import (
     TeacherRequest,
     TeacherResponse,
 )
+from seedtree.teacher.labels import label_logprobs
 
 if TYPE_CHECKING:
     import httpx
@@ -234,31 +235,6 @@ def score_body(model: str, request: ScoreRequest, top_logprobs: int) -> dict[str
         "top_logprobs": top_logprobs,
         "seed": 0,
     }
-
-
-def label_logprobs(top: Sequence[tuple[str, float]], labels: Sequence[str]) -> dict[str, float]:
-    """Each label's log-probability from the first token's alternatives.
-
-    A token counts for the label it spells (case and surrounding spaces ignored) or, failing
-    that, for every label it begins (``"Y"`` for ``"YES"``); labels no token matches get ``-inf``.
-    """
-    out = {label: -math.inf for label in labels}
-    for token, logprob in top:
-        text = token.strip().lower()
-        if not text:
-            continue
-        exact = [label for label in labels if label.strip().lower() == text]
-        hits = exact or [label for label in labels if label.strip().lower().startswith(text)]
-        for label in hits:
-            out[label] = _logaddexp(out[label], logprob)
-    return out
-
-
-def _logaddexp(a: float, b: float) -> float:
-    high, low = max(a, b), min(a, b)
-    if low == -math.inf:
-        return high
-    return high + math.log1p(math.exp(low - high))
 
 
 def _parse_completion(request: TeacherRequest) -> Callable[[Any], TeacherResponse]:
