@@ -2,9 +2,10 @@
 
 Serves under ``/api/v3`` as GitHub Enterprise does, so the client's handling of a path prefix is
 exercised too. Endpoints: ``GET /user``, ``GET /repos/{o}/{r}``, ``GET /repos/{o}/{r}/pulls/{n}``,
-``GET|POST /repos/{o}/{r}/issues/{n}/comments`` (paginated with ``Link`` headers),
-``PATCH|DELETE /repos/{o}/{r}/issues/comments/{id}``. Every request is recorded; scripted faults
-answer a matching request with a status (403, 429, ...) and headers a given number of times.
+``GET /repos/{o}/{r}/commits/{sha}`` and ``.../pulls``, ``GET|POST /repos/{o}/{r}/issues/{n}/
+comments`` (paginated with ``Link`` headers), ``PATCH|DELETE /repos/{o}/{r}/issues/comments/{id}``.
+Every request is recorded; scripted faults answer a matching request with a status (403, 429, ...)
+and headers a given number of times.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ class Fault:
 
 @dataclass
 class State:
-    repos: dict[str, set[int]] = field(default_factory=dict)  # full name -> pull numbers
+    repos: dict[str, dict[int, str]] = field(default_factory=dict)  # name -> {pull: head sha}
+    merged: dict[str, list[int]] = field(default_factory=dict)  # commit sha -> pull numbers
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> comment
     tokens: dict[str, str] = field(default_factory=dict)  # token -> login
     user_forbidden: set[str] = field(default_factory=set)  # logins whose GET /user is 403
@@ -77,7 +79,7 @@ class FakeGitHub:
         self._server.server_close()
 
     def add_repo(self, full_name: str, pulls: tuple[int, ...]) -> None:
-        self.state.repos[full_name] = set(pulls)
+        self.state.repos[full_name] = {n: f"{n:040x}" for n in pulls}
 
     def add_token(self, token: str, login: str, *, user_forbidden: bool = False) -> None:
         self.state.tokens[token] = login
@@ -142,6 +144,18 @@ def _public(comment: dict[str, Any]) -> dict[str, Any]:
 Reply = tuple[int, Any, dict[str, str]]
 
 
+def _pull(base: str, number: int, head: str) -> dict[str, Any]:
+    return {
+        "id": number,
+        "number": number,
+        "state": "open",
+        "url": f"{base}/pulls/{number}",
+        "issue_url": f"{base}/issues/{number}",
+        "html_url": f"https://github.invalid/pull/{number}",
+        "head": {"sha": head, "ref": f"branch-{number}"},
+    }
+
+
 def _not_found() -> Reply:
     return 404, {"message": "Not Found"}, {}
 
@@ -168,8 +182,13 @@ def _route(
         number = int(pull.group(1))
         if number not in state.repos[repo]:
             return _not_found()
-        pr = {"id": number, "number": number, "state": "open", "url": f"{base}/pulls/{number}"}
-        return 200, {**pr, "issue_url": f"{base}/issues/{number}"}, {}
+        return 200, _pull(base, number, state.repos[repo][number]), {}
+    if re.fullmatch(r"/commits/[0-9a-f]{40}", rest) and method == "GET":
+        return 200, {"sha": rest.rsplit("/", 1)[1], "url": f"{base}{rest}"}, {}
+    commit = re.fullmatch(r"/commits/([0-9a-f]{40})/pulls", rest)
+    if commit and method == "GET":
+        numbers = state.merged.get(commit.group(1), [])
+        return 200, [_pull(base, n, state.repos[repo][n]) for n in numbers], {}
     listing = re.fullmatch(r"/issues/(\d+)/comments", rest)
     if listing:
         return _comments(gh, method, repo, int(listing.group(1)), query, body, login)

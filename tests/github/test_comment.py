@@ -169,3 +169,65 @@ def test_rate_limit_wait_reads_headers() -> None:
     assert gh.rate_limit_wait({"x-ratelimit-reset": "130"}, 0, now=100.0) == 31.0
     assert gh.rate_limit_wait({}, 2, now=100.0) == 4.0
     assert issubclass(gh.GitHubError, SeedtreeError)
+
+
+def test_stale_head_sha_skips_posting(github: FakeGitHub) -> None:
+    head = github.state.repos[REPO][PR]
+    stale = gh.Target(repo=REPO, pr=PR, api_url=github.url, token="t0ken", head_sha="f" * 40)
+    assert gh.sticky_comment(stale, "x").action == "skipped"
+    assert github.comments() == []
+    fresh = gh.Target(repo=REPO, pr=PR, api_url=github.url, token="t0ken", head_sha=head)
+    assert gh.sticky_comment(fresh, "x").action == "created"
+
+
+def test_markers_keep_preview_and_retrain_comments_apart(github: FakeGitHub) -> None:
+    _post(github, "preview")
+    retrain = gh.Target(
+        repo=REPO, pr=PR, api_url=github.url, token="t0ken", marker=gh.marker_for("retrain")
+    )
+    assert gh.sticky_comment(retrain, "v2 released").action == "created"
+    assert gh.sticky_comment(retrain, "v3 released").action == "updated"
+    bodies = sorted(c["body"] for c in github.comments())
+    assert bodies == [f"{gh.MARKER}\npreview", "<!-- seedtree:retrain -->\nv3 released"]
+    with pytest.raises(UsageError, match="--marker"):
+        gh.marker_for("--><b>")
+
+
+def test_cli_comments_on_the_pull_request_that_merged_a_commit(
+    github_env: FakeGitHub, tmp_path: Path, capsys
+) -> None:
+    sha = "9" * 40
+    github_env.state.merged[sha] = [PR]
+    body = tmp_path / "summary.md"
+    body.write_text("model v2 released", encoding="utf-8")
+    args = ["comment", "--repo", REPO, "--commit", sha, "--marker", "retrain", "--body", str(body)]
+    assert run(args) == 0
+    (comment,) = github_env.comments()
+    assert comment["body"] == "<!-- seedtree:retrain -->\nmodel v2 released"
+    assert run([*args[:4], "8" * 40, *args[5:]]) == 0
+    assert "no pull request found" in capsys.readouterr().out
+    assert run(["comment", "--repo", REPO, "--body", str(body)]) == 2
+
+
+def test_cli_renders_preview_json_with_trusted_links(
+    github_env: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from seedtree.preview_model import FindingView, LeafPreview, PreviewReport
+
+    finding = FindingView(
+        file="taxonomy/a/qna.yaml", line=4, column=1, severity="error", rule="r", message="@x"
+    )
+    leaf = LeafPreview(id="compositional_skills/a", change="added", findings=[finding])
+    report = PreviewReport(base_ref="main", samples_per_leaf=1, leaves=[leaf], head_commit="e" * 40)
+    path = tmp_path / "preview.json"
+    path.write_text(report.model_dump_json(), encoding="utf-8")
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.example")
+    monkeypatch.setenv("GITHUB_REPOSITORY", REPO)
+    head = github_env.state.repos[REPO][PR]
+    args = ["comment", "--repo", REPO, "--pr", "7", "--head-sha", head, "--body", str(path)]
+    assert run(args) == 0
+    body = github_env.comments()[0]["body"]
+    assert f"https://github.example/{REPO}/blob/{head}/taxonomy/a/qna.yaml#L4" in body
+    assert "@\u200bx" in body
+    path.write_text('{"leaves": "<b>"}', encoding="utf-8")
+    assert run(args) == 2

@@ -15,7 +15,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from github import Github
 
 MARKER = "<!-- seedtree:preview -->"
+_MARKER_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 DEFAULT_API_URL = "https://api.github.com"
 ACTIONS_BOT = "github-actions[bot]"
 MAX_RETRIES = 3
@@ -52,24 +53,27 @@ class Target:
     api_url: str
     token: str
     author: str | None = None  # the token's login; looked up (or assumed) when None
+    marker: str = MARKER
+    head_sha: str | None = None  # post only if the pull request's head is still this commit
+
+
+def marker_for(name: str) -> str:
+    """The hidden marker of one kind of sticky comment (``preview``, ``retrain``)."""
+    if not _MARKER_NAME.fullmatch(name):
+        raise UsageError(f"--marker {name!r}: expected lowercase letters, digits and dashes")
+    return f"<!-- seedtree:{name} -->"
 
 
 @dataclass(frozen=True)
 class CommentResult:
-    action: Literal["created", "updated", "unchanged"]
+    action: Literal["created", "updated", "unchanged", "skipped"]
     comment_id: int
     url: str
     removed_duplicates: int = 0
 
 
-def target_from_env(
-    repo: str, pr: int, environ: Mapping[str, str], author: str | None = None
-) -> Target:
-    """Validate ``repo``/``pr`` and read the API URL and token from the environment."""
-    if not _REPO.fullmatch(repo):
-        raise UsageError(f"--repo {repo!r}: expected OWNER/NAME, e.g. octo/taxonomy")
-    if pr <= 0:
-        raise UsageError(f"--pr {pr}: expected a pull request number (a positive integer)")
+def credentials_from_env(environ: Mapping[str, str]) -> tuple[str, str]:
+    """The API URL (``GITHUB_API_URL``) and token (``GITHUB_TOKEN`` or ``GH_TOKEN``)."""
     token = environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN")
     if not token:
         raise UsageError(
@@ -77,8 +81,17 @@ def target_from_env(
             hint="in a workflow: env: {GITHUB_TOKEN: ${{ github.token }}} with "
             "permissions: {pull-requests: write}",
         )
-    api_url = (environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
-    return Target(repo=repo, pr=pr, api_url=api_url, token=token, author=author)
+    return (environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/"), token
+
+
+def target_from_env(repo: str, pr: int, environ: Mapping[str, str], **options: Any) -> Target:
+    """Validate ``repo``/``pr`` and read the API URL and token from the environment."""
+    if not _REPO.fullmatch(repo):
+        raise UsageError(f"--repo {repo!r}: expected OWNER/NAME, e.g. octo/taxonomy")
+    if pr <= 0:
+        raise UsageError(f"--pr {pr}: expected a pull request number (a positive integer)")
+    api_url, token = credentials_from_env(environ)
+    return Target(repo=repo, pr=pr, api_url=api_url, token=token, **options)
 
 
 # -- errors and retries --------------------------------------------------------------------------
@@ -135,9 +148,10 @@ def _translate(exc: Any, target: Target, what: str) -> SeedtreeError:
     if status == 403:
         return _forbidden(target, what, message)
     if status == 404:
+        where = f"{target.repo}#{target.pr}" if target.pr else target.repo
         return UsageError(
-            f"pull request {target.repo}#{target.pr} not found at {target.api_url} (404)",
-            hint="check --repo and --pr, and that the token can read the repository",
+            f"cannot {what}: {where} not found at {target.api_url} (404)",
+            hint="check --repo, --pr or --commit, and that the token can read the repository",
         )
     return GitHubError(f"GitHub failed to {what} on {target.repo}#{target.pr}: {status} {message}")
 
@@ -221,7 +235,7 @@ class _Session:
 
 def _upsert(session: _Session, pull: PullRequest, author: str, body: str) -> CommentResult:
     comments = session.call("list comments", lambda: list(pull.get_issue_comments()))
-    ours = [c for c in comments if is_ours(c, author)]
+    ours = [c for c in comments if is_ours(c, author, session.target.marker)]
     if not ours:
         made = session.call("create the comment", lambda: pull.create_issue_comment(body))
         return CommentResult("created", made.id, made.html_url)
@@ -250,11 +264,34 @@ def sticky_comment(
         author = target.author or session.call("identify the token", lambda: _whoami(client))
         repo = session.call("read the repository", lambda: client.get_repo(target.repo))
         pull = session.call("read the pull request", lambda: repo.get_pull(target.pr))
-        return _upsert(session, pull, author, with_marker(body))
+        if target.head_sha is not None and pull.head.sha != target.head_sha:
+            return CommentResult("skipped", 0, pull.html_url or "")
+        return _upsert(session, pull, author, with_marker(body, target.marker))
     except GithubException as exc:  # raised outside the retry wrapper (lazy attributes)
         raise _translate(exc, target, "comment") from None
     finally:
         client.close()
+
+
+def pull_for_commit(
+    target: Target, sha: str, *, sleep: Sleep = time.sleep, now: Callable[[], float] = time.time
+) -> int | None:
+    """The pull request that brought ``sha`` into its branch (``target.pr`` is not used)."""
+    from github.GithubException import GithubException
+
+    if not re.fullmatch(r"[0-9a-f]{40}", sha):
+        raise UsageError(f"--commit {sha!r}: expected a full 40-character commit SHA")
+    client = _client(target)
+    session = _Session(target, sleep, now)
+    try:
+        repo = session.call("read the repository", lambda: client.get_repo(target.repo))
+        commit = session.call("read the commit", lambda: repo.get_commit(sha))
+        pulls = session.call("find its pull request", lambda: list(commit.get_pulls()))
+    except GithubException as exc:
+        raise _translate(exc, target, "find the pull request") from None
+    finally:
+        client.close()
+    return int(pulls[0].number) if pulls else None
 
 
 def append_step_summary(body: str, environ: Mapping[str, str]) -> Path | None:
@@ -274,17 +311,56 @@ def read_body(path: Path) -> str:
         raise UsageError(f"{path}: cannot read the comment body: {exc}") from None
 
 
-def run_comment(repo: str, pr: int, body_path: Path, *, author: str | None = None) -> int:
+def comment_body(path: Path, environ: Mapping[str, str], head_sha: str | None) -> str:
+    """Markdown as is, or ``preview.json`` re-rendered here with every PR string escaped."""
+    text = read_body(path)
+    if path.suffix != ".json":
+        return text
+    from seedtree.preview_model import load_report
+    from seedtree.preview_render import links_from_env, render
+
+    report = load_report(text, str(path))
+    return render(report, links_from_env(environ, head_sha or report.head_commit))
+
+
+def run_comment(
+    repo: str,
+    body_path: Path,
+    *,
+    pr: int | None = None,
+    commit: str | None = None,
+    marker: str = "preview",
+    author: str | None = None,
+    head_sha: str | None = None,
+) -> int:
     """``seedtree comment``: post or update the sticky comment and write the step summary."""
+    if (pr is None) == (commit is None):
+        raise UsageError("give exactly one of --pr N or --commit SHA")
     environ = dict(os.environ)
-    body = read_body(body_path)
-    target = target_from_env(repo, pr, environ, author)
+    body = comment_body(body_path, environ, head_sha)
+    options = {"author": author, "marker": marker_for(marker), "head_sha": head_sha}
+    if commit is not None:
+        lookup = replace(target_from_env(repo, 1, environ, **options), pr=0)
+        pr = pull_for_commit(lookup, commit)
+        if pr is None:
+            print(f"no pull request found for {commit[:12]} in {repo}: nothing to comment on")
+            append_step_summary(body, environ)
+            return EXIT_OK
+    assert pr is not None
+    return _post(target_from_env(repo, pr, environ, **options), body, environ)
+
+
+def _post(target: Target, body: str, environ: Mapping[str, str]) -> int:
     result = sticky_comment(target, body)
     summary = append_step_summary(body, environ)
+    where = f"{target.repo}#{target.pr}"
+    if result.action == "skipped":
+        print(f"skipped {where}: its head is no longer {target.head_sha} (a newer run will post)")
+        return EXIT_OK
     note = (
         f", {result.removed_duplicates} duplicate(s) removed" if result.removed_duplicates else ""
     )
-    print(f"{result.action} comment {result.comment_id} on {repo}#{pr}: {result.url}{note}")
+    print(f"{result.action} comment {result.comment_id} on {where}: {result.url}{note}")
     if summary is not None:
         print(f"step summary: {summary}")
     return EXIT_OK

@@ -13,11 +13,26 @@ from seedtree.cli.app import app
 @app.command("comment")
 def comment(
     repo: Annotated[str, typer.Option("--repo", help="The repository, OWNER/NAME.")],
-    pr: Annotated[int, typer.Option("--pr", help="The pull request number.")],
     body: Annotated[
         Path,
-        typer.Option("--body", help="Markdown file to post (e.g. preview.md).", dir_okay=False),
+        typer.Option(
+            "--body",
+            help="Markdown to post, or preview.json (re-rendered and escaped here).",
+            dir_okay=False,
+        ),
     ],
+    pr: Annotated[int | None, typer.Option("--pr", help="The pull request number.")] = None,
+    commit: Annotated[
+        str | None,
+        typer.Option("--commit", help="Comment on the pull request that merged this commit."),
+    ] = None,
+    marker: Annotated[
+        str, typer.Option("--marker", help="Which sticky comment: preview, retrain, ...")
+    ] = "preview",
+    head_sha: Annotated[
+        str | None,
+        typer.Option("--head-sha", help="Post only if the PR's head is still this commit."),
+    ] = None,
     author: Annotated[
         str | None,
         typer.Option(
@@ -26,7 +41,9 @@ def comment(
         ),
     ] = None,
 ) -> int:
-    """Create or update the one preview comment on a pull request (token: GITHUB_TOKEN)."""
+    """Create or update one sticky comment on a pull request (token: GITHUB_TOKEN)."""
     from seedtree.github import run_comment
 
-    return run_comment(repo, pr, body, author=author)
+    return run_comment(
+        repo, body, pr=pr, commit=commit, marker=marker, author=author, head_sha=head_sha
+    )
