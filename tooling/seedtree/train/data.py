@@ -1,0 +1,172 @@
+"""Training samples: loading per-leaf JSONL datasets and the held-out split.
+
+A sample is one line of a dataset written by generation::
+
+    {"id": ..., "messages": [{"role": "system", ...}, {"role": "user", ...},
+     {"role": "assistant", ...}], "metadata": {"leaf", "leaf_hash", "kind", "length", ...}}
+
+``metadata.unmask: true`` (or a top-level ``unmask``) asks for loss on everything but the system
+prompt (LAB's ``unmask``, used for knowledge text); otherwise only the answer is trained on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from seedtree.atomic import write_json
+from seedtree.errors import UsageError
+from seedtree.train.recipe import HeldOut
+
+Record = Mapping[str, Any]
+DatasetSource = Mapping[str, Sequence[Record]] | Path | Sequence[Path]
+HELDOUT_FILE = "heldout.json"
+
+
+@dataclass(frozen=True)
+class Sample:
+    id: str
+    leaf: str
+    leaf_hash: str
+    kind: str
+    length: str | None
+    system: str
+    user: str
+    assistant: str
+    unmask: bool = False
+    record: Record = field(default_factory=dict, compare=False, repr=False)
+
+
+def _content(messages: Sequence[Record], role: str) -> str | None:
+    found = [m.get("content") for m in messages if isinstance(m, Mapping) and m.get("role") == role]
+    return str(found[-1]) if found else None
+
+
+def parse_sample(record: Record, where: str, leaf: str | None = None) -> Sample:
+    """One dataset record as a :class:`Sample` (``where`` names it in errors)."""
+    meta = record.get("metadata") or {}
+    messages = record.get("messages")
+    if not isinstance(meta, Mapping) or not isinstance(messages, list):
+        raise UsageError(f"{where}: a sample needs 'messages' (a list) and 'metadata' (a mapping)")
+    user, assistant = _content(messages, "user"), _content(messages, "assistant")
+    leaf_id = str(meta.get("leaf") or leaf or "")
+    if record.get("id") is None or user is None or assistant is None or not leaf_id:
+        raise UsageError(
+            f"{where}: a sample needs an 'id', a user and an assistant message, and metadata.leaf",
+            hint="regenerate the dataset with `seedtree generate`",
+        )
+    kind = str(meta.get("kind") or ("knowledge" if leaf_id.startswith("knowledge/") else "skill"))
+    length = meta.get("length")
+    return Sample(
+        id=str(record["id"]),
+        leaf=leaf_id,
+        leaf_hash=str(meta.get("leaf_hash") or ""),
+        kind="knowledge" if kind == "knowledge" else "skill",
+        length=None if length is None else str(length),
+        system=_content(messages, "system") or "",
+        user=user,
+        assistant=assistant,
+        unmask=bool(meta.get("unmask") or record.get("unmask")),
+        record=record,
+    )
+
+
+def _jsonl_files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*.jsonl") if p.is_file())
+    raise UsageError(f"dataset {path}: no such file or folder")
+
+
+def read_jsonl(path: Path) -> Iterable[tuple[str, Record]]:
+    """Each JSON line of ``path`` with its ``file:line`` position."""
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise UsageError(f"{path}:{number}: invalid JSON: {exc.msg}") from None
+            if not isinstance(value, dict):
+                raise UsageError(f"{path}:{number}: expected a JSON object per line")
+            yield f"{path}:{number}", value
+
+
+def _records(source: DatasetSource) -> Iterable[tuple[str, Record, str | None]]:
+    if isinstance(source, Mapping):
+        for leaf, rows in source.items():
+            for i, row in enumerate(rows):
+                yield f"{leaf}[{i}]", row, leaf
+        return
+    paths = [source] if isinstance(source, Path) else list(source)
+    for path in paths:
+        for file in _jsonl_files(Path(path)):
+            for where, row in read_jsonl(file):
+                yield where, row, None
+
+
+def load_samples(source: DatasetSource) -> dict[str, list[Sample]]:
+    """Samples per leaf (sorted by leaf id, file order within a leaf; duplicate ids dropped)."""
+    by_leaf: dict[str, list[Sample]] = {}
+    seen: set[str] = set()
+    for where, record, leaf in _records(source):
+        sample = parse_sample(record, where, leaf)
+        if sample.id in seen:
+            continue
+        seen.add(sample.id)
+        by_leaf.setdefault(sample.leaf, []).append(sample)
+    return dict(sorted(by_leaf.items()))
+
+
+def id_fraction(sample_id: str) -> float:
+    """A stable number in [0, 1) from a sample id (the held-out split depends on nothing else)."""
+    digest = hashlib.sha256(sample_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def _choose_heldout(samples: Sequence[Sample], rule: HeldOut, kept: set[str]) -> set[str]:
+    ids = {s.id for s in samples}
+    chosen = {i for i in ids if i in kept or id_fraction(i) < rule.fraction}
+    if len(chosen) < rule.min_per_leaf and len(ids) > 2 * rule.min_per_leaf:
+        ranked = sorted(ids - chosen, key=id_fraction)
+        chosen |= set(ranked[: rule.min_per_leaf - len(chosen)])
+    return chosen
+
+
+def read_heldout(store: Path) -> dict[str, list[str]]:
+    path = store / HELDOUT_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{path}: unreadable held-out manifest: {exc}") from None
+    return {str(k): [str(i) for i in v] for k, v in dict(data.get("leaves", {})).items()}
+
+
+def split_heldout(
+    by_leaf: Mapping[str, Sequence[Sample]], rule: HeldOut, store: Path, persist: bool = True
+) -> tuple[dict[str, list[Sample]], dict[str, list[Sample]]]:
+    """(train, held-out) per leaf. Held-out ids are persisted in ``store`` and stay held out."""
+    manifest = read_heldout(store)
+    train: dict[str, list[Sample]] = {}
+    heldout: dict[str, list[Sample]] = {}
+    for leaf, samples in by_leaf.items():
+        chosen = _choose_heldout(samples, rule, set(manifest.get(leaf, ())))
+        heldout[leaf] = [s for s in samples if s.id in chosen]
+        train[leaf] = [s for s in samples if s.id not in chosen]
+        manifest[leaf] = sorted(set(manifest.get(leaf, ())) | chosen)
+    if persist:
+        write_json(store / HELDOUT_FILE, {"leaves": dict(sorted(manifest.items()))})
+    return train, heldout
+
+
+def heldout_ids(store: Path) -> set[str]:
+    """Every sample id ever held out in ``store`` (never trained on nor replayed)."""
+    return {i for ids in read_heldout(store).values() for i in ids}

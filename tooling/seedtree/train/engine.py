@@ -1,0 +1,287 @@
+"""The two ways a phase's model is stepped: one process with a torch optimizer, or DeepSpeed.
+
+Both take the same per-micro-batch loss (already scaled so that the gradients of a step are those
+of the mean loss over the step's trained tokens, on all ranks) and expose the same operations:
+``micro_step``, ``boundary``, ``save_state``/``load_state`` (resumable), ``save_hf`` (HF-format
+safetensors, from rank 0 only, parameters gathered under ZeRO-3).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from seedtree.atomic import write_text
+from seedtree.errors import ConfigError, UsageError
+from seedtree.train.recipe import Phase, Recipe
+
+LATEST = "latest"
+
+
+@dataclass(frozen=True)
+class Dist:
+    rank: int
+    world: int
+    deepspeed: bool
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def init_distributed(use_deepspeed: bool) -> Dist:
+    """Join the launcher's process group (torchrun / deepspeed), or form a group of one."""
+    if not use_deepspeed:
+        return Dist(0, 1, False)
+    import deepspeed
+    import torch
+
+    if "RANK" not in os.environ:
+        os.environ.update(RANK="0", LOCAL_RANK="0", WORLD_SIZE="1")
+        os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
+        os.environ.setdefault("MASTER_PORT", str(_free_port()))
+    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    if backend == "gloo":
+        # DeepSpeed's shared-memory collectives JIT-compile C++ on first use (about a minute on
+        # a fresh machine); gloo does the same job for CPU training.
+        deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False
+    deepspeed.init_distributed(dist_backend=backend, verbose=False)
+    if torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    return Dist(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), True)
+
+
+def barrier(dist: Dist) -> None:
+    if dist.deepspeed:
+        import torch.distributed
+
+        torch.distributed.barrier()
+
+
+def all_sum(dist: Dist, value: float) -> float:
+    if not dist.deepspeed or dist.world == 1:
+        return value
+    import torch
+    import torch.distributed
+
+    t = torch.tensor([value], dtype=torch.float64)
+    torch.distributed.all_reduce(t)
+    return float(t.item())
+
+
+def device() -> Any:
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    return torch.device("cpu")
+
+
+def _schedule(phase: Phase) -> Any:
+    def factor(step: int) -> float:
+        # constant learning rate after a linear warm-up (no decay between phases, as in LAB)
+        return 1.0 if phase.warmup_steps == 0 else min(1.0, (step + 1) / phase.warmup_steps)
+
+    return factor
+
+
+def _optimizer(model: Any, phase: Phase) -> tuple[Any, Any]:
+    import torch
+
+    opt = torch.optim.AdamW(
+        model.parameters(), lr=phase.lr, weight_decay=phase.weight_decay, betas=(0.9, 0.95)
+    )
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, _schedule(phase))
+
+
+class Engine(Protocol):
+    module: Any
+    forward: Any  # what to call for a forward pass
+    scale: float  # the factor a step's loss share is multiplied by before ``micro_step``
+
+    def micro_step(self, loss: Any) -> None: ...
+    def boundary(self) -> None: ...
+    def lr(self) -> float: ...
+    def save_state(self, folder: Path, client: dict[str, Any]) -> None: ...
+    def load_state(self, folder: Path) -> dict[str, Any] | None: ...
+    def save_hf(self, out: Path, tokenizer: Any) -> None: ...
+
+
+class PlainEngine:
+    """One process: AdamW, linear warm-up then constant, gradient clipping."""
+
+    def __init__(self, model: Any, recipe: Recipe, phase: Phase) -> None:
+        self.module = model
+        self.forward = model
+        self.scale = 1.0
+        self.clip = recipe.grad_clip
+        self.optimizer, self.scheduler = _optimizer(model, phase)
+
+    def micro_step(self, loss: Any) -> None:
+        loss.backward()
+
+    def boundary(self) -> None:
+        import torch
+
+        if self.clip is not None:
+            torch.nn.utils.clip_grad_norm_(self.module.parameters(), self.clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+
+    def lr(self) -> float:
+        return float(self.scheduler.get_last_lr()[0])
+
+    def save_state(self, folder: Path, client: dict[str, Any]) -> None:
+        import torch
+
+        tag = f"step{client['step']}"
+        state = {
+            "model": self.module.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "client": client,
+        }
+        tmp = folder / f".{tag}.pt.tmp"
+        folder.mkdir(parents=True, exist_ok=True)
+        torch.save(state, tmp)
+        os.replace(tmp, folder / f"{tag}.pt")
+        _advance_latest(folder, tag, f"{tag}.pt")
+
+    def load_state(self, folder: Path) -> dict[str, Any] | None:
+        import torch
+
+        tag = _latest(folder)
+        if tag is None:
+            return None
+        state = torch.load(folder / f"{tag}.pt", weights_only=False)
+        self.module.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        return dict(state["client"])
+
+    def save_hf(self, out: Path, tokenizer: Any) -> None:
+        _save_pretrained(self.module, self.module.state_dict(), out, tokenizer)
+
+
+class DeepSpeedEngine:
+    """DeepSpeed ZeRO (stage from the JSON config) with a torch optimizer and our schedule."""
+
+    def __init__(
+        self, model: Any, recipe: Recipe, phase: Phase, config: dict[str, Any], accum: int
+    ) -> None:
+        import deepspeed
+
+        opt, sched = _optimizer(model, phase)
+        cfg = ds_config(config, recipe, accum)
+        self.engine, _, _, _ = deepspeed.initialize(
+            model=model, optimizer=opt, lr_scheduler=sched, config=cfg
+        )
+        self.module = self.engine.module
+        self.forward = self.engine
+        self.stage = int(cfg.get("zero_optimization", {}).get("stage", 0))
+        self.scale = float(accum * self.engine.world_size)
+        self.scheduler = sched
+
+    def micro_step(self, loss: Any) -> None:
+        self.engine.backward(loss)
+        self.engine.step()
+
+    def boundary(self) -> None:
+        return None
+
+    def lr(self) -> float:
+        return float(self.engine.get_lr()[0])
+
+    def save_state(self, folder: Path, client: dict[str, Any]) -> None:
+        tag = f"step{client['step']}"
+        self.engine.save_checkpoint(str(folder), tag=tag, client_state=client, save_latest=False)
+        if self.engine.global_rank == 0:
+            _advance_latest(folder, tag, tag)
+        barrier(Dist(self.engine.global_rank, self.engine.world_size, True))
+
+    def load_state(self, folder: Path) -> dict[str, Any] | None:
+        tag = _latest(folder)
+        if tag is None:
+            return None
+        path, client = self.engine.load_checkpoint(str(folder), tag=tag)
+        if path is None:
+            raise UsageError(f"{folder}: cannot load the resumable state {tag}")
+        return dict(client)
+
+    def save_hf(self, out: Path, tokenizer: Any) -> None:
+        import deepspeed
+
+        params = list(self.module.parameters())
+        with deepspeed.zero.GatheredParameters(params, modifier_rank=None, enabled=self.stage == 3):
+            if self.engine.global_rank == 0:
+                state = {k: v.detach().clone() for k, v in self.module.state_dict().items()}
+                _save_pretrained(self.module, state, out, tokenizer)
+        barrier(Dist(self.engine.global_rank, self.engine.world_size, True))
+
+
+def ds_config(config: dict[str, Any], recipe: Recipe, accum: int) -> dict[str, Any]:
+    """The DeepSpeed config for one phase: batch sizes, clipping and precision from the recipe."""
+    import torch
+
+    if "optimizer" in config or "scheduler" in config:
+        raise ConfigError(
+            "the DeepSpeed config sets 'optimizer' or 'scheduler'; the training recipe owns them",
+            hint="remove those sections from the DeepSpeed JSON",
+        )
+    cfg = {k: v for k, v in config.items() if k != "train_batch_size"}
+    cfg["train_micro_batch_size_per_gpu"] = 1
+    cfg["gradient_accumulation_steps"] = accum
+    cfg["gradient_clipping"] = recipe.grad_clip or 0.0
+    bf16 = recipe.precision == "bf16" and torch.cuda.is_available()
+    cfg["bf16"] = {"enabled": bf16}
+    cfg["fp16"] = {"enabled": False}
+    cfg.setdefault("steps_per_print", 10**9)
+    cfg.setdefault("wall_clock_breakdown", False)
+    return cfg
+
+
+def read_ds_config(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"DeepSpeed config {path}: {exc}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"DeepSpeed config {path}: expected a JSON object")
+    return value
+
+
+def _latest(folder: Path) -> str | None:
+    path = folder / LATEST
+    return path.read_text(encoding="utf-8").strip() if path.is_file() else None
+
+
+def _advance_latest(folder: Path, tag: str, entry: str) -> None:
+    """Point ``latest`` at ``tag``, then remove older states (the new one is complete)."""
+    write_text(folder / LATEST, tag + "\n")
+    for old in folder.iterdir():
+        if old.name not in (LATEST, entry) and not old.name.startswith("."):
+            if old.is_dir():
+                shutil.rmtree(old)
+            else:
+                old.unlink()
+
+
+def _save_pretrained(module: Any, state: dict[str, Any], out: Path, tokenizer: Any) -> None:
+    tmp = out.with_name(f".{out.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    module.save_pretrained(tmp, state_dict=state, safe_serialization=True)
+    tokenizer.save_pretrained(tmp)
+    shutil.rmtree(out, ignore_errors=True)
+    os.replace(tmp, out)

@@ -1,0 +1,159 @@
+"""The training loop: one ``train_phase()`` serves every phase, on one process or DeepSpeed.
+
+A phase reads top to bottom: load the model it starts from, build the engine, resume from the
+latest saved state if there is one, run the planned optimizer steps (saving the full state every
+``checkpoint_every`` steps), then save the model in HF format (safetensors).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from seedtree.train.engine import DeepSpeedEngine, Dist, Engine, PlainEngine, all_sum, device
+from seedtree.train.metrics import JsonlLog
+from seedtree.train.packing import Plan, Step, collate, token_losses
+from seedtree.train.recipe import Phase, Recipe
+from seedtree.train.render import Encoded, add_lab_tokens
+
+OnStep = Callable[[str, int, int, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class PhaseJob:
+    """Everything one phase needs; ``out`` receives ``model/`` and ``state/``."""
+
+    phase: Phase
+    recipe: Recipe
+    encoded: Sequence[Encoded]
+    plan: Plan
+    from_model: Path
+    out: Path
+    ds_config: dict[str, Any] | None
+    earlier_phases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunLogs:
+    metrics: JsonlLog
+    samples: JsonlLog
+
+
+def _quiet_transformers() -> None:
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+    logging.set_verbosity_error()
+
+
+def load_tokenizer(model_dir: Path, template: str) -> Any:
+    from transformers import AutoTokenizer
+
+    _quiet_transformers()
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    if template == "lab":
+        add_lab_tokens(tokenizer)
+    return tokenizer
+
+
+def load_model(model_dir: Path, vocab_size: int) -> Any:
+    """An HF causal LM in fp32 with SDPA attention (which honours packed position ids)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(
+        model_dir, attn_implementation="sdpa", dtype=torch.float32
+    )
+    if model.get_input_embeddings().weight.shape[0] < vocab_size:
+        model.resize_token_embeddings(vocab_size)
+    return model
+
+
+def _engine(job: PhaseJob, model: Any) -> Engine:
+    if job.ds_config is None:
+        return PlainEngine(model.to(device()), job.recipe, job.phase)
+    return DeepSpeedEngine(model, job.recipe, job.phase, job.ds_config, job.plan.accum)
+
+
+def _run_step(engine: Engine, job: PhaseJob, step: Step, dist: Dist) -> float:
+    """Forward and backward the rank's micro-batches; the step's mean loss over all ranks."""
+    dev = device()
+    loss_sum = 0.0
+    for indices in step.for_rank(dist.rank, dist.world):
+        batch = {k: v.to(dev) for k, v in collate(job.encoded, indices).items()}
+        loss = token_losses(engine.forward, batch).sum()
+        engine.micro_step(loss * (engine.scale / max(1, step.trained_tokens)))
+        loss_sum += float(loss.item())
+    engine.boundary()
+    return all_sum(dist, loss_sum) / max(1, step.trained_tokens)
+
+
+def _rng_state() -> dict[str, Any]:
+    import torch
+
+    return {"torch": torch.get_rng_state(), "python": random.getstate()}
+
+
+def _restore(engine: Engine, job: PhaseJob, dist: Dist, logs: RunLogs) -> int:
+    """Load the latest saved state of this phase; cut the logs back to it. The step to run."""
+    import torch
+
+    client = engine.load_state(job.out / "state")
+    start = int(client["step"]) if client else 0
+    if client:
+        torch.set_rng_state(client["rng"]["torch"])
+        random.setstate(client["rng"]["python"])
+    if dist.main:
+        for log in (logs.metrics, logs.samples):
+            log.cut(list(job.earlier_phases), job.phase.name, start)
+    return start
+
+
+def _step_row(
+    job: PhaseJob, number: int, step: Step, loss: float, lr: float, secs: float
+) -> dict[str, Any]:
+    return {
+        "phase": job.phase.name,
+        "step": number,
+        "loss": loss,
+        "lr": lr,
+        "tokens": step.tokens,
+        "trained_tokens": step.trained_tokens,
+        "tokens_per_s": step.tokens / max(secs, 1e-9),
+        "padding_fraction": 0.0,
+        "fill": job.plan.fill,
+        "samples": len(step.sample_indices()),
+        "step_s": secs,
+    }
+
+
+def train_phase(
+    job: PhaseJob, tokenizer: Any, dist: Dist, logs: RunLogs, on_step: OnStep | None = None
+) -> Path:
+    """Train one phase from ``job.from_model``; return the HF-format model folder it saved."""
+    model = load_model(job.from_model, len(tokenizer))
+    model.train()
+    engine = _engine(job, model)
+    start = _restore(engine, job, dist, logs)
+    total = len(job.plan.steps)
+    every = job.recipe.checkpoint_every
+    for index in range(start, total):
+        step = job.plan.steps[index]
+        began = time.perf_counter()
+        lr = engine.lr()
+        loss = _run_step(engine, job, step, dist)
+        row = _step_row(job, index + 1, step, loss, lr, time.perf_counter() - began)
+        if dist.main:
+            logs.metrics.append(row)
+            ids = [job.encoded[i].sample_id for i in step.sample_indices()]
+            logs.samples.append({"phase": job.phase.name, "step": index + 1, "ids": ids})
+        if on_step is not None:
+            on_step(job.phase.name, index + 1, total, row)
+        if every and (index + 1) % every == 0 and index + 1 < total:
+            engine.save_state(job.out / "state", {"step": index + 1, "rng": _rng_state()})
+    engine.save_hf(job.out / "model", tokenizer)
+    return job.out / "model"

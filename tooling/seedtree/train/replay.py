@@ -1,0 +1,189 @@
+"""The replay buffer: per leaf, a reservoir sample of the data the model was trained on.
+
+It persists in a folder the caller chooses (the retrain pipeline uses
+``$SEEDTREE_HOME/repos/<repository id>/replay``)::
+
+    manifest.json            {"leaves": {leaf id: {"leaf_hash", "sample_ids", "seen", "file"}}}
+    samples/<key>.jsonl      the kept samples of one leaf, as they were generated
+
+Reservoir sampling is deterministic (seeded by the leaf id and how many samples it has seen), so
+the same runs give the same buffer. A leaf whose hash changes starts a new reservoir: its old data
+no longer describes it. Phases draw replay from it at a ratio, deterministically from a seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from seedtree.atomic import write_json, write_jsonl
+from seedtree.errors import UsageError
+from seedtree.train.data import Sample, parse_sample, read_jsonl
+from seedtree.train.recipe import ReplaySource
+
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class LeafEntry:
+    leaf_hash: str
+    sample_ids: tuple[str, ...]
+    seen: int
+    file: str
+
+
+def _key(leaf: str) -> str:
+    slug = "".join(c if c.isalnum() else "_" for c in leaf)[-60:]
+    return f"{slug}-{hashlib.sha256(leaf.encode()).hexdigest()[:10]}"
+
+
+class ReplayBuffer:
+    """Reservoir samples per leaf under ``root``; every change is written atomically."""
+
+    def __init__(self, root: Path, capacity_per_leaf: int = 1000) -> None:
+        self.root = root
+        self.capacity = capacity_per_leaf
+        self._entries = self._read_manifest()
+
+    def _read_manifest(self) -> dict[str, LeafEntry]:
+        path = self.root / MANIFEST
+        if not path.is_file():
+            return {}
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))["leaves"]
+            return {
+                leaf: LeafEntry(e["leaf_hash"], tuple(e["sample_ids"]), int(e["seen"]), e["file"])
+                for leaf, e in raw.items()
+            }
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise UsageError(
+                f"{path}: unreadable replay manifest ({exc})",
+                hint="restore it from a backup or delete the replay folder to start over",
+            ) from None
+
+    def _write_manifest(self) -> None:
+        leaves = {
+            leaf: {
+                "leaf_hash": e.leaf_hash,
+                "sample_ids": list(e.sample_ids),
+                "seen": e.seen,
+                "file": e.file,
+            }
+            for leaf, e in sorted(self._entries.items())
+        }
+        write_json(self.root / MANIFEST, {"leaves": leaves})
+
+    def leaves(self) -> dict[str, LeafEntry]:
+        return dict(self._entries)
+
+    def samples(self, leaf: str) -> list[Sample]:
+        entry = self._entries.get(leaf)
+        if entry is None:
+            return []
+        path = self.root / entry.file
+        if not path.is_file():
+            raise UsageError(f"replay buffer {self.root}: {entry.file} is missing for {leaf}")
+        return [parse_sample(row, where, leaf) for where, row in read_jsonl(path)]
+
+    def add(self, leaf: str, leaf_hash: str, samples: Sequence[Sample]) -> None:
+        """Offer ``samples`` to the leaf's reservoir (ids already kept are not offered twice)."""
+        entry = self._entries.get(leaf)
+        kept = self.samples(leaf) if entry and entry.leaf_hash == leaf_hash else []
+        seen = entry.seen if entry and kept else 0
+        known = {s.id for s in kept}
+        for sample in samples:
+            if sample.id in known:
+                continue
+            known.add(sample.id)
+            seen += 1
+            if len(kept) < self.capacity:
+                kept.append(sample)
+                continue
+            slot = random.Random(f"{leaf}:{seen}").randrange(seen)
+            if slot < self.capacity:
+                kept[slot] = sample
+        self._store(leaf, LeafEntry(leaf_hash, tuple(s.id for s in kept), seen, ""), kept)
+
+    def _store(self, leaf: str, entry: LeafEntry, kept: Sequence[Sample]) -> None:
+        file = f"samples/{_key(leaf)}.jsonl"
+        write_jsonl(self.root / file, [_record(s) for s in kept])
+        self._entries[leaf] = LeafEntry(entry.leaf_hash, entry.sample_ids, entry.seen, file)
+        self._write_manifest()
+
+    def remove_leaf(self, leaf: str) -> bool:
+        """Stop replaying ``leaf`` (a deleted leaf). Returns whether it was in the buffer."""
+        entry = self._entries.pop(leaf, None)
+        if entry is None:
+            return False
+        self._write_manifest()
+        (self.root / entry.file).unlink(missing_ok=True)
+        return True
+
+    def rename_leaf(self, old: str, new: str) -> bool:
+        """Keep a renamed leaf's data under its new id. Returns whether ``old`` was present."""
+        if old not in self._entries:
+            return False
+        if new in self._entries:
+            raise UsageError(f"replay buffer {self.root}: cannot rename {old} to {new}: exists")
+        entry = self._entries[old]
+        moved = [_renamed(s, new) for s in self.samples(old)]
+        self._store(new, entry, moved)
+        self.remove_leaf(old)
+        return True
+
+
+def _record(sample: Sample) -> dict[str, Any]:
+    record = dict(sample.record)
+    if not record:
+        record = {
+            "id": sample.id,
+            "messages": [
+                {"role": "system", "content": sample.system},
+                {"role": "user", "content": sample.user},
+                {"role": "assistant", "content": sample.assistant},
+            ],
+            "metadata": {"kind": sample.kind, "length": sample.length, "unmask": sample.unmask},
+        }
+    meta = dict(record.get("metadata") or {})
+    meta.update(leaf=sample.leaf, leaf_hash=sample.leaf_hash)
+    record["metadata"] = meta
+    return record
+
+
+def _renamed(sample: Sample, leaf: str) -> Sample:
+    record = dict(sample.record)
+    record["metadata"] = {**dict(record.get("metadata") or {}), "leaf": leaf}
+    return parse_sample(record, f"replay:{sample.id}", leaf)
+
+
+def draw_replay(
+    pool: Mapping[str, Sequence[Sample]],
+    sources: Iterable[ReplaySource],
+    n_new: int,
+    exclude: set[str],
+    seed: str,
+) -> list[Sample]:
+    """Replay for a phase with ``n_new`` new samples: per source, ``ratio * n_new`` samples
+    drawn without replacement from the matching pool (sorted by id, then shuffled by ``seed``)."""
+    chosen: list[Sample] = []
+    taken = set(exclude)
+    for number, source in enumerate(sources):
+        candidates = sorted(
+            (
+                s
+                for leaf in sorted(pool)
+                for s in pool[leaf]
+                if s.id not in taken and source.select.matches(s.leaf, s.kind, s.length)
+            ),
+            key=lambda s: s.id,
+        )
+        random.Random(f"{seed}:{number}").shuffle(candidates)
+        picked = candidates[: round(source.ratio * n_new)]
+        taken |= {s.id for s in picked}
+        chosen += picked
+    return chosen

@@ -1,0 +1,283 @@
+"""A training run: the recipe's phases in order, with replay, evaluation and resume.
+
+``train_run`` is what ``seedtree train`` and the retrain pipeline call. It reads top to bottom:
+validate the recipe, load the data and split off the held-out samples, score the starting model,
+then for each phase mix new data with replay, plan the packed steps and train, save and score;
+finally offer what was trained to the replay buffer and write the evaluation and the plots.
+A phase that finished is never run again: calling ``train_run`` again resumes the run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from seedtree.atomic import write_json
+from seedtree.train.data import DatasetSource, Sample, heldout_ids, load_samples, split_heldout
+from seedtree.train.engine import Dist, barrier, init_distributed, read_ds_config
+from seedtree.train.evaluate import BASE, TRAIN_INFO, EvalMatrix, Scores, score_model, write_matrix
+from seedtree.train.loop import PhaseJob, RunLogs, load_model, load_tokenizer, train_phase
+from seedtree.train.metrics import JsonlLog, plot_losses
+from seedtree.train.packing import plan_phase
+from seedtree.train.progress import Reporter
+from seedtree.train.recipe import Phase, Recipe, load_recipe
+from seedtree.train.render import Renderer
+from seedtree.train.replay import ReplayBuffer, draw_replay
+
+Seeds = Mapping[str, Sequence[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class PhaseSummary:
+    name: str
+    new_samples: int
+    replay_samples: int
+    dropped: dict[str, int]
+    steps: int
+    accum: int
+    epochs: int
+    fill: float
+    model_dir: str
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    final_model: Path
+    metrics_path: Path
+    eval: EvalMatrix
+    eval_path: Path
+    plots: tuple[Path, ...]
+    phases: tuple[PhaseSummary, ...]
+    heldout: dict[str, list[Sample]]
+
+
+@dataclass
+class _Run:
+    """What the phases of one run share."""
+
+    recipe: Recipe
+    out: Path
+    dist: Dist
+    ds_config: dict[str, Any] | None
+    tokenizer: Any
+    renderer: Renderer
+    heldout: dict[str, list[Sample]]
+    seeds: Seeds
+    pool: dict[str, list[Sample]]  # replayable samples per leaf
+    excluded: set[str]  # held-out ids: never trained on nor replayed
+    logs: RunLogs
+    reporter: Reporter
+    trained: dict[str, list[Sample]] = field(default_factory=dict)
+    trained_in: dict[str, str] = field(default_factory=dict)
+
+
+def _resolve_recipe(recipe: Recipe | Path) -> Recipe:
+    return recipe if isinstance(recipe, Recipe) else load_recipe(Path(recipe))
+
+
+def _ds_config(config: Path | Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if config is None:
+        return None
+    return read_ds_config(config) if isinstance(config, Path) else dict(config)
+
+
+def _phase_data(
+    run: _Run, phase: Phase, train: Mapping[str, list[Sample]]
+) -> tuple[list[Sample], list[Sample]]:
+    new = [
+        s
+        for leaf in sorted(train)
+        for s in train[leaf]
+        if phase.select.matches(leaf, s.kind, s.length)
+    ]
+    for extra in phase.datasets:
+        new += [
+            s
+            for rows in load_samples(Path(extra)).values()
+            for s in rows
+            if s.id not in run.excluded
+        ]
+    exclude = {s.id for s in new} | run.excluded
+    pool = {**run.pool, **run.trained}
+    seed = f"{run.recipe.seed}:{phase.name}:replay"
+    return new, draw_replay(pool, phase.replay, len(new), exclude, seed)
+
+
+def _score(run: _Run, model_dir: Path) -> Scores:
+    model = load_model(model_dir, len(run.tokenizer))
+    budget = run.recipe.token_budget
+    return score_model(model, run.renderer, run.heldout, run.seeds, budget)
+
+
+def _scores_json(scores: Scores) -> dict[str, dict[str, float]]:
+    return {"heldout_loss": scores.heldout_loss, "seed_loglik": scores.seed_loglik}
+
+
+def _write_train_info(run: _Run, model_dir: Path, phase: str, leaves: dict[str, str]) -> None:
+    info = {
+        "template": run.recipe.template,
+        "system_prompt": run.recipe.system_prompt,
+        "recipe_digest": run.recipe.digest(),
+        "phase": phase,
+        "leaves": leaves,
+    }
+    write_json(model_dir / TRAIN_INFO, info)
+
+
+def _run_phase(
+    run: _Run, index: int, phase: Phase, train: Mapping[str, list[Sample]], start: Path
+) -> PhaseSummary:
+    folder = run.out / "phases" / f"{index + 1:02d}-{phase.name}"
+    new, replay = _phase_data(run, phase, train)
+    for s in new:
+        run.trained_in[s.leaf] = phase.name
+    run.trained.update(_by_leaf(new, run.trained))
+    done = folder / "done.json"
+    if done.is_file():
+        return PhaseSummary(**json.loads(done.read_text(encoding="utf-8")))
+    rendered = run.renderer.encode_all(new + replay)
+    world = run.dist.world
+    plan = plan_phase(rendered.encoded, phase, run.recipe.token_budget, world, run.recipe.seed)
+    run.reporter.phase_start(phase.name, len(new), len(replay), plan, dict(rendered.dropped))
+    model_dir = start
+    if plan.steps:
+        earlier = tuple(p.name for p in run.recipe.phases[:index])
+        job = PhaseJob(
+            phase, run.recipe, rendered.encoded, plan, start, folder, run.ds_config, earlier
+        )
+        model_dir = train_phase(job, run.tokenizer, run.dist, run.logs, run.reporter.step)
+    summary = PhaseSummary(
+        phase.name,
+        len(new),
+        len(replay),
+        dict(rendered.dropped),
+        len(plan.steps),
+        plan.accum,
+        plan.epochs,
+        plan.fill,
+        str(model_dir),
+    )
+    if run.dist.main:
+        if plan.steps:
+            _write_train_info(run, model_dir, phase.name, {s.leaf: s.leaf_hash for s in new})
+        summary = PhaseSummary(
+            **{**asdict(summary), "scores": _scores_json(_score(run, model_dir))}
+        )
+        write_json(done, asdict(summary))
+    barrier(run.dist)
+    return PhaseSummary(**json.loads(done.read_text(encoding="utf-8")))
+
+
+def _by_leaf(
+    samples: Sequence[Sample], into: Mapping[str, list[Sample]]
+) -> dict[str, list[Sample]]:
+    out = {leaf: list(rows) for leaf, rows in into.items()}
+    known = {r.id for rows in out.values() for r in rows}
+    for s in samples:
+        if s.id not in known:
+            known.add(s.id)
+            out.setdefault(s.leaf, []).append(s)
+    return out
+
+
+def _base_scores(run: _Run, from_model: Path) -> dict[str, dict[str, float]]:
+    path = run.out / "eval-base.json"
+    if run.dist.main and not path.is_file():
+        write_json(path, _scores_json(_score(run, from_model)))
+    barrier(run.dist)
+    return dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def _matrix(
+    base: dict[str, dict[str, float]], phases: Sequence[PhaseSummary], trained_in: dict[str, str]
+) -> EvalMatrix:
+    rows = [(BASE, base), *((p.name, p.scores) for p in phases)]
+    return EvalMatrix(
+        phases=tuple(name for name, _ in rows),
+        heldout_loss={name: dict(s.get("heldout_loss", {})) for name, s in rows},
+        seed_loglik={name: dict(s.get("seed_loglik", {})) for name, s in rows},
+        trained_in=dict(trained_in),
+    )
+
+
+def _finish(
+    run: _Run, phases: list[PhaseSummary], base: dict[str, dict[str, float]], buffer: ReplayBuffer
+) -> TrainResult:
+    matrix = _matrix(base, phases, run.trained_in)
+    eval_path = run.out / "eval.json"
+    plots: tuple[Path, ...] = ()
+    if run.dist.main:
+        for leaf, samples in sorted(run.trained.items()):
+            buffer.add(leaf, samples[0].leaf_hash, samples)
+        eval_path, heatmap = write_matrix(matrix, run.out)
+        plots = (plot_losses(run.logs.metrics.rows(), run.out / "loss.png"), heatmap)
+        write_json(
+            run.out / "summary.json",
+            {"phases": [asdict(p) for p in phases], "eval": matrix.to_json()},
+        )
+    barrier(run.dist)
+    final = Path(phases[-1].model_dir)
+    run.reporter.finish(phases, matrix, final)
+    return TrainResult(
+        final, run.logs.metrics.path, matrix, eval_path, plots, tuple(phases), run.heldout
+    )
+
+
+def train_run(
+    datasets: DatasetSource,
+    from_model: Path,
+    out_dir: Path,
+    recipe: Recipe | Path,
+    replay_dir: Path | None = None,
+    deepspeed_config: Path | Mapping[str, Any] | None = None,
+    progress: bool = True,
+    seeds: Seeds | None = None,
+) -> TrainResult:
+    """Train every phase of ``recipe`` from ``from_model`` on ``datasets`` plus replay.
+
+    ``datasets``: per-leaf lists of sample records, or JSONL files/folders. ``replay_dir`` holds
+    the replay buffer and the held-out manifest across runs (default: ``out_dir/replay``).
+    ``deepspeed_config``: a ZeRO JSON (run under torchrun or the deepspeed launcher for several
+    ranks). ``seeds``: per-leaf seed (question, answer) pairs, scored after each phase.
+    """
+    recipe = _resolve_recipe(recipe)
+    ds_config = _ds_config(deepspeed_config)
+    dist = init_distributed(ds_config is not None)
+    store = replay_dir or out_dir / "replay"
+    main = load_samples(datasets)
+    by_leaf = dict(main)
+    for phase in recipe.phases:
+        for extra in phase.datasets:
+            by_leaf.update({k: v for k, v in load_samples(Path(extra)).items() if k not in by_leaf})
+    train_all, heldout = split_heldout(by_leaf, recipe.heldout, store, persist=dist.main)
+    train = {leaf: rows for leaf, rows in train_all.items() if leaf in main}
+    buffer = ReplayBuffer(store, recipe.replay_per_leaf)
+    tokenizer = load_tokenizer(from_model, recipe.template)
+    renderer = Renderer(tokenizer, recipe.template, recipe.system_prompt, recipe.max_seq_len)
+    pool = {leaf: buffer.samples(leaf) for leaf in buffer.leaves() if leaf not in by_leaf}
+    run = _Run(
+        recipe,
+        out_dir,
+        dist,
+        ds_config,
+        tokenizer,
+        renderer,
+        heldout,
+        dict(seeds or {}),
+        pool,
+        heldout_ids(store) | {s.id for rows in heldout.values() for s in rows},
+        RunLogs(JsonlLog(out_dir / "metrics.jsonl"), JsonlLog(out_dir / "samples.jsonl")),
+        Reporter(progress, enabled=dist.main),
+    )
+    with run.reporter:
+        base = _base_scores(run, from_model)
+        model = from_model
+        summaries = []
+        for index, phase in enumerate(recipe.phases):
+            summaries.append(_run_phase(run, index, phase, train, model))
+            model = Path(summaries[-1].model_dir)
+        return _finish(run, summaries, base, buffer)
