@@ -50,8 +50,9 @@ class _Job:
 class BatchingEngine:
     """One worker thread that batches every queued job into one backend call."""
 
-    def __init__(self, teacher: EmbeddedTeacher) -> None:
+    def __init__(self, teacher: EmbeddedTeacher, window_s: float = 0.02) -> None:
         self.teacher = teacher
+        self.window_s = window_s  # how long a first request waits for others to join it
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._worker = threading.Thread(target=self._run, name="seedtree-serve", daemon=True)
         self._worker.start()
@@ -75,17 +76,21 @@ class BatchingEngine:
             first = self._queue.get()
             if first is None:
                 return
-            jobs = [first]
-            while True:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._queue.put(None)  # stop after this batch
-                    break
-                jobs.append(nxt)
-            self._serve(jobs)
+            self._serve(self._gather(first))
+
+    def _gather(self, first: _Job) -> list[_Job]:
+        """``first`` and every job queued now or within the batching window."""
+        jobs = [first]
+        deadline = time.monotonic() + self.window_s
+        while True:
+            try:
+                nxt = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                return jobs
+            if nxt is None:
+                self._queue.put(None)  # stop after this batch
+                return jobs
+            jobs.append(nxt)
 
     def _serve(self, jobs: list[_Job]) -> None:
         try:
