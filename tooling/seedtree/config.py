@@ -35,6 +35,8 @@ class ValidateConfig(_Section):
     )
     max_context_words: int = 500
     max_qa_words: int = 250
+    # larger qna.yaml files are refused unread (documents may be 10 times larger)
+    max_file_bytes: int = 1_000_000
 
 
 class TeacherConfig(_Section):
