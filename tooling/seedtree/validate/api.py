@@ -1,0 +1,154 @@
+"""Validate paths or one leaf: find the files, check each (both cores for big trees), collect.
+
+A broken file never hides the others: every file is checked and every problem is a located
+:class:`~seedtree.findings.Finding`. Only a path that does not exist is a usage error.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from seedtree.config import ValidateConfig
+from seedtree.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from seedtree.findings import Finding
+from seedtree.project import find_repo_root
+from seedtree.taxonomy import ATTRIBUTION, QNA, TOPS, find_root
+from seedtree.validate.check import Target, check_file
+from seedtree.validate.layout import is_misnamed
+
+PARALLEL_MIN_FILES = 400
+_SKIP_DIRS = {"node_modules", "__pycache__"}
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    files: int
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.is_error)
+
+    @property
+    def warnings(self) -> int:
+        return len(self.findings) - self.errors
+
+    def exit_code(self, strict: bool = False) -> int:
+        failed = self.errors > 0 or (strict and self.warnings > 0)
+        return EXIT_FINDINGS if failed else EXIT_OK
+
+
+def _is_leaf_name(name: str) -> bool:
+    return name == QNA or is_misnamed(name)
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    """Every ``qna.yaml`` (or misnamed one, file or folder) below ``folder``, sorted."""
+    found: list[Path] = []
+    for current, dirs, files in os.walk(folder):
+        base = Path(current)
+        found.extend(base / name for name in dirs if _is_leaf_name(name))
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
+        found.extend(base / name for name in files if _is_leaf_name(name))
+    yield from sorted(found)
+
+
+def discover(path: Path) -> list[Path]:
+    """The leaf files a user means by ``path`` (a leaf file, a leaf folder, a subtree, a root)."""
+    if not path.exists():
+        raise UsageError(f"{path}: no such file or folder", hint="give a leaf, a folder or none")
+    if not path.is_dir():
+        if path.name == ATTRIBUTION:
+            sibling = path.parent / QNA
+            return [sibling] if sibling.exists() else []
+        return [path]
+    if _is_leaf_name(path.name):
+        return [path]
+    root = find_root(path)
+    if root is not None and root == path.resolve():
+        return [p for top in TOPS if (path / top).is_dir() for p in _walk(path / top)]
+    return list(_walk(path))
+
+
+def shown_path(path: Path) -> str:
+    """``path`` as the user should read it: relative to the working folder when inside it."""
+    if not path.is_absolute():
+        return path.as_posix()
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def targets_for(
+    paths: Sequence[Path], latest_for: Callable[[Path], bool] | None = None
+) -> list[Target]:
+    """One :class:`Target` per distinct leaf file under ``paths``."""
+    seen: set[Path] = set()
+    targets: list[Target] = []
+    for given in paths:
+        for path in discover(given):
+            resolved = path.resolve()
+            if resolved in seen:
+                continue
+            seen.add(resolved)
+            root = find_root(resolved)
+            repo = find_repo_root(root) if root is not None else None
+            latest = bool(latest_for(resolved)) if latest_for is not None else False
+            targets.append(Target(path, shown_path(path), root, latest, repo))
+    return targets
+
+
+def _check_all(targets: Sequence[Target], config: ValidateConfig) -> list[list[Finding]]:
+    workers = min(os.cpu_count() or 1, 4)
+    if len(targets) < PARALLEL_MIN_FILES or workers < 2:
+        return [check_file(t, config) for t in targets]
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    chunk = max(1, len(targets) // (workers * 8))
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        return list(pool.map(check_file, targets, [config] * len(targets), chunksize=chunk))
+
+
+def validate_targets(targets: Sequence[Target], config: ValidateConfig) -> ValidationResult:
+    per_file = _check_all(targets, config)
+    findings = [f for found in per_file for f in sorted(found, key=_order)]
+    return ValidationResult(len(targets), findings)
+
+
+def _order(finding: Finding) -> tuple[str, int, int]:
+    return (finding.file, finding.line, finding.column)
+
+
+def validate_paths(
+    paths: Iterable[Path],
+    *,
+    config: ValidateConfig,
+    latest_for: Callable[[Path], bool] | None = None,
+) -> ValidationResult:
+    """Validate every leaf under ``paths``; ``latest_for(path)`` holds a file to the latest
+    schema version (files a change touches) instead of its own ``version``."""
+    return validate_targets(targets_for(list(paths), latest_for), config)
+
+
+def validate_leaf(
+    leaf_qna_path: Path,
+    *,
+    config: ValidateConfig | None = None,
+    held_to_latest: bool = False,
+) -> list[Finding]:
+    """Every finding for one ``qna.yaml`` (other stages call this before trusting a leaf)."""
+    root = find_root(leaf_qna_path)
+    target = Target(
+        leaf_qna_path,
+        shown_path(leaf_qna_path),
+        root,
+        held_to_latest,
+        find_repo_root(root) if root is not None else None,
+    )
+    return sorted(check_file(target, config or ValidateConfig()), key=_order)

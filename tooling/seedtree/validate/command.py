@@ -1,0 +1,99 @@
+"""``seedtree validate``: choose the files and the version rule, validate, report, exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TextIO
+
+from seedtree.config import ValidateConfig
+from seedtree.errors import UsageError
+from seedtree.findings import Finding
+from seedtree.project import Project
+from seedtree.taxonomy import QNA
+from seedtree.validate.api import ValidationResult, targets_for, validate_targets
+from seedtree.validate.report import RENDERERS
+
+OutputFormat = Literal["auto", "text", "github", "json"]
+
+
+@dataclass(frozen=True)
+class Options:
+    paths: tuple[Path, ...] = ()
+    output_format: OutputFormat = "auto"
+    strict: bool = False
+    schema_version: Literal["own", "latest"] = "own"
+    changed: bool = False
+    base: str | None = None
+    documents: bool = False
+
+
+def choose_format(requested: OutputFormat) -> str:
+    if requested != "auto":
+        return requested
+    return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+
+
+def _changed_paths(project: Project, base: str | None, err: TextIO) -> list[Path]:
+    try:
+        from seedtree.gitdiff import changed_leaves
+    except ImportError:
+        raise UsageError("--changed needs change detection (seedtree.gitdiff)") from None
+    changed = changed_leaves(project.repo_root, project.taxonomy_root, base)
+    commit = (changed.base_commit or "")[:12]
+    err.write(f"comparing with {changed.base_ref}{f' ({commit})' if commit else ''}\n")
+    leaves = [leaf for leaf in changed.leaves if leaf.kind != "deleted"]
+    paths = [project.taxonomy_root / leaf.id / QNA for leaf in leaves]
+    return [p for p in paths if p.exists()]
+
+
+def _document_findings(
+    result: ValidationResult, paths: Sequence[Path], project: Project
+) -> list[Finding]:
+    try:
+        from seedtree.documents import check_documents
+    except ImportError:
+        raise UsageError("--documents needs document resolution (seedtree.documents)") from None
+    from seedtree.taxonomy import load_leaf
+
+    broken = {f.file for f in result.findings if f.is_error}
+    found: list[Finding] = []
+    for target in targets_for(paths):
+        if target.shown in broken or target.root is None or target.path.name != QNA:
+            continue
+        leaf = load_leaf(target.path, target.root)
+        if leaf.kind == "knowledge":
+            found.extend(check_documents(leaf, project.repo_root))
+    return found
+
+
+def run_validate(
+    project: Project, options: Options, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Validate, print the report, and return the exit code (0 clean, 1 findings)."""
+    out, err = out or sys.stdout, err or sys.stderr
+    config: ValidateConfig = project.config.validate_
+    latest_for: Callable[[Path], bool] | None = None
+    paths = list(options.paths) or [project.taxonomy_root]
+    if options.changed:
+        paths = _changed_paths(project, options.base, err)
+        latest_for = _always
+    elif options.schema_version == "latest":
+        latest_for = _always
+    result = (
+        validate_targets(targets_for(paths, latest_for), config) if paths else ValidationResult(0)
+    )
+    if options.documents and paths:
+        extra = _document_findings(result, paths, project)
+        result = ValidationResult(result.files, [*result.findings, *extra])
+    name = choose_format(options.output_format)
+    colour = name == "text" and out.isatty() and "NO_COLOR" not in os.environ
+    RENDERERS[name](result, out, colour)
+    return result.exit_code(options.strict)
+
+
+def _always(path: Path) -> bool:
+    return True

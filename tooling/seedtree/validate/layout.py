@@ -1,0 +1,110 @@
+"""Rules about where a leaf sits: its file name, its folder, its type, leaves above it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import PurePosixPath
+from typing import Any
+
+from seedtree.findings import Finding
+from seedtree.taxonomy import QNA, TOPS
+from seedtree.validate.context import FileCheck
+from seedtree.yamlpos import Pos
+
+FOLDER_NAME = re.compile(r"^[a-z0-9_]+$")
+_START = Pos(1, 1)
+
+
+def is_misnamed(name: str) -> bool:
+    """``qna.yml``, ``QnA.yaml``, ``qna.YAML``: a leaf file that is not exactly ``qna.yaml``."""
+    return name != QNA and name.lower() in {"qna.yaml", "qna.yml"}
+
+
+def file_name(check: FileCheck) -> Iterator[Finding]:
+    name = check.path.name
+    if name != QNA:
+        yield check.at(
+            _START,
+            "file-name",
+            f"a leaf file must be named exactly '{QNA}', not '{name}' (other tools skip it): "
+            f"rename it",
+        )
+
+
+def location(check: FileCheck) -> Iterator[Finding]:
+    rel = check.rel
+    if rel is None:
+        yield check.at(
+            _START,
+            "leaf-location",
+            "not inside a taxonomy: a leaf must sit under knowledge/, compositional_skills/ or "
+            "foundational_skills/",
+        )
+    elif rel.parts[0] not in TOPS:
+        yield check.at(
+            _START,
+            "leaf-location",
+            f"'{rel.parts[0]}/' is not a taxonomy part: move the leaf under one of "
+            f"{', '.join(t + '/' for t in TOPS)}",
+        )
+    elif len(rel.parts) < 3:
+        yield check.at(
+            _START,
+            "leaf-location",
+            f"the leaf sits directly in {rel.parts[0]}/: put it in a folder that names it",
+        )
+
+
+def _looks_like(data: Any) -> str | None:
+    if not isinstance(data, dict):
+        return None
+    seeds = data.get("seed_examples")
+    first = seeds[0] if isinstance(seeds, list) and seeds else None
+    if "document" in data or (isinstance(first, dict) and "questions_and_answers" in first):
+        return "knowledge"
+    if "task_description" in data and isinstance(first, dict) and "question" in first:
+        return "skills"
+    return None
+
+
+def leaf_type(check: FileCheck) -> Iterator[Finding]:
+    top = check.top
+    looks = _looks_like(check.data)
+    if top is None or looks is None or looks == check.kind:
+        return
+    where = "knowledge/" if looks == "knowledge" else "compositional_skills/"
+    what = (
+        "a knowledge leaf (document, questions_and_answers)"
+        if looks == "knowledge"
+        else ("a skill (task_description, question/answer seeds)")
+    )
+    yield check.at(
+        _START, "leaf-type", f"this is {what} but it sits under {top}/: move it under {where}"
+    )
+
+
+def nested_leaf(check: FileCheck) -> Iterator[Finding]:
+    if check.root is None or check.rel is None:
+        return
+    for depth in range(1, len(check.rel.parts) - 1):
+        above = PurePosixPath(*check.rel.parts[:depth])
+        if (check.root / above / QNA).exists():
+            yield check.at(
+                _START,
+                "nested-leaf",
+                f"{above}/ above this leaf is itself a leaf ({above}/{QNA}): leaves must not "
+                "contain leaves; move one of them",
+            )
+
+
+def folder_names(check: FileCheck) -> Iterator[Finding]:
+    if check.rel is None:
+        return
+    for part in check.rel.parts[:-1]:
+        if not FOLDER_NAME.match(part):
+            yield check.at(
+                _START,
+                "folder-name",
+                f"folder '{part}' should be lowercase letters, digits and underscores",
+            )

@@ -1,0 +1,115 @@
+"""Render a :class:`ValidationResult`: text (with the source line and a caret), GitHub
+annotations, or JSON. Reporters only format; they decide nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from seedtree.findings import Finding
+from seedtree.validate.api import ValidationResult
+
+JSON_FORMAT_VERSION = 1
+_COLOURS = {"error": "\033[1;31m", "warning": "\033[1;33m", "dim": "\033[2m", "bold": "\033[1m"}
+_RESET = "\033[0m"
+
+
+def summary(result: ValidationResult) -> str:
+    files_with = len({f.file for f in result.findings})
+    checked = f"{result.files} file{'s' * (result.files != 1)} checked"
+    if not result.findings:
+        return f"{checked}: no problems"
+    errors = f"{result.errors} error{'s' * (result.errors != 1)}"
+    warnings = f"{result.warnings} warning{'s' * (result.warnings != 1)}"
+    return f"{checked}: {errors}, {warnings} in {files_with} file{'s' * (files_with != 1)}"
+
+
+class _Sources:
+    """Source lines of the files findings point at, read once each."""
+
+    def __init__(self) -> None:
+        self.cache: dict[str, list[str]] = {}
+
+    def line(self, file: str, number: int) -> str | None:
+        if file not in self.cache:
+            try:
+                with Path(file).open("rb") as handle:
+                    raw = handle.read(2_000_000)
+                self.cache[file] = raw.decode("utf-8", "replace").splitlines()
+            except OSError:
+                self.cache[file] = []
+        lines = self.cache[file]
+        return lines[number - 1] if 0 < number <= len(lines) else None
+
+
+def _paint(text: str, style: str, colour: bool) -> str:
+    return f"{_COLOURS[style]}{text}{_RESET}" if colour else text
+
+
+def render_text(result: ValidationResult, out: TextIO, colour: bool = False) -> None:
+    sources = _Sources()
+    for f in result.findings:
+        where = _paint(f"{f.file}:{f.line}:{f.column}", "bold", colour)
+        severity = _paint(f.severity, f.severity, colour)
+        out.write(f"{where}: {severity} [{f.rule}] {f.message}\n")
+        source = sources.line(f.file, f.line)
+        if source is not None and len(source) <= 1000:
+            shown = source.replace("\t", " ")
+            caret = " " * (min(f.column, len(shown) + 1) - 1) + "^"
+            out.write(f"  {shown}\n  {_paint(caret, f.severity, colour)}\n")
+    out.write(summary(result) + "\n")
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(result: ValidationResult, out: TextIO, colour: bool = False) -> None:
+    for f in result.findings:
+        kind = "error" if f.is_error else "warning"
+        out.write(
+            f"::{kind} file={_escape_property(f.file)},line={f.line},col={f.column},"
+            f"title={_escape_property(f.rule)}::{_escape_data(f.message)}\n"
+        )
+    out.write(summary(result) + "\n")
+
+
+def as_json(result: ValidationResult) -> dict[str, Any]:
+    return {
+        "format": JSON_FORMAT_VERSION,
+        "summary": {
+            "files": result.files,
+            "errors": result.errors,
+            "warnings": result.warnings,
+            "files_with_findings": len({f.file for f in result.findings}),
+        },
+        "findings": [_finding_json(f) for f in result.findings],
+    }
+
+
+def _finding_json(f: Finding) -> dict[str, Any]:
+    return {
+        "file": f.file,
+        "line": f.line,
+        "column": f.column,
+        "severity": f.severity,
+        "rule": f.rule,
+        "message": f.message,
+    }
+
+
+def render_json(result: ValidationResult, out: TextIO, colour: bool = False) -> None:
+    out.write(json.dumps(as_json(result), indent=2, ensure_ascii=False) + "\n")
+
+
+RENDERERS: dict[str, Callable[[ValidationResult, TextIO, bool], None]] = {
+    "text": render_text,
+    "github": render_github,
+    "json": render_json,
+}

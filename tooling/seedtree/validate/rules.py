@@ -1,0 +1,220 @@
+"""Every rule the validator reports: its id, default severity, what it means and what to do.
+
+The README's rule table and the tests are driven by :data:`RULES`; a finding's ``rule`` is always
+one of its keys. Severities marked *by version* are errors for files at (or held to) the latest
+schema version and warnings for older files, so that legacy trees validate as they stand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+RuleSeverity = Literal["error", "warning", "by version"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: RuleSeverity
+    what: str
+    fix: str
+
+
+_TABLE: tuple[tuple[str, RuleSeverity, str, str], ...] = (
+    (
+        "file-unreadable",
+        "error",
+        "the path cannot be read as a file (a directory named qna.yaml, no permission)",
+        "make it a readable file",
+    ),
+    ("file-too-large", "error", "the file is larger than `max_file_bytes`", "split the leaf"),
+    ("file-encoding", "error", "binary content or invalid UTF-8", "save the file as UTF-8 text"),
+    (
+        "file-name",
+        "error",
+        "a leaf file named `qna.yml`, `QnA.yaml` or anything but exactly "
+        "`qna.yaml` (other tools silently ignore it)",
+        "rename it to `qna.yaml`",
+    ),
+    ("empty-file", "warning", "the file holds no value", "fill it in or delete the leaf"),
+    (
+        "yaml-syntax",
+        "error",
+        "the file is not valid YAML (also: unknown tags, undefined aliases, several documents)",
+        "fix the YAML at the position shown",
+    ),
+    (
+        "yaml-too-complex",
+        "error",
+        "nesting deeper than 64 levels, a recursive alias or aliases "
+        "expanding to more than 100,000 values",
+        "write the values out plainly",
+    ),
+    (
+        "duplicate-key",
+        "error",
+        "a mapping has the same key twice (YAML keeps only the last)",
+        "merge the two entries",
+    ),
+    (
+        "schema",
+        "error",
+        "the file does not match the JSON Schema of its kind and version "
+        "(missing or unknown keys, wrong types, too few seed examples)",
+        "follow the message",
+    ),
+    (
+        "schema-version",
+        "error",
+        "`version` names no supported schema (knowledge before version 3, or an unknown version)",
+        "use `version: 3` (`seedtree migrate` helps)",
+    ),
+    (
+        "version-outdated",
+        "error",
+        "a changed file (or any file with `--schema-version "
+        "latest`) is older than the latest schema version",
+        "move it to the latest version (`seedtree migrate`)",
+    ),
+    (
+        "leaf-location",
+        "error",
+        "the leaf is not inside `knowledge/`, `compositional_skills/` "
+        "or `foundational_skills/` (or sits directly in one)",
+        "move the leaf folder",
+    ),
+    (
+        "leaf-type",
+        "error",
+        "a knowledge leaf under a skills folder, or a skill under `knowledge/`",
+        "move the leaf to the folder of its type",
+    ),
+    (
+        "nested-leaf",
+        "error",
+        "a folder above this leaf is itself a leaf",
+        "move one of them so that leaves only sit at the ends of the tree",
+    ),
+    (
+        "folder-name",
+        "warning",
+        "a folder name is not lowercase letters, digits and underscores",
+        "rename the folder",
+    ),
+    (
+        "attribution-missing",
+        "by version",
+        "`attribution.txt` is missing next to the `qna.yaml`",
+        "add it with the five fields",
+    ),
+    (
+        "attribution-field-missing",
+        "by version",
+        "an `attribution.txt` entry lacks one of: "
+        "Title of work, Link to work, Revision, License of the work, Creator names",
+        "add the field (write `N/A` when it does not apply)",
+    ),
+    (
+        "license-not-allowed",
+        "by version",
+        "the license is not on the allow-list (`validate.allowed_licenses`)",
+        "use content under an allowed license (SPDX id)",
+    ),
+    (
+        "knowledge-extra-qa",
+        "warning",
+        "a knowledge context has more than 3 questions and "
+        "answers; generation uses only the first 3",
+        "keep the best 3",
+    ),
+    (
+        "document-pattern",
+        "error",
+        "a document pattern is absolute or contains `..`",
+        "write patterns relative to the documents repository",
+    ),
+    (
+        "document-commit",
+        "warning",
+        "`document.commit` is not a full 40-character SHA (ambiguous)",
+        "use the full commit SHA",
+    ),
+    (
+        "context-mixed",
+        "error",
+        "some skill seed examples have a `context` and others do not",
+        "give every seed a context (grounded skill) or none (freeform skill)",
+    ),
+    (
+        "duplicate-seed",
+        "error",
+        "the same question over the same context appears twice",
+        "remove or change one of them",
+    ),
+    (
+        "near-duplicate-question",
+        "warning",
+        "two questions over the same context differ only in case, spacing or punctuation",
+        "make the seeds more diverse",
+    ),
+    (
+        "context-too-long",
+        "warning",
+        "a context is longer than `max_context_words` words",
+        "shorten it",
+    ),
+    (
+        "qa-too-long",
+        "warning",
+        "a question and its answer together are longer than `max_qa_words` words",
+        "shorten them",
+    ),
+    (
+        "trailing-spaces",
+        "error",
+        "spaces or tabs at the end of a line (version 2 and later, as yamllint's relaxed preset)",
+        "remove them (`seedtree fmt`)",
+    ),
+    (
+        "new-line-at-end-of-file",
+        "error",
+        "the last line has no newline (version 2 and later)",
+        "end the file with a newline (`seedtree fmt`)",
+    ),
+    ("new-lines", "warning", "Windows (CRLF) line endings", "save with Unix line endings"),
+    (
+        "empty-lines",
+        "warning",
+        "more than 2 blank lines in a row, or blank lines at the start or end of the file",
+        "remove the extra blank lines",
+    ),
+    (
+        "indentation",
+        "warning",
+        "indentation not consistent with the rest of the file",
+        "indent consistently (`seedtree fmt`)",
+    ),
+    ("hyphens", "warning", "more than one space after a list hyphen", "use one space"),
+    ("colons", "warning", "spaces before a colon, or more than one after it", "write `key: value`"),
+    (
+        "secret",
+        "error",
+        "a private key or an access token in the leaf or its documents",
+        "remove it (and revoke it: it is in your git history)",
+    ),
+    (
+        "personal-data",
+        "warning",
+        "an e-mail address or a phone number",
+        "remove it unless it is meant to be public",
+    ),
+    (
+        "documents",
+        "error",
+        "a referenced document cannot be resolved (`--documents`)",
+        "fix `document.repo`, `commit` or `patterns`",
+    ),
+)
+
+RULES: dict[str, Rule] = {row[0]: Rule(*row) for row in _TABLE}

@@ -1,0 +1,400 @@
+"""YAML with positions: parse a file once into plain values plus a map from paths to line:col.
+
+The libyaml event stream (``yaml.parse`` with the C loader) is turned into plain Python values by
+a small composer with an explicit stack, so that nothing recurses on the input: deep nesting,
+recursive aliases and alias bombs are refused with a located finding instead of a crash, a hang
+or unbounded memory. On the way it records where every value and every mapping key starts and
+reports duplicate keys (PyYAML keeps the last one silently). Scalars are typed exactly as
+``yaml.safe_load`` types them.
+
+Paths are tuples of mapping keys and sequence indexes, e.g. ``("seed_examples", 3, "answer")``;
+:func:`path_text` spells them ``seed_examples/3/answer``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.resolver import Resolver
+
+from seedtree.findings import Finding, Severity
+
+MAX_BYTES = 1_000_000
+MAX_DEPTH = 64
+MAX_ALIAS_EXPANSION = 100_000
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+_RESOLVER = Resolver()
+_CONSTRUCTOR = SafeConstructor()
+
+PathKey = str | int
+YamlPath = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Pos:
+    """A 1-based line and column."""
+
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class ParsedYaml:
+    """One parsed file: its text, its value, where each value and key starts, and its problems.
+
+    ``ok`` is false when the file could not be turned into a value at all (then ``data`` is
+    ``None``); findings such as duplicate keys leave ``ok`` true.
+    """
+
+    file: str
+    text: str
+    data: Any
+    ok: bool
+    findings: tuple[Finding, ...] = ()
+    value_pos: Mapping[YamlPath, Pos] = field(default_factory=dict)
+    key_pos: Mapping[YamlPath, Pos] = field(default_factory=dict)
+
+    def locate(self, path: Sequence[Any]) -> Pos:
+        """Where the value at ``path`` starts, or its nearest located ancestor."""
+        return _nearest(self.value_pos, tuple(path))
+
+    def locate_key(self, path: Sequence[Any]) -> Pos:
+        """Where the mapping key ending ``path`` is written (falls back to :meth:`locate`)."""
+        found = self.key_pos.get(tuple(path))
+        return found if found is not None else self.locate(path)
+
+    def line_text(self, line: int) -> str:
+        lines = self.text.splitlines()
+        return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def path_text(path: Sequence[Any]) -> str:
+    """``("seed_examples", 3, "answer")`` → ``seed_examples/3/answer`` (``.`` for the root)."""
+    return "/".join(str(p) for p in path) or "."
+
+
+def _nearest(table: Mapping[YamlPath, Pos], path: YamlPath) -> Pos:
+    for end in range(len(path), -1, -1):
+        found = table.get(path[:end])
+        if found is not None:
+            return found
+    return Pos(1, 1)
+
+
+class YamlRefused(Exception):
+    """Input that cannot be composed safely; carries the position and rule of the finding."""
+
+    def __init__(self, rule: str, pos: Pos, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.pos = pos
+        self.message = message
+
+
+def _pos(mark: Any) -> Pos:
+    return Pos(mark.line + 1, mark.column + 1) if mark is not None else Pos(1, 1)
+
+
+@dataclass
+class _Frame:
+    """A collection being composed: its value, its path, and (mappings) the pending key."""
+
+    value: Any
+    path: YamlPath
+    anchor: str | None
+    is_map: bool
+    pos: Pos
+    size: int = 1
+    expect_key: bool = True
+    key: Any = None
+    key_mark: Pos | None = None
+    first_key_line: dict[Any, int] = field(default_factory=dict)
+    merges: list[Any] = field(default_factory=list)
+
+
+class _Composer:
+    """Turns libyaml events into plain values with positions (no recursion on the input)."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.stack: list[_Frame] = []
+        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.open_anchors: set[str] = set()
+        self.value_pos: dict[YamlPath, Pos] = {}
+        self.key_pos: dict[YamlPath, Pos] = {}
+        self.findings: list[Finding] = []
+        self.alias_expansion = 0
+        self.documents = 0
+        self.root: Any = None
+
+    # -- where the next node goes -------------------------------------------------------------
+    def _child_path(self) -> YamlPath:
+        if not self.stack:
+            return ()
+        top = self.stack[-1]
+        if top.is_map:
+            return (*top.path, top.key) if not top.expect_key else top.path
+        return (*top.path, len(top.value))
+
+    def _is_key_slot(self) -> bool:
+        return bool(self.stack) and self.stack[-1].is_map and self.stack[-1].expect_key
+
+    # -- events ---------------------------------------------------------------------------------
+    def feed(self, event: Any) -> None:
+        handler = _HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, event)
+
+    def document_start(self, event: Any) -> None:
+        self.documents += 1
+        if self.documents > 1:
+            raise YamlRefused(
+                "yaml-syntax",
+                _pos(event.start_mark),
+                "a second YAML document ('---') in the file: a qna.yaml holds exactly one",
+            )
+
+    def scalar(self, event: Any) -> None:
+        pos = _pos(event.start_mark)
+        value, tag = self._construct_scalar(event, pos)
+        if self._is_key_slot():
+            self._set_key(value, pos, tag == _MERGE)
+            if event.anchor:
+                self.anchors[event.anchor] = (value, 1)
+            return
+        self.value_pos[self._child_path()] = pos
+        if event.anchor:
+            self.anchors[event.anchor] = (value, 1)
+        self._attach(value, 1)
+
+    def _construct_scalar(self, event: Any, pos: Pos) -> tuple[Any, str]:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
+        if tag == _STR:
+            return event.value, tag
+        if tag == _MERGE:
+            return "<<", tag
+        build = SafeConstructor.yaml_constructors.get(tag)
+        if build is None:
+            raise YamlRefused("yaml-syntax", pos, f"unknown tag {tag!r}: use a plain value")
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        try:
+            return build(_CONSTRUCTOR, node), tag
+        except (ConstructorError, ValueError, TypeError) as exc:
+            raise YamlRefused("yaml-syntax", pos, f"cannot read {tag} value: {exc}") from None
+
+    def collection_start(self, event: Any, is_map: bool) -> None:
+        pos = _pos(event.start_mark)
+        if len(self.stack) >= MAX_DEPTH:
+            raise YamlRefused(
+                "yaml-too-complex", pos, f"nesting deeper than {MAX_DEPTH} levels: flatten it"
+            )
+        key_slot = self._is_key_slot()
+        path = self._child_path() if not key_slot else (*self.stack[-1].path, "?")
+        if not key_slot:
+            self.value_pos[path] = pos
+        if event.anchor:
+            self.open_anchors.add(event.anchor)
+        self.stack.append(_Frame({} if is_map else [], path, event.anchor, is_map, pos))
+
+    def collection_end(self, event: Any) -> None:
+        frame = self.stack.pop()
+        if frame.merges:
+            _apply_merges(frame.value, frame.merges)
+        if frame.anchor:
+            self.open_anchors.discard(frame.anchor)
+            self.anchors[frame.anchor] = (frame.value, frame.size)
+        if self.stack and self.stack[-1].is_map and self.stack[-1].expect_key:
+            raise YamlRefused(
+                "yaml-syntax", frame.pos, "a mapping key must be a plain value, not a collection"
+            )
+        self._attach(frame.value, frame.size)
+
+    def alias(self, event: Any) -> None:
+        pos = _pos(event.start_mark)
+        name = event.anchor
+        if name in self.open_anchors:
+            raise YamlRefused("yaml-too-complex", pos, f"alias *{name} refers to itself")
+        if name not in self.anchors:
+            raise YamlRefused("yaml-syntax", pos, f"alias *{name} has no anchor &{name} before it")
+        value, size = self.anchors[name]
+        self.alias_expansion += size
+        if self.alias_expansion > MAX_ALIAS_EXPANSION:
+            raise YamlRefused(
+                "yaml-too-complex",
+                pos,
+                f"aliases expand to more than {MAX_ALIAS_EXPANSION} values (an alias bomb?): "
+                "write the values out",
+            )
+        if self._is_key_slot():
+            self._set_key(value, pos, False)
+            return
+        self.value_pos[self._child_path()] = pos
+        self._attach(value, size)
+
+    # -- building -------------------------------------------------------------------------------
+    def _set_key(self, key: Any, pos: Pos, is_merge: bool) -> None:
+        top = self.stack[-1]
+        top.expect_key = False
+        top.key, top.key_mark = (_MergeKey if is_merge else key), pos
+        if is_merge:
+            return
+        try:
+            first = top.first_key_line.get(key)
+        except TypeError:
+            raise YamlRefused("yaml-syntax", pos, "a mapping key must be a plain value") from None
+        if first is not None:
+            self.findings.append(
+                Finding(
+                    self.file,
+                    pos.line,
+                    pos.column,
+                    "error",
+                    "duplicate-key",
+                    f"duplicate key '{key}' (first at line {first}): YAML keeps only the last "
+                    "one; merge the two entries",
+                )
+            )
+        else:
+            top.first_key_line[key] = pos.line
+        self.key_pos[(*top.path, key)] = pos
+
+    def _attach(self, value: Any, size: int) -> None:
+        if not self.stack:
+            self.root = value
+            return
+        top = self.stack[-1]
+        top.size += size
+        if not top.is_map:
+            top.value.append(value)
+            return
+        if top.key is _MergeKey:
+            top.merges.append(value)
+        else:
+            top.value[top.key] = value
+        top.expect_key = True
+
+
+class _MergeKey:
+    """Marks a pending ``<<`` merge key."""
+
+
+def _apply_merges(target: dict[Any, Any], merges: list[Any]) -> None:
+    for merge in merges:
+        sources = merge if isinstance(merge, list) else [merge]
+        for source in sources:
+            if isinstance(source, dict):
+                for key, value in source.items():
+                    target.setdefault(key, value)
+
+
+_HANDLERS: dict[type, Callable[[_Composer, Any], None]] = {
+    yaml.DocumentStartEvent: _Composer.document_start,
+    yaml.ScalarEvent: _Composer.scalar,
+    yaml.AliasEvent: _Composer.alias,
+    yaml.MappingStartEvent: lambda c, e: c.collection_start(e, True),
+    yaml.SequenceStartEvent: lambda c, e: c.collection_start(e, False),
+    yaml.MappingEndEvent: _Composer.collection_end,
+    yaml.SequenceEndEvent: _Composer.collection_end,
+}
+
+
+def _finding(file: str, pos: Pos, rule: str, message: str, severity: Severity = "error") -> Finding:
+    return Finding(file, pos.line, pos.column, severity, rule, message)
+
+
+def _events(text: str) -> Iterator[Any]:
+    return yaml.parse(text, Loader=_LOADER)
+
+
+def parse_text(text: str, file: str = "<text>") -> ParsedYaml:
+    """Parse ``text``; never raises for bad input (problems are findings)."""
+    composer = _Composer(file)
+    try:
+        for event in _events(text):
+            composer.feed(event)
+    except YamlRefused as refused:
+        finding = _finding(file, refused.pos, refused.rule, refused.message)
+        return ParsedYaml(file, text, None, False, (*composer.findings, finding))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = f"{exc.problem or 'invalid YAML'}" + (f" ({exc.context})" if exc.context else "")
+        finding = _finding(file, _pos(mark), "yaml-syntax", f"invalid YAML: {message}")
+        return ParsedYaml(file, text, None, False, (*composer.findings, finding))
+    except yaml.YAMLError as exc:
+        finding = _finding(file, Pos(1, 1), "yaml-syntax", f"invalid YAML: {exc}")
+        return ParsedYaml(file, text, None, False, (*composer.findings, finding))
+    return ParsedYaml(
+        file,
+        text,
+        composer.root,
+        True,
+        tuple(composer.findings),
+        composer.value_pos,
+        composer.key_pos,
+    )
+
+
+def _line_col(raw: bytes, offset: int) -> Pos:
+    head = raw[:offset]
+    line = head.count(b"\n") + 1
+    column = len(head) - (head.rfind(b"\n") + 1) + 1
+    return Pos(line, column)
+
+
+def decode(raw: bytes, file: str) -> str | Finding:
+    """UTF-8 text of ``raw``, or a located finding when it is binary or not UTF-8."""
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        return _finding(
+            file,
+            _line_col(raw, nul),
+            "file-encoding",
+            "binary content (a NUL byte): a qna.yaml must be UTF-8 text",
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return _finding(
+            file,
+            _line_col(raw, exc.start),
+            "file-encoding",
+            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}): save the file as UTF-8",
+        )
+
+
+def read_file(path: Path, file: str, max_bytes: int = MAX_BYTES) -> str | Finding:
+    """The text of ``path``, or a finding at 1:1 when it cannot be read as a small text file."""
+    try:
+        if path.is_dir():
+            return _finding(file, Pos(1, 1), "file-unreadable", "is a directory, not a file")
+        size = path.stat().st_size
+        if size > max_bytes:
+            return _finding(
+                file,
+                Pos(1, 1),
+                "file-too-large",
+                f"file is {size} bytes, more than the limit of {max_bytes}: split the leaf",
+            )
+        with path.open("rb") as handle:
+            raw = handle.read(max_bytes + 1)
+    except OSError as exc:
+        return _finding(file, Pos(1, 1), "file-unreadable", f"cannot read: {exc.strerror or exc}")
+    return decode(raw, file)
+
+
+def parse_file(path: Path, file: str | None = None, max_bytes: int = MAX_BYTES) -> ParsedYaml:
+    """Read and parse ``path``; ``file`` is the name findings carry (default: ``str(path)``)."""
+    shown = file if file is not None else str(path)
+    text = read_file(path, shown, max_bytes)
+    if isinstance(text, Finding):
+        return ParsedYaml(shown, "", None, False, (text,))
+    return parse_text(text, shown)
