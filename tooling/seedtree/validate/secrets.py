@@ -102,13 +102,11 @@ def _safe_pattern(pattern: object) -> bool:
 
 
 def in_documents(check: FileCheck, repo_root: Path | None) -> Iterator[Finding]:
-    base = Path(check.shown).parent
+    base, leaf = Path(check.shown).parent, check.path.parent.resolve()
     for path in local_documents(check, repo_root):
-        shown = (
-            str(base / path.relative_to(check.path.parent))
-            if path.is_relative_to(check.path.parent)
-            else str(path)
-        )
+        resolved = path.resolve()
+        inside = resolved.is_relative_to(leaf)
+        shown = (base / resolved.relative_to(leaf)).as_posix() if inside else str(path)
         text = read_file(path, shown, max_bytes=check.config.max_file_bytes * 10)
         if isinstance(text, str):
             yield from scan_text(text, shown)
