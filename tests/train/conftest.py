@@ -55,11 +55,11 @@ def make_dataset(tmp_path: Path) -> Callable[..., Path]:
 
 def _fast_recipe(**overrides: Any) -> Recipe:
     """Two short phases (knowledge, then skills replaying knowledge) on a tiny model."""
-    phase = {"lr": 3e-3, "effective_batch": 4, "min_steps": 6, "warmup_steps": 2}
+    phase = {"lr": 3e-3, "effective_batch": 4, "min_steps": 4, "warmup_steps": 2}
     raw: dict[str, Any] = {
         "seed": 7,
         "max_seq_len": 128,
-        "token_budget": 256,
+        "token_budget": 192,
         "precision": "fp32",
         "checkpoint_every": 3,
         "heldout": {"fraction": 0.15, "min_per_leaf": 2},

@@ -5,6 +5,7 @@ It persists in a folder the caller chooses (the retrain pipeline uses
 
     manifest.json            {"leaves": {leaf id: {"leaf_hash", "sample_ids", "seen", "file"}}}
     samples/<key>.jsonl      the kept samples of one leaf, as they were generated
+    samples/<key>.offered    every id ever offered for the leaf's current hash (one per line)
 
 Reservoir sampling is deterministic (seeded by the leaf id and how many samples it has seen), so
 the same runs give the same buffer. A leaf whose hash changes starts a new reservoir: its old data
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from seedtree.atomic import write_json, write_jsonl
+from seedtree.atomic import write_json, write_jsonl, write_text
 from seedtree.errors import UsageError
 from seedtree.train.data import Sample, parse_sample, read_jsonl
 from seedtree.train.recipe import ReplaySource
@@ -40,6 +41,10 @@ class LeafEntry:
 def _key(leaf: str) -> str:
     slug = "".join(c if c.isalnum() else "_" for c in leaf)[-60:]
     return f"{slug}-{hashlib.sha256(leaf.encode()).hexdigest()[:10]}"
+
+
+def _offered_file(leaf: str) -> str:
+    return f"samples/{_key(leaf)}.offered"
 
 
 class ReplayBuffer:
@@ -91,23 +96,29 @@ class ReplayBuffer:
         return [parse_sample(row, where, leaf) for where, row in read_jsonl(path)]
 
     def add(self, leaf: str, leaf_hash: str, samples: Sequence[Sample]) -> None:
-        """Offer ``samples`` to the leaf's reservoir (ids already kept are not offered twice)."""
+        """Offer ``samples`` to the leaf's reservoir; ids offered before are not offered again."""
         entry = self._entries.get(leaf)
-        kept = self.samples(leaf) if entry and entry.leaf_hash == leaf_hash else []
-        seen = entry.seen if entry and kept else 0
-        known = {s.id for s in kept}
+        same = entry is not None and entry.leaf_hash == leaf_hash
+        kept = self.samples(leaf) if same else []
+        offered = self._offered(leaf) if same else []
+        known = set(offered)
         for sample in samples:
             if sample.id in known:
                 continue
             known.add(sample.id)
-            seen += 1
+            offered.append(sample.id)
             if len(kept) < self.capacity:
                 kept.append(sample)
                 continue
-            slot = random.Random(f"{leaf}:{seen}").randrange(seen)
+            slot = random.Random(f"{leaf}:{len(offered)}").randrange(len(offered))
             if slot < self.capacity:
                 kept[slot] = sample
-        self._store(leaf, LeafEntry(leaf_hash, tuple(s.id for s in kept), seen, ""), kept)
+        write_text(self.root / _offered_file(leaf), "".join(f"{i}\n" for i in offered))
+        self._store(leaf, LeafEntry(leaf_hash, tuple(s.id for s in kept), len(offered), ""), kept)
+
+    def _offered(self, leaf: str) -> list[str]:
+        path = self.root / _offered_file(leaf)
+        return path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
 
     def _store(self, leaf: str, entry: LeafEntry, kept: Sequence[Sample]) -> None:
         file = f"samples/{_key(leaf)}.jsonl"
@@ -122,6 +133,7 @@ class ReplayBuffer:
             return False
         self._write_manifest()
         (self.root / entry.file).unlink(missing_ok=True)
+        (self.root / _offered_file(leaf)).unlink(missing_ok=True)
         return True
 
     def rename_leaf(self, old: str, new: str) -> bool:
@@ -132,6 +144,7 @@ class ReplayBuffer:
             raise UsageError(f"replay buffer {self.root}: cannot rename {old} to {new}: exists")
         entry = self._entries[old]
         moved = [_renamed(s, new) for s in self.samples(old)]
+        write_text(self.root / _offered_file(new), "".join(f"{i}\n" for i in self._offered(old)))
         self._store(new, entry, moved)
         self.remove_leaf(old)
         return True

@@ -1,0 +1,146 @@
+"""Training as users launch it: the CLI killed and resumed; DeepSpeed with 2 ranks (gloo, CPU)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from seedtree.train.evaluate import evaluate_model
+from seedtree.train.recipe import Recipe
+from seedtree.train.run import train_run
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def _write_recipe(recipe: Recipe, path: Path) -> Path:
+    path.write_text(yaml.safe_dump(recipe.model_dump(mode="json")), encoding="utf-8")
+    return path
+
+
+def _train_cmd(data: Path, model: Path, out: Path, recipe: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "seedtree",
+        "train",
+        "--data",
+        str(data),
+        "--from",
+        str(model),
+        "--out",
+        str(out),
+        "--recipe",
+        str(recipe),
+        "--quiet",
+    ]
+
+
+def _kill_after_steps(cmd: list[str], metrics: Path, steps: int) -> None:
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if metrics.is_file() and len(metrics.read_text().splitlines()) >= steps:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.005)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "training ended before it could be killed"
+
+
+def test_sigkilled_run_resumes_with_the_same_samples_none_twice(
+    tiny_model_dir: Path,
+    make_dataset: Callable[..., Path],
+    fast_recipe: Callable[..., Recipe],
+    tmp_path: Path,
+) -> None:
+    data = make_dataset(n=16)
+    recipe = fast_recipe(checkpoint_every=2)
+    recipe_path = _write_recipe(recipe, tmp_path / "recipe.yaml")
+    killed = tmp_path / "killed"
+    cmd = _train_cmd(data, tiny_model_dir, killed, recipe_path)
+    _kill_after_steps(cmd, killed / "metrics.jsonl", 5)
+    assert not (killed / "eval.json").exists()
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "model:" in done.stdout
+    reference = train_run(data, tiny_model_dir, tmp_path / "reference", recipe, progress=False)
+    resumed = _rows(killed / "samples.jsonl")
+    expected = _rows(tmp_path / "reference" / "samples.jsonl")
+    assert [(r["phase"], r["step"]) for r in resumed] == [(r["phase"], r["step"]) for r in expected]
+    assert [r["ids"] for r in resumed] == [r["ids"] for r in expected]
+    for phase in ("knowledge", "skills"):
+        steps = [r["step"] for r in resumed if r["phase"] == phase]
+        assert steps == sorted(set(steps))
+    final = json.loads((killed / "eval.json").read_text())["heldout_loss"]["skills"]
+    assert final == pytest.approx(reference.eval.heldout_loss["skills"], rel=1e-3)
+
+
+@pytest.mark.parametrize("config", ["zero2", "zero3"])
+def test_deepspeed_two_ranks_learn_and_save_a_loadable_model(
+    config: str,
+    tiny_model_dir: Path,
+    make_dataset: Callable[..., Path],
+    fast_recipe: Callable[..., Recipe],
+    tmp_path: Path,
+) -> None:
+    from helpers import PROJECT_ROOT
+
+    recipe = fast_recipe(
+        phases=[
+            {
+                "name": "all",
+                "select": {},
+                "lr": 3e-3,
+                "effective_batch": 4,
+                "min_steps": 4,
+                "warmup_steps": 1,
+            }
+        ]
+    )
+    recipe_path = _write_recipe(recipe, tmp_path / "recipe.yaml")
+    out = tmp_path / "out"
+    ds = PROJECT_ROOT / "training" / "deepspeed" / f"{config}.json"
+    launcher = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        str(29400 + os.getpid() % 500 + (config == "zero3")),
+        "-m",
+    ]
+    cmd = launcher + _train_cmd(make_dataset(n=16), tiny_model_dir, out, recipe_path)[2:]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [*cmd, "--deepspeed", str(ds)], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    metrics = _rows(out / "metrics.jsonl")
+    assert len(metrics) >= 4 and metrics[-1]["loss"] < metrics[0]["loss"]
+    model = out / "phases" / "01-all" / "model"
+    evaluation = json.loads((out / "eval.json").read_text())["heldout_loss"]
+    reloaded = evaluate_model(model, train_heldout(out, make_dataset))
+    assert reloaded == pytest.approx(evaluation["all"], rel=1e-4)
+    assert all(evaluation["all"][leaf] < evaluation["base"][leaf] for leaf in reloaded)
+
+
+def train_heldout(out: Path, make_dataset: Callable[..., Path]) -> dict[str, list[Any]]:
+    """The held-out samples of the run in ``out`` (from its persisted manifest)."""
+    from seedtree.train.data import load_samples, read_heldout
+
+    ids = read_heldout(out / "replay")
+    samples = load_samples(make_dataset(n=16))
+    return {leaf: [s for s in rows if s.id in ids[leaf]] for leaf, rows in samples.items()}
