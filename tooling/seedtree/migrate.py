@@ -20,9 +20,8 @@ from seedtree.atomic import write_text
 from seedtree.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from seedtree.findings import Finding
 from seedtree.fmt import display_path, iter_yaml_files
-from seedtree.scaffold import load_schema as _load_schema
+from seedtree.validate.schema import latest_version, load_schema
 
-TARGETS = (3,)
 _FULL_SHA = re.compile(r"[0-9a-fA-F]{40}")
 
 
@@ -172,10 +171,10 @@ def _knowledge_steps(name: str, top: _Top, to: int) -> Iterator[Finding]:
 
 def migrate_text(text: str, path: Path, name: str, *, to: int) -> Migration:
     """Migrate one file's text to version ``to`` (skills) or list what it needs (knowledge)."""
-    if to not in TARGETS:
+    latest = latest_version("skills")
+    if to != latest:
         raise UsageError(
-            f"--to {to}: unsupported target version",
-            hint=f"supported: {', '.join(map(str, TARGETS))}",
+            f"--to {to}: unsupported target version", hint=f"the latest version is {latest}"
         )
     try:
         top = _top(_compose(text))
@@ -197,7 +196,7 @@ def migrate_text(text: str, path: Path, name: str, *, to: int) -> Migration:
 
 def _skill_steps(name: str, top: _Top, to: int) -> Iterator[Finding]:
     """What the schema of version ``to`` requires beyond the version number: enough seeds."""
-    schema = _load_schema("skills", to)
+    schema = load_schema("skills", to)
     minimum = int(schema.get("properties", {}).get("seed_examples", {}).get("minItems") or 0)
     have = len(_seed_lines(top))
     if have < minimum:

@@ -9,7 +9,6 @@ empty ``|`` block), and a fresh leaf fails validation only on those placeholders
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -21,10 +20,11 @@ from typing import Any, Literal
 
 from seedtree.atomic import write_text
 from seedtree.config import ValidateConfig
-from seedtree.errors import EXIT_OK, SeedtreeError, UsageError
+from seedtree.errors import EXIT_OK, UsageError
 from seedtree.fmt import KEY_ORDER, display_path
 from seedtree.project import Project
 from seedtree.taxonomy import ATTRIBUTION, QNA, TOPS, find_root
+from seedtree.validate.schema import latest_version, load_schema, schema_name
 
 LeafType = Literal["knowledge", "skill", "grounded-skill"]
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
@@ -88,70 +88,10 @@ def schema_family(leaf_type: LeafType) -> str:
     return "knowledge" if leaf_type == "knowledge" else "skills"
 
 
-def latest_schema(family: str, schema_dir: Path = SCHEMA_DIR) -> tuple[int, Path]:
-    """The newest ``<family>_v<N>.json`` and its version ``N``."""
-    found = {}
-    for path in schema_dir.glob(f"{family}_v*.json"):
-        match = re.fullmatch(rf"{family}_v(\d+)\.json", path.name)
-        if match:
-            found[int(match[1])] = path
-    if not found:
-        raise SeedtreeError(
-            f"no {family} schema in {schema_dir}", hint="reinstall seedtree (the wheel ships them)"
-        )
-    version = max(found)
-    return version, found[version]
-
-
-def _load_json(path: Path) -> dict[str, Any]:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise SeedtreeError(f"{path}: cannot read schema: {exc}") from None
-    if not isinstance(value, dict):
-        raise SeedtreeError(f"{path}: a schema must be a JSON object")
-    return value
-
-
-def load_schema(family: str, version: int, schema_dir: Path = SCHEMA_DIR) -> dict[str, Any]:
-    """The schema ``<family>_v<version>.json`` with its references and ``allOf`` merged in."""
-    path = schema_dir / f"{family}_v{version}.json"
-    if not path.is_file():
-        raise UsageError(
-            f"no schema {path.name} in {schema_dir}", hint="use --to with a known version"
-        )
-    doc = _load_json(path)
-    return _deref(doc, doc, path.parent)
-
-
-def _pointer(doc: Mapping[str, Any], fragment: str) -> Any:
-    node: Any = doc
-    for part in filter(None, fragment.lstrip("/").split("/")):
-        node = node[part.replace("~1", "/").replace("~0", "~")]
-    return node
-
-
-def _deref(node: Mapping[str, Any], doc: Mapping[str, Any], base: Path) -> dict[str, Any]:
-    """``node`` with ``$ref`` (local or a sibling file) and ``allOf`` merged in."""
-    out = {k: v for k, v in node.items() if k not in ("$ref", "allOf")}
-    parts: list[tuple[Mapping[str, Any], Mapping[str, Any], Path]] = []
-    ref = node.get("$ref")
-    if isinstance(ref, str):
-        target, _, fragment = ref.partition("#")
-        other = _load_json(base / target) if target else doc
-        parts.append((_pointer(other, fragment), other, base / target if target else base))
-    parts.extend((sub, doc, base) for sub in node.get("allOf") or ())
-    for sub, sub_doc, sub_base in parts:
-        merged = _deref(sub, sub_doc, sub_base.parent if sub_base.suffix else sub_base)
-        out["properties"] = {**merged.get("properties", {}), **out.get("properties", {})}
-        out["required"] = sorted({*merged.get("required", ()), *out.get("required", ())})
-        for key, value in merged.items():
-            out.setdefault(key, value)
-    return out
-
-
-def _properties(node: Mapping[str, Any], doc: Mapping[str, Any], base: Path) -> dict[str, Any]:
-    return {name: _deref(sub, doc, base) for name, sub in (node.get("properties") or {}).items()}
+def latest_schema(family: str) -> tuple[int, Path]:
+    """The newest schema of ``family`` (``knowledge`` or ``skills``): its version and file."""
+    version = latest_version(family)
+    return version, SCHEMA_DIR / schema_name(family, version)
 
 
 def _ordered(names: Iterator[str] | list[str], order_key: str) -> list[str]:
@@ -173,8 +113,8 @@ class _At:
 
 @dataclass(frozen=True)
 class _Ctx:
-    doc: Mapping[str, Any]
-    base: Path
+    """What a rendering needs besides the schema node at hand."""
+
     leaf_type: LeafType
     version: int
     limits: ValidateConfig
@@ -249,7 +189,7 @@ def _mapping(
     ``- ``. Only the first item of a list is commented."""
     indent = at.indent
     commented = at.commented and item <= 0
-    props = _properties(node, ctx.doc, ctx.base)
+    props: dict[str, Any] = node.get("properties") or {}
     required = set(node.get("required") or ())
     names = [n for n in _ordered(list(props), order_key) if _wanted(n, n in required, ctx)]
     for i, name in enumerate(names):
@@ -294,7 +234,7 @@ def _version_value(node: Mapping[str, Any], ctx: _Ctx) -> str:
 
 def _items(w: _Writer, node: Mapping[str, Any], at: _At, name: str, ctx: _Ctx) -> None:
     indent = at.indent
-    items = _deref(node.get("items") or {}, ctx.doc, ctx.base)
+    items: dict[str, Any] = node.get("items") or {}
     count = max(int(node.get("minItems") or 1), 1)
     if name == "patterns" and ctx.patterns:
         for pattern in ctx.patterns:
@@ -317,16 +257,16 @@ def render_qna(
     limits: ValidateConfig,
     contexts: tuple[str, ...] = (),
     patterns: tuple[str, ...] = (),
-    schema_dir: Path = SCHEMA_DIR,
 ) -> tuple[str, frozenset[int]]:
     """The ``qna.yaml`` text for a new leaf, and its placeholder lines."""
-    version, path = latest_schema(schema_family(leaf_type), schema_dir)
-    doc = _load_json(path)
-    ctx = _Ctx(doc, path.parent, leaf_type, version, limits, contexts, patterns)
+    family = schema_family(leaf_type)
+    version = latest_version(family)
+    schema = load_schema(family, version)
+    ctx = _Ctx(leaf_type, version, limits, contexts, patterns)
     w = _Writer()
     w.line(f"# yaml-language-server: $schema={modeline}")
     w.comment(0, _INTRO[leaf_type] + _HOW_TO)
-    _mapping(w, _deref(doc, doc, path.parent), _At(0, True), "", ctx)
+    _mapping(w, schema, _At(0, True), "", ctx)
     return w.text(), frozenset(w.placeholders)
 
 
