@@ -130,3 +130,24 @@ def test_broken_yaml_is_reported_not_rewritten(tmp_path: Path) -> None:
     leaf.write_text("created_by: [x\n", encoding="utf-8")
     assert run(["migrate", str(tmp_path)]) == 1
     assert leaf.read_text(encoding="utf-8") == "created_by: [x\n"
+
+
+def test_corpus_skills_todo_explains_every_new_schema_error(tmp_path: Path) -> None:
+    """After migrating, each file the validator rejects on the v3 schema (for a reason other than
+    duplicates it already had) is a file that migrate listed work for, and vice versa."""
+    from seedtree.config import ValidateConfig
+    from seedtree.migrate import migrate_file
+    from seedtree.validate.api import validate_paths
+
+    source = corpus_or_skip("instructlab-taxonomy-2024-08") / "compositional_skills"
+    tree = tmp_path / "compositional_skills"
+    shutil.copytree(source, tree)
+    files = sorted(tree.rglob("qna.yaml"))[::3]
+    told = {p.resolve() for p in files if migrate_file(p, to=3).todo}
+    findings = validate_paths(files, config=ValidateConfig()).findings
+    rejected = {
+        Path(f.file).resolve()
+        for f in findings
+        if f.rule == "schema" and "must be different" not in f.message
+    }
+    assert told and rejected == told

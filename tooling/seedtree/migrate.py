@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -195,9 +196,13 @@ def migrate_text(text: str, path: Path, name: str, *, to: int) -> Migration:
 
 
 def _skill_steps(name: str, top: _Top, to: int) -> Iterator[Finding]:
-    """What the schema of version ``to`` requires beyond the version number: enough seeds."""
+    """What the schema of version ``to`` requires beyond the version number: its required
+    fields filled in, and enough seed examples."""
     schema = load_schema("skills", to)
-    minimum = int(schema.get("properties", {}).get("seed_examples", {}).get("minItems") or 0)
+    props: dict[str, Any] = schema.get("properties", {})
+    for key in schema.get("required", ()):
+        yield from _required_step(name, top, key, props.get(key, {}))
+    minimum = int(props.get("seed_examples", {}).get("minItems") or 0)
     have = len(_seed_lines(top))
     if have < minimum:
         where = _line(top.keys["seed_examples"]) if "seed_examples" in top.keys else 1
@@ -208,6 +213,21 @@ def _skill_steps(name: str, top: _Top, to: int) -> Iterator[Finding]:
             f"add {minimum - have} more seed examples: version {to} needs at least {minimum} "
             f"(this file has {have}), each different from the others",
         )
+
+
+def _required_step(name: str, top: _Top, key: str, spec: Mapping[str, Any]) -> Iterator[Finding]:
+    what = str(spec.get("description") or "").rstrip(".")
+    value = top.values.get(key)
+    if key == "version":
+        return
+    if value is None:
+        yield _todo(name, 1, "migrate-missing", f"add `{key}:` ({what})")
+    elif (
+        spec.get("minLength")
+        and isinstance(value, yaml.ScalarNode)
+        and not str(value.value).strip()
+    ):
+        yield _todo(name, _line(value), "migrate-empty", f"fill in `{key}` ({what})")
 
 
 def migrate_file(path: Path, *, to: int, dry_run: bool = False) -> Migration:
