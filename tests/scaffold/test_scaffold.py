@@ -206,6 +206,8 @@ def test_cli_new_reports_files_and_next_step(
         (["new", "knowledge", "compositional_skills/writing/x"], "under knowledge/"),
         (["new", "skill", "knowledge/x/y"], "under compositional_skills/"),
         (["new", "skill", "compositional_skills/writing/poetry/haiku"], "already exists"),
+        (["new", "skill", "compositional_skills/Writing/limerick"], "use 'writing'"),
+        (["new", "skill", "compositional_skills/writing/poetry/haiku/short"], "inside this leaf"),
     ],
 )
 def test_new_refuses_bad_places(

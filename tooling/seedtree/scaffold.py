@@ -24,6 +24,7 @@ from seedtree.errors import EXIT_OK, UsageError
 from seedtree.fmt import KEY_ORDER, display_path
 from seedtree.project import Project
 from seedtree.taxonomy import ATTRIBUTION, QNA, TOPS, find_root
+from seedtree.validate.layout import FOLDER_NAME
 from seedtree.validate.schema import latest_version, load_schema, schema_name
 
 LeafType = Literal["knowledge", "skill", "grounded-skill"]
@@ -287,6 +288,26 @@ def _check_place(leaf_dir: Path, leaf_type: LeafType) -> None:
         )
     if (leaf_dir / QNA).exists():
         raise UsageError(f"{leaf_dir / QNA} already exists", hint="choose a new folder")
+    _check_names(leaf_dir, rel)
+
+
+def _check_names(leaf_dir: Path, rel: tuple[str, ...]) -> None:
+    """New folders are named as the validator wants, and no leaf sits above the new one."""
+    root = leaf_dir.parents[len(rel) - 1]
+    for depth, part in enumerate(rel[1:], start=2):
+        if not (root.joinpath(*rel[:depth])).exists() and not FOLDER_NAME.match(part):
+            good = re.sub(r"[^a-z0-9_]+", "_", part.lower()).strip("_")
+            raise UsageError(
+                f"{leaf_dir}: folder name '{part}' is not lowercase letters, digits and "
+                "underscores",
+                hint=f"use '{good}'",
+            )
+    for parent in list(leaf_dir.parents)[: len(rel) - 1]:
+        if (parent / QNA).exists():
+            raise UsageError(
+                f"{parent / QNA}: the new leaf would sit inside this leaf",
+                hint="leaves do not contain leaves: choose a folder beside it",
+            )
 
 
 _NOT_PROSE = ("#", "|", "```", "- ", "* ", ">")
