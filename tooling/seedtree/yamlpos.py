@@ -376,6 +376,8 @@ def read_file(path: Path, file: str, max_bytes: int = MAX_BYTES) -> str | Findin
     try:
         if path.is_dir():
             return _finding(file, Pos(1, 1), "file-unreadable", "is a directory, not a file")
+        if path.exists() and not path.is_file():
+            return _finding(file, Pos(1, 1), "file-unreadable", "is not a regular file")
         size = path.stat().st_size
         if size > max_bytes:
             return _finding(
