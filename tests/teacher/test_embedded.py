@@ -37,12 +37,12 @@ def test_samples_tokens_and_finish_reasons(tiny_teacher: EmbeddedTeacher) -> Non
 def test_same_request_same_completions_in_any_batch(tiny_model_dir: Path) -> None:
     target = chat(PROMPTS[1], n=2, max_tokens=8, temperature=1.0, top_p=0.9, seed=11)
     others = [chat(p, n=2, max_tokens=5, temperature=1.0, seed=i) for i, p in enumerate(PROMPTS)]
-    alone = EmbeddedTeacher(tiny_model_dir, batch_size=1).complete([target])[0]
-    mixed = EmbeddedTeacher(tiny_model_dir, batch_size=3).complete([*others, target])[-1]
+    teacher = EmbeddedTeacher(tiny_model_dir, batch_size=1)
+    alone = teacher.complete([target])[0]
+    teacher.batch_size = 3
+    mixed = teacher.complete([*others, target])[-1]
     assert mixed == alone
-    reseeded = EmbeddedTeacher(tiny_model_dir, batch_size=3).complete(
-        [chat(PROMPTS[1], n=2, max_tokens=8, temperature=1.0, top_p=0.9, seed=12)]
-    )[0]
+    reseeded = teacher.complete([dataclasses.replace(target, seed=12)])[0]
     assert reseeded != alone
 
 

@@ -14,18 +14,10 @@ from seedtree.teacher.base import Message, ScoreRequest
 from seedtree.teacher.embedded import EmbeddedTeacher
 from seedtree.teacher.labels import label_logprobs
 from seedtree.teacher.openai import OpenAITeacher
-from teacher.servers import ScriptedServer, seedtree_serve
+from teacher.servers import ScriptedServer
 from teacher.support import chat
 
 PROMPTS = ["Tell me about tides.", "Hi", "Name a colour and say why you like it."]
-
-
-@pytest.fixture(scope="module")
-def served(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with seedtree_serve(
-        tiny_model_dir, tmp_path_factory.mktemp("serve"), "--batch-size", "4"
-    ) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")
