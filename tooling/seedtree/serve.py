@@ -27,6 +27,7 @@ from seedtree.teacher.base import Message, TeacherRequest
 from seedtree.teacher.embedded import EmbeddedTeacher, Generated, TokenLogprob
 
 MAX_TOP_LOGPROBS = 20
+MAX_GATHER_S = 0.25  # longest a request waits for others to join its batch
 _ROLES = ("system", "user", "assistant")
 
 
@@ -79,12 +80,18 @@ class BatchingEngine:
             self._serve(self._gather(first))
 
     def _gather(self, first: _Job) -> list[_Job]:
-        """``first`` and every job queued now or within the batching window."""
+        """``first`` and the jobs that follow it closely (each within ``window_s`` of the last).
+
+        A burst of concurrent requests becomes one batch even when its requests trickle in over
+        a few hundred milliseconds; ``MAX_GATHER_S`` bounds how long the first one waits.
+        """
         jobs = [first]
-        deadline = time.monotonic() + self.window_s
+        started = time.monotonic()
         while True:
+            now = time.monotonic()
+            wait = min(self.window_s, started + MAX_GATHER_S - now)
             try:
-                nxt = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                nxt = self._queue.get(timeout=max(0.0, wait))
             except queue.Empty:
                 return jobs
             if nxt is None:
@@ -186,13 +193,12 @@ def make_server(
         model = served
 
     try:
-        server = ThreadingHTTPServer((host, port), Handler)
+        server = _Server((host, port), Handler)
     except OSError as exc:
         raise SeedtreeError(
             f"cannot listen on {host}:{port}: {exc.strerror}",
             hint="choose another --port (0 picks a free one)",
         ) from None
-    server.daemon_threads = True
     try:
         Handler.batching = engine()
     except BaseException:
@@ -224,6 +230,11 @@ def serve_command(
         server.server_close()
         server.RequestHandlerClass.batching.stop()  # type: ignore[attr-defined]
     return 0
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # the default backlog of 5 stalls bursts of concurrent clients
 
 
 class _Handler(BaseHTTPRequestHandler):
