@@ -104,3 +104,16 @@ def test_plan_sees_every_sample_once_per_epoch_within_budget(
         assert [len(step.for_rank(r, world)) for r in range(world)] == [plan.accum] * world
     longer = Phase(name="p", select=Selector(), lr=1e-3, effective_batch=6, min_steps=40)
     assert len(plan_phase(encoded, longer, 256, world, seed=3).steps) >= 40
+
+
+def test_small_effective_batch_caps_samples_per_step(
+    tiny_model_dir: Path, make_dataset: Callable[..., Path]
+) -> None:
+    tok = load_tokenizer(tiny_model_dir, "chat")
+    samples = [s for rows in load_samples(make_dataset(n=10)).values() for s in rows]
+    encoded = Renderer(tok, "chat", None, 128).encode_all(samples).encoded
+    phase = Phase(name="p", select=Selector(), lr=1e-3, effective_batch=2)
+    for world in (1, 2):
+        plan = plan_phase(encoded, phase, 1024, world, seed=1)
+        assert max(len(s.sample_indices()) for s in plan.steps) == 2
+        assert len(plan.steps) == len(encoded) // 2

@@ -47,14 +47,15 @@ def train_command(
     """Train on the JSONL datasets in ``data`` from ``model``; results under ``out``."""
     from seedtree.models import resolve_model
     from seedtree.train.data import load_samples
+    from seedtree.train.engine import read_ds_config
+    from seedtree.train.recipe import load_recipe
     from seedtree.train.run import train_run
 
-    recipe = resolve_file(settings.recipe, project, "recipe")
-    ds = (
-        resolve_file(settings.deepspeed, project, "deepspeed config")
-        if settings.deepspeed
-        else None
-    )
+    # everything the user wrote is checked before any model is loaded
+    recipe = load_recipe(resolve_file(settings.recipe, project, "recipe"))
+    ds = None
+    if settings.deepspeed:
+        ds = read_ds_config(resolve_file(settings.deepspeed, project, "deepspeed config"))
     leaves = list(load_samples(list(data)))
     result = train_run(
         list(data),

@@ -235,11 +235,6 @@ def ds_config(config: dict[str, Any], recipe: Recipe, accum: int) -> dict[str, A
     """The DeepSpeed config for one phase: batch sizes, clipping and precision from the recipe."""
     import torch
 
-    if "optimizer" in config or "scheduler" in config:
-        raise ConfigError(
-            "the DeepSpeed config sets 'optimizer' or 'scheduler'; the training recipe owns them",
-            hint="remove those sections from the DeepSpeed JSON",
-        )
     cfg = {k: v for k, v in config.items() if k != "train_batch_size"}
     cfg["train_micro_batch_size_per_gpu"] = 1
     cfg["gradient_accumulation_steps"] = accum
@@ -259,7 +254,16 @@ def read_ds_config(path: Path) -> dict[str, Any]:
         raise ConfigError(f"DeepSpeed config {path}: {exc}") from None
     if not isinstance(value, dict):
         raise ConfigError(f"DeepSpeed config {path}: expected a JSON object")
-    return value
+    return check_ds_config(value, str(path))
+
+
+def check_ds_config(config: dict[str, Any], origin: str = "DeepSpeed config") -> dict[str, Any]:
+    if "optimizer" in config or "scheduler" in config:
+        raise ConfigError(
+            f"{origin}: sets 'optimizer' or 'scheduler'; the training recipe owns them",
+            hint="remove those sections from the DeepSpeed JSON",
+        )
+    return config
 
 
 def _latest(folder: Path) -> str | None:

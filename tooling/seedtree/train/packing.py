@@ -46,14 +46,19 @@ class Plan:
     fill: float  # tokens / (non-empty micro-batches * budget)
 
 
-def first_fit(order: Sequence[int], sizes: Sequence[int], budget: int) -> list[list[int]]:
-    """Pack sample indices (in ``order``) into bins of at most ``budget`` tokens."""
+def first_fit(
+    order: Sequence[int], sizes: Sequence[int], budget: int, max_items: int | None = None
+) -> list[list[int]]:
+    """Pack sample indices (in ``order``) into bins of at most ``budget`` tokens (and at most
+    ``max_items`` samples)."""
     bins: list[list[int]] = []
     room: list[int] = []
+    cap = max_items or len(order) or 1
     for i in order:
         size = sizes[i]
         start = max(0, len(bins) - OPEN_BINS)
-        target = next((b for b in range(start, len(bins)) if room[b] >= size), None)
+        fits = (b for b in range(start, len(bins)) if room[b] >= size and len(bins[b]) < cap)
+        target = next(fits, None)
         if target is None:
             bins.append([])
             room.append(budget)
@@ -63,15 +68,20 @@ def first_fit(order: Sequence[int], sizes: Sequence[int], budget: int) -> list[l
     return bins
 
 
-def _epoch_bins(sizes: Sequence[int], budget: int, seed: str) -> list[list[int]]:
+def _epoch_bins(sizes: Sequence[int], budget: int, seed: str, cap: int | None) -> list[list[int]]:
     order = list(range(len(sizes)))
     random.Random(seed).shuffle(order)
-    return first_fit(order, sizes, budget)
+    return first_fit(order, sizes, budget, cap)
 
 
-def _accum(bins: list[list[int]], effective_batch: int, world: int) -> int:
+def _batching(sizes: Sequence[int], budget: int, batch: int, world: int) -> tuple[int, int | None]:
+    """Micro-batches per rank per step, and a cap on samples per micro-batch: a step holds about
+    ``batch`` samples even when one packed micro-batch could hold more."""
+    bins = first_fit(range(len(sizes)), sizes, budget)
     per_bin = sum(len(b) for b in bins) / max(1, len(bins))
-    return max(1, round(effective_batch / (world * per_bin)))
+    if world * per_bin <= batch:
+        return max(1, round(batch / (world * per_bin))), None
+    return 1, max(1, -(-batch // world))
 
 
 def _steps(bins: list[list[int]], per_step: int, encoded: Sequence[Encoded]) -> list[Step]:
@@ -97,12 +107,13 @@ def plan_phase(
     if not encoded:
         return Plan((), 1, 0, 0.0)
     sizes = [len(e) for e in encoded]
-    epoch_bins = [_epoch_bins(sizes, budget, f"{seed}:{phase.name}:0")]
-    accum = _accum(epoch_bins[0], phase.effective_batch, world)
+    accum, cap = _batching(sizes, budget, phase.effective_batch, world)
+    epoch_bins = [_epoch_bins(sizes, budget, f"{seed}:{phase.name}:0", cap)]
     per_step = world * accum
     steps = _steps(epoch_bins[0], per_step, encoded)
     while len(epoch_bins) < phase.epochs or len(steps) < phase.min_steps:
-        epoch_bins.append(_epoch_bins(sizes, budget, f"{seed}:{phase.name}:{len(epoch_bins)}"))
+        name = f"{seed}:{phase.name}:{len(epoch_bins)}"
+        epoch_bins.append(_epoch_bins(sizes, budget, name, cap))
         steps += _steps(epoch_bins[-1], per_step, encoded)
     if phase.max_steps is not None:
         steps = steps[: phase.max_steps]

@@ -17,7 +17,7 @@ from typing import Any
 
 from seedtree.atomic import write_json
 from seedtree.train.data import DatasetSource, Sample, heldout_ids, load_samples, split_heldout
-from seedtree.train.engine import Dist, barrier, init_distributed, read_ds_config
+from seedtree.train.engine import Dist, barrier, check_ds_config, init_distributed, read_ds_config
 from seedtree.train.evaluate import BASE, TRAIN_INFO, EvalMatrix, Scores, score_model, write_matrix
 from seedtree.train.loop import PhaseJob, RunLogs, load_model, load_tokenizer, train_phase
 from seedtree.train.metrics import JsonlLog, plot_losses
@@ -82,7 +82,7 @@ def _resolve_recipe(recipe: Recipe | Path) -> Recipe:
 def _ds_config(config: Path | Mapping[str, Any] | None) -> dict[str, Any] | None:
     if config is None:
         return None
-    return read_ds_config(config) if isinstance(config, Path) else dict(config)
+    return read_ds_config(config) if isinstance(config, Path) else check_ds_config(dict(config))
 
 
 def _phase_data(
