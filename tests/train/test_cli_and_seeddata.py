@@ -10,25 +10,16 @@ from seedtree.train.data import load_samples
 from seedtree.train.seeddata import seed_datasets
 
 
+def _train(tmp_path: Path, recipe: str) -> int:
+    out = str(tmp_path / "out")
+    return run(["train", "--data", str(tmp_path), "--from", str(tmp_path), "--out", out,
+                "--recipe", recipe, "-C", str(tmp_path)])  # fmt: skip
+
+
 def test_train_refuses_a_missing_recipe_before_any_work(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = run(
-        [
-            "train",
-            "--data",
-            str(tmp_path),
-            "--from",
-            str(tmp_path),
-            "--out",
-            str(tmp_path / "out"),
-            "--recipe",
-            "nope.yaml",
-            "-C",
-            str(tmp_path),
-        ]
-    )
-    assert code == 2
+    assert _train(tmp_path, "nope.yaml") == 2
     assert "recipe nope.yaml: no such file" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
@@ -38,22 +29,7 @@ def test_train_reports_an_invalid_recipe_with_its_field(
 ) -> None:
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text("phases: [{name: a, select: {}, lr: 1e-5, effective_batch: 0}]\n")
-    code = run(
-        [
-            "train",
-            "--data",
-            str(tmp_path),
-            "--from",
-            str(tmp_path),
-            "--out",
-            str(tmp_path / "out"),
-            "--recipe",
-            str(recipe),
-            "-C",
-            str(tmp_path),
-        ]
-    )
-    assert code == 2
+    assert _train(tmp_path, str(recipe)) == 2
     assert "phases.0.effective_batch" in capsys.readouterr().err
 
 
