@@ -9,6 +9,8 @@ GitPython is imported only when a git command actually runs.
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -159,3 +161,47 @@ def _shallow_id(repo_root: Path) -> str:
     if not url:
         return _path_id(repo_root)
     return hashlib.sha256(f"url:{url}".encode()).hexdigest()[:16]
+
+
+def _folder_bytes(folder: Path) -> int:
+    total = 0
+    for base, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(base, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
+def run_git_bounded(
+    repo_root: Path,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float,
+    max_bytes: int,
+) -> None:
+    """Run a transfer (``git fetch``) into ``repo_root``, killed past ``timeout`` seconds or
+    once ``repo_root`` holds more than ``max_bytes``; either raises :class:`GitError`."""
+    import git
+
+    command = ["git", *args]
+    handle = git.Git(str(repo_root)).execute(
+        command, env={**_QUIET_ENV, **(env or {})}, as_process=True
+    )
+    proc = handle.proc
+    if proc is None:  # pragma: no cover - execute(as_process=True) always starts a process
+        raise GitError(f"`{' '.join(command)}` did not start")
+    deadline = time.monotonic() + timeout
+    problem = None
+    while proc.poll() is None and problem is None:
+        time.sleep(0.05)
+        if time.monotonic() > deadline:
+            problem = f"timed out after {timeout:g} s"
+        elif _folder_bytes(repo_root) > max_bytes:
+            problem = f"stopped: more than {max_bytes:,} bytes"
+    if problem is not None:
+        proc.kill()
+    _out, err = proc.communicate()
+    if problem is not None or proc.returncode != 0:
+        raise _error(command, repo_root, problem or err, proc.returncode)
