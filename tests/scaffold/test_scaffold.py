@@ -145,7 +145,9 @@ def _keys(value: Any, prefix: str = "") -> Iterator[str]:
 
 
 @pytest.mark.parametrize("leaf_type", list(PLACES))
-def test_template_follows_the_latest_schema(repo: Path, leaf_type: LeafType) -> None:
+def test_template_follows_the_latest_schema(
+    repo: Path, leaf_type: LeafType, yamllint: Callable[[str], list[str]]
+) -> None:
     family = schema_family(leaf_type)
     version, _ = latest_schema(family)
     schema = load_schema(family, version)
@@ -158,6 +160,7 @@ def test_template_follows_the_latest_schema(repo: Path, leaf_type: LeafType) -> 
     assert len(seeds) == schema["properties"]["seed_examples"]["minItems"]
     assert all(("context" in s) == (leaf_type != "skill") for s in seeds)
     assert format_text(text).text == text  # written the way `seedtree fmt` keeps it
+    assert yamllint(text) == []
     target = made.leaf_dir / text.splitlines()[0].split("$schema=", 1)[1]
     assert target.name == f"{family}_v{version}.json" and target.is_file()
     limits = ValidateConfig()
