@@ -120,6 +120,11 @@ def test_prompt_longer_than_context(tiny_model_dir: Path) -> None:
     (response,) = truncating.complete([chat(long, max_tokens=2)])
     assert response.prompt_tokens < 2048
     assert response.completions[0].tokens >= 1
+    judge = ScoreRequest((Message("user", long),), ("YES", "NO"))
+    with pytest.raises(TeacherError, match="request 0"):
+        teacher.score_labels([judge])
+    (scores,) = truncating.score_labels([judge])
+    assert math.isclose(sum(scores.probs.values()), 1.0)
 
 
 def test_create_teacher_from_config(tiny_model_dir: Path) -> None:

@@ -139,10 +139,10 @@ class EmbeddedTeacher:
         for index, req in enumerate(requests):
             if not req.labels:
                 raise UsageError(f"score request {index}: no labels to score")
-            prompt = self._prompt_ids(req.messages, index, reserve=0)
-            for label in req.labels:
-                answer = self._label_ids(label, index)
-                self._check_fits(len(prompt) + len(answer), index)
+            answers = {label: self._label_ids(label, index) for label in req.labels}
+            longest = max(len(a) for a in answers.values())
+            prompt = self._prompt_ids(req.messages, index, reserve=longest, need=longest)
+            for label, answer in answers.items():
                 pairs.append((index, label, prompt + answer, len(answer)))
         totals: list[dict[str, float]] = [{} for _ in requests]
         order = sorted(range(len(pairs)), key=lambda i: -len(pairs[i][2]))
@@ -176,15 +176,18 @@ class EmbeddedTeacher:
                 rows.append(_Row(index, prompt, max_new, req.temperature, req.top_p, req.stop, gen))
         return rows
 
-    def _prompt_ids(self, messages: Sequence[Message], index: int, reserve: int) -> list[int]:
+    def _prompt_ids(
+        self, messages: Sequence[Message], index: int, reserve: int, need: int = 1
+    ) -> list[int]:
+        """The prompt's tokens, leaving at least ``need`` tokens of context after them."""
         ids = self._encode(self._render(messages))
-        if len(ids) < self.context:
+        if len(ids) + need <= self.context:
             return ids  # answers are cut short at the context's end (finish reason "length")
         if self.truncate_prompts:  # keep the end of the prompt, and room for the answer
-            keep = self.context - min(max(reserve, 1), self.context // 2)
+            keep = self.context - max(need, min(reserve, self.context // 2))
             return ids[len(ids) - keep :]
         raise TeacherError(
-            f"request {index}: the prompt is {len(ids)} tokens, longer than the context of "
+            f"request {index}: the prompt is {len(ids)} tokens, too long for the context of "
             f"{self.context} tokens of the model {self.model_dir.name}",
             hint="shorten the prompt, or set teacher.truncate_prompts: true to keep its end",
         )
@@ -207,14 +210,6 @@ class EmbeddedTeacher:
         if not ids:
             raise UsageError(f"score request {index}: label {label!r} is empty")
         return [*ids, self.eos_ids[0]] if self.eos_ids else ids
-
-    def _check_fits(self, length: int, index: int) -> None:
-        if length > self.context and not self.truncate_prompts:
-            raise TeacherError(
-                f"score request {index}: {length} tokens exceed the model's context of "
-                f"{self.context} tokens",
-                hint="shorten the prompt",
-            )
 
     # --- decoding -------------------------------------------------------------------------
 
