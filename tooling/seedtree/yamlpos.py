@@ -13,6 +13,7 @@ Paths are tuples of mapping keys and sequence indexes, e.g. ``("seed_examples", 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +103,28 @@ def _pos(mark: Any) -> Pos:
     return Pos(mark.line + 1, mark.column + 1) if mark is not None else Pos(1, 1)
 
 
+_EXTRA_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
+def position_function(text: str) -> Callable[[Any], Pos]:
+    """Mark → position counting only ``\n``, ``\r\n`` and ``\r`` as line breaks, as editors
+    do (libyaml also breaks lines at NEL, LS and PS; then its marks' index is used instead)."""
+    if not any(c in text for c in _EXTRA_BREAKS):
+        return _pos
+    starts = [0]
+    for index, char in enumerate(text):
+        if char == "\n" or (char == "\r" and text[index + 1 : index + 2] != "\n"):
+            starts.append(index + 1)
+
+    def locate(mark: Any) -> Pos:
+        if mark is None:
+            return Pos(1, 1)
+        line = bisect_right(starts, mark.index)
+        return Pos(line, mark.index - starts[line - 1] + 1)
+
+    return locate
+
+
 @dataclass
 class _Frame:
     """A collection being composed: its value, its path, and (mappings) the pending key."""
@@ -122,8 +145,9 @@ class _Frame:
 class _Composer:
     """Turns libyaml events into plain values with positions (no recursion on the input)."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, text: str = "") -> None:
         self.file = file
+        self.pos = position_function(text)
         self.stack: list[_Frame] = []
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.open_anchors: set[str] = set()
@@ -157,12 +181,12 @@ class _Composer:
         if self.documents > 1:
             raise YamlRefused(
                 "yaml-syntax",
-                _pos(event.start_mark),
+                self.pos(event.start_mark),
                 "a second YAML document ('---') in the file: a qna.yaml holds exactly one",
             )
 
     def scalar(self, event: Any) -> None:
-        pos = _pos(event.start_mark)
+        pos = self.pos(event.start_mark)
         value, tag = self._construct_scalar(event, pos)
         if self._is_key_slot():
             self._set_key(value, pos, tag == _MERGE)
@@ -192,7 +216,7 @@ class _Composer:
             raise YamlRefused("yaml-syntax", pos, f"cannot read {tag} value: {exc}") from None
 
     def collection_start(self, event: Any, is_map: bool) -> None:
-        pos = _pos(event.start_mark)
+        pos = self.pos(event.start_mark)
         if len(self.stack) >= MAX_DEPTH:
             raise YamlRefused(
                 "yaml-too-complex", pos, f"nesting deeper than {MAX_DEPTH} levels: flatten it"
@@ -219,7 +243,7 @@ class _Composer:
         self._attach(frame.value, frame.size)
 
     def alias(self, event: Any) -> None:
-        pos = _pos(event.start_mark)
+        pos = self.pos(event.start_mark)
         name = event.anchor
         if name in self.open_anchors:
             raise YamlRefused("yaml-too-complex", pos, f"alias *{name} refers to itself")
@@ -317,7 +341,7 @@ def _events(text: str) -> Iterator[Any]:
 
 def parse_text(text: str, file: str = "<text>") -> ParsedYaml:
     """Parse ``text``; never raises for bad input (problems are findings)."""
-    composer = _Composer(file)
+    composer = _Composer(file, text)
     try:
         for event in _events(text):
             composer.feed(event)
@@ -327,7 +351,8 @@ def parse_text(text: str, file: str = "<text>") -> ParsedYaml:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = f"{exc.problem or 'invalid YAML'}" + (f" ({exc.context})" if exc.context else "")
-        finding = _finding(file, _pos(mark), "yaml-syntax", f"invalid YAML: {message}")
+        where = _clamp(composer.pos(mark), text)
+        finding = _finding(file, where, "yaml-syntax", f"invalid YAML: {message}")
         return ParsedYaml(file, text, None, False, (*composer.findings, finding))
     except yaml.YAMLError as exc:
         finding = _finding(file, Pos(1, 1), "yaml-syntax", f"invalid YAML: {exc}")
@@ -341,6 +366,14 @@ def parse_text(text: str, file: str = "<text>") -> ParsedYaml:
         composer.value_pos,
         composer.key_pos,
     )
+
+
+def _clamp(pos: Pos, text: str) -> Pos:
+    """``pos`` inside the text (libyaml reports the end of the stream one line further)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if pos.line <= len(lines):
+        return pos
+    return Pos(len(lines), len(lines[-1]) + 1)
 
 
 def _line_col(raw: bytes, offset: int) -> Pos:

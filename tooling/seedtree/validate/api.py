@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from seedtree.config import ValidateConfig
@@ -84,22 +85,44 @@ def shown_path(path: Path) -> str:
         return path.as_posix()
 
 
+@cache
+def _root_of_dir(folder: str) -> str | None:
+    """The taxonomy root above ``folder`` (absolute): the parent of its nearest top part."""
+    parent = os.path.dirname(folder)
+    if os.path.basename(folder) in TOPS:
+        return parent
+    return None if parent == folder else _root_of_dir(parent)
+
+
+@cache
+def _repo_of_root(root: str) -> Path:
+    return find_repo_root(Path(root))
+
+
+def _target(path: Path, latest: bool) -> Target:
+    absolute = os.path.abspath(path)
+    root = _root_of_dir(os.path.dirname(absolute))
+    if root is None:
+        found = find_root(path)
+        root = str(found) if found is not None else None
+    repo = _repo_of_root(root) if root is not None else None
+    return Target(path, shown_path(path), Path(root) if root else None, latest, repo)
+
+
 def targets_for(
     paths: Sequence[Path], latest_for: Callable[[Path], bool] | None = None
 ) -> list[Target]:
     """One :class:`Target` per distinct leaf file under ``paths``."""
-    seen: set[Path] = set()
+    seen: set[str] = set()
     targets: list[Target] = []
     for given in paths:
         for path in discover(given):
-            resolved = path.resolve()
-            if resolved in seen:
+            absolute = os.path.abspath(path)
+            if absolute in seen:
                 continue
-            seen.add(resolved)
-            root = find_root(resolved)
-            repo = find_repo_root(root) if root is not None else None
-            latest = bool(latest_for(resolved)) if latest_for is not None else False
-            targets.append(Target(path, shown_path(path), root, latest, repo))
+            seen.add(absolute)
+            latest = bool(latest_for(Path(absolute))) if latest_for is not None else False
+            targets.append(_target(path, latest))
     return targets
 
 

@@ -7,6 +7,7 @@ cannot be parsed still gets the rules that need no content (name, location).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -55,10 +56,10 @@ class Target:
 def relative_to_root(path: Path, root: Path | None) -> PurePosixPath | None:
     if root is None:
         return None
-    try:
-        return PurePosixPath(path.resolve().relative_to(root.resolve()).as_posix())
-    except ValueError:
+    relative = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
+    if relative.startswith(".."):
         return None
+    return PurePosixPath(Path(relative).as_posix())
 
 
 def _make_check(target: Target, parsed: ParsedYaml, config: ValidateConfig) -> FileCheck:

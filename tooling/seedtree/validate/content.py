@@ -117,7 +117,7 @@ def duplicate_seeds(check: FileCheck) -> Iterator[Finding]:
             )
             continue
         exact[key] = i
-        loose = (normalise(context), normalise(question))
+        loose = (" ".join(context.lower().split()), normalise(question))
         if loose in near:
             yield check.at_path(
                 ("seed_examples", i, "question"),

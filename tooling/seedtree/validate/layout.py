@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -89,13 +91,18 @@ def nested_leaf(check: FileCheck) -> Iterator[Finding]:
         return
     for depth in range(1, len(check.rel.parts) - 1):
         above = PurePosixPath(*check.rel.parts[:depth])
-        if (check.root / above / QNA).exists():
+        if _is_leaf_dir(os.path.join(check.root, above)):
             yield check.at(
                 _START,
                 "nested-leaf",
                 f"{above}/ above this leaf is itself a leaf ({above}/{QNA}): leaves must not "
                 "contain leaves; move one of them",
             )
+
+
+@lru_cache(maxsize=4096)
+def _is_leaf_dir(folder: str) -> bool:
+    return os.path.exists(os.path.join(folder, QNA))
 
 
 def folder_names(check: FileCheck) -> Iterator[Finding]:

@@ -1,0 +1,163 @@
+"""Benchmark: ``seedtree validate`` against InstructLab's reference validator, same files, same run.
+
+Two workloads: the real corpora in ``../shared/corpus`` (skipped when absent) and a synthetic
+taxonomy of 2,500 leaves built from real leaves (the corpus, or the sample taxonomy without
+it), each in its own folder with its attribution. Ours is one ``seedtree validate --format json``
+process over the whole tree, start-up included. The baseline is ``instructlab-schema``'s
+TaxonomyParser (the ``dev`` extra) validating the same files against their own versions, as
+``ilab taxonomy diff`` does, in-process. Also measured: one file, wall time of a fresh process.
+
+    .venv/bin/python bench/validate.py
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+SEEDTREE = Path(sys.executable).parent / "seedtree"
+LEAVES = 2500
+TARGET_RATIO = 20.0
+TARGET_ONE_FILE_S = 0.5
+
+
+def _leaf_sources() -> list[Path]:
+    base = CORPUS if CORPUS.exists() else ROOT / "taxonomy"
+    return sorted(p.parent for p in base.rglob("qna.yaml"))
+
+
+def build_synthetic(root: Path, count: int = LEAVES) -> None:
+    sources = _leaf_sources()
+    for index in range(count):
+        source = sources[index % len(sources)]
+        top = next(
+            p
+            for p in source.parts
+            if p in ("knowledge", "compositional_skills", "foundational_skills")
+        )
+        target = root / top / f"group_{index % 50:02d}" / f"leaf_{index:04d}"
+        target.mkdir(parents=True)
+        for name in ("qna.yaml", "attribution.txt"):
+            if (source / name).is_file():
+                shutil.copyfile(source / name, target / name)
+
+
+def run_ours(paths: list[Path]) -> tuple[float, dict[str, object]]:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [str(SEEDTREE), "validate", "--format", "json", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"seedtree validate failed: {done.stderr}")
+    report: dict[str, object] = json.loads(done.stdout)
+    return elapsed, report
+
+
+def run_reference(files: list[Path]) -> tuple[float, int] | None:
+    try:
+        from instructlab.schema.taxonomy import TaxonomyParser
+    except ImportError:
+        return None
+    env_path = os.environ["PATH"]
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env_path}"  # its yamllint
+    logging.disable(logging.CRITICAL)
+    parser = TaxonomyParser(schema_version=0, message_format="standard")
+    invalid = 0
+    started = time.perf_counter()
+    for path in files:
+        with contextlib.redirect_stdout(io.StringIO()):
+            invalid += parser.parse(path).errors > 0
+    elapsed = time.perf_counter() - started
+    logging.disable(logging.NOTSET)
+    os.environ["PATH"] = env_path
+    return elapsed, invalid
+
+
+def one_file_wall(path: Path) -> float:
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        subprocess.run([str(SEEDTREE), "validate", str(path)], capture_output=True, check=False)
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def _unlocated(report: dict[str, object]) -> int:
+    findings = report["findings"]
+    assert isinstance(findings, list)
+    return sum(1 for f in findings if f["line"] < 1 or f["column"] < 1)
+
+
+def workload(name: str, paths: list[Path]) -> tuple[float, float | None, int]:
+    files = sorted(p for base in paths for p in base.rglob("qna.yaml"))
+    ours, report = run_ours(paths)
+    summary = report["summary"]
+    assert isinstance(summary, dict)
+    print(
+        f"{name}: {len(files)} files; seedtree {ours:.2f} s ({len(files) / ours:.0f} files/s), "
+        f"{summary['errors']} errors, {summary['warnings']} warnings"
+    )
+    reference = run_reference(files)
+    ratio = None
+    if reference is not None:
+        ratio = reference[0] / ours
+        print(
+            f"{name}: reference TaxonomyParser {reference[0]:.2f} s "
+            f"({len(files) / reference[0]:.0f} files/s, {reference[1]} invalid); ratio {ratio:.1f}x"
+        )
+    else:
+        print(f"{name}: instructlab-schema not installed: no reference run")
+    print(f"RESULT validate_{name}_files_per_s={len(files) / ours:.0f} target=none ok")
+    return ours, ratio, _unlocated(report)
+
+
+def _result(name: str, value: float, target: float, higher_is_better: bool) -> None:
+    ok = value >= target if higher_is_better else value <= target
+    print(f"RESULT {name}={value:.2f} target={target} {'ok' if ok else 'short'}")
+
+
+def main() -> int:
+    unlocated = 0
+    if CORPUS.exists():
+        trees = sorted(p for p in CORPUS.iterdir() if p.is_dir())
+        _, ratio, bad = workload("corpus", trees)
+        unlocated += bad
+        if ratio is not None:
+            _result("validate_corpus_ratio", ratio, TARGET_RATIO, True)
+    else:
+        print("corpus absent: skipping the real corpora")
+    with tempfile.TemporaryDirectory() as folder:
+        tree = Path(folder) / "taxonomy"
+        build_synthetic(tree)
+        _, ratio, bad = workload("synthetic", [tree])
+        unlocated += bad
+        if ratio is not None:
+            _result("validate_synthetic_ratio", ratio, TARGET_RATIO, True)
+    one = one_file_wall(
+        ROOT / "taxonomy" / "compositional_skills" / "writing" / "poetry" / "haiku" / "qna.yaml"
+    )
+    print(f"one file: {one:.3f} s wall, fresh process")
+    _result("validate_one_file_s", one, TARGET_ONE_FILE_S, False)
+    verdict = "ok" if unlocated == 0 else "short"
+    print(f"RESULT validate_unlocated_findings={unlocated} target=0 {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
