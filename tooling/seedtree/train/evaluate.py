@@ -183,6 +183,7 @@ def evaluate_model(
     The template and system prompt default to those the model was trained with (its
     ``seedtree-train.json``), else the model's chat template and each sample's system message.
     """
+    from seedtree.train.engine import device
     from seedtree.train.loop import load_model, load_tokenizer
 
     info = _train_info(model_dir)
@@ -199,5 +200,5 @@ def evaluate_model(
         ]
         for leaf, rows in heldout.items()
     }
-    model = load_model(model_dir, len(tokenizer))
+    model = load_model(model_dir, len(tokenizer)).to(device())
     return score_model(model, renderer, samples, {}, max(token_budget, max_seq_len)).heldout_loss

@@ -17,7 +17,14 @@ from typing import Any
 
 from seedtree.atomic import write_json
 from seedtree.train.data import DatasetSource, Sample, heldout_ids, load_samples, split_heldout
-from seedtree.train.engine import Dist, barrier, check_ds_config, init_distributed, read_ds_config
+from seedtree.train.engine import (
+    Dist,
+    barrier,
+    check_ds_config,
+    device,
+    init_distributed,
+    read_ds_config,
+)
 from seedtree.train.evaluate import BASE, TRAIN_INFO, EvalMatrix, Scores, score_model, write_matrix
 from seedtree.train.loop import PhaseJob, RunLogs, load_model, load_tokenizer, train_phase
 from seedtree.train.metrics import JsonlLog, plot_losses
@@ -108,7 +115,7 @@ def _phase_data(
 
 
 def _score(run: _Run, model_dir: Path) -> Scores:
-    model = load_model(model_dir, len(run.tokenizer))
+    model = load_model(model_dir, len(run.tokenizer)).to(device())
     budget = run.recipe.token_budget
     return score_model(model, run.renderer, run.heldout, run.seeds, budget)
 
