@@ -115,7 +115,7 @@ def version_and_schema(check: FileCheck) -> list[Finding]:
             f"version is {shown}; changed files must use version {latest}: update the leaf "
             f"(`seedtree migrate {check.shown}`)",
         )
-        return [outdated, *schema_findings(check)]
+        return [outdated, *schema_findings(check, skip=("version",))]
     if check.held_to_latest:
         return schema_findings(check)
     if number is None:
@@ -139,10 +139,13 @@ def _no_version(check: FileCheck) -> bool:
     return not (isinstance(check.data, dict) and "version" in check.data)
 
 
-def schema_findings(check: FileCheck) -> list[Finding]:
+def schema_findings(check: FileCheck, skip: tuple[Any, ...] | None = None) -> list[Finding]:
+    """Schema errors as findings; ``skip``: a path already reported by another rule."""
     document = schema.load_schema(check.kind, check.version)
     found = []
     for error in schema.errors(document, check.data):
+        if error.path == skip:
+            continue
         message = error.message if not error.path else f"{path_text(error.path)}: {error.message}"
         where: tuple[Any, ...] = error.path
         if error.key is not None:
