@@ -12,12 +12,14 @@ plain ``str`` is untrusted. The two contexts escape differently (backslashes mea
 HTML block), so the types keep them apart. Code that writes its own fixed Markdown or HTML wraps
 it with :func:`trusted` or :func:`trusted_html`.
 
-How: Markdown text escapes every ASCII punctuation character with a backslash (CommonMark renders
-each as itself, so ``<``, ``&``, ``*``, ``|``, ``[`` lose their meaning); HTML text is entity
-escaped; code keeps its text verbatim inside a fence longer than any backtick run it contains
-(GitHub links nothing inside code). GitHub finds mentions and issue references in the rendered
-text, after entities are decoded, so a zero-width space is put after ``@``, after ``#`` before a
-digit, inside ``GH-1`` and inside ``://`` and ``www.``.
+How: Markdown text writes ``&``, ``<`` and ``>`` as entities (inert in Markdown and in HTML alike)
+and backslash-escapes the other characters that mean something anywhere in a line (backslash,
+backtick, ``*``, ``_``, brackets, ``|``, ``~``, ``#``, ``!``, ``$``) and those that do at its start
+(``-``, ``+``, ``=``, ``1.``); lines are stripped, so indentation cannot make a code block.
+HTML text is entity escaped; code keeps its text verbatim inside a fence longer than any backtick
+run it contains (GitHub links nothing inside code). GitHub finds mentions and issue references in
+the rendered text, after entities are decoded, so a zero-width space is put after ``@``, after
+``#`` before a digit, inside ``GH-1`` and inside ``://`` and ``www.``.
 """
 
 from __future__ import annotations
@@ -39,7 +41,9 @@ CODE_LIMIT = 4_000  # code blocks: contexts, document chunks
 
 ZWSP = "\u200b"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
-_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
+_ALWAYS = re.compile(r"([\\`*_\[\]|~#!$])")  # meaningful anywhere in a line
+_LIST_NUMBER = re.compile(r"^(\d{1,9})([.)])")  # "1." or "1)" opening a line
+_LEADING = frozenset("-+=")  # list bullets, setext underlines and breaks at a line's start
 _MENTION = re.compile(r"@(?=[\w-])")
 _ISSUE = re.compile(r"#(?=\d)")
 _GH_REF = re.compile(r"(?i)\b(gh)-(?=\d)")
@@ -94,8 +98,11 @@ def _cut_note(cut: int) -> str:
     return f" *… {cut:,} more characters cut*" if cut else ""
 
 
-def _escape_md(text: str) -> str:
-    return _PUNCT.sub(r"\\\1", text)
+def _escape_md(line: str) -> str:
+    """One line of text, every character that could start Markdown syntax escaped."""
+    entities = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped = _LIST_NUMBER.sub(r"\1\\\2", _ALWAYS.sub(r"\\\1", entities))
+    return "\\" + escaped if escaped[:1] in _LEADING else escaped
 
 
 def text(value: object, limit: int = FIELD_LIMIT) -> Md:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from seedtree.cli.app import app
+from seedtree.cli.app import ConfigOption, RepoOption, app
 
 
 @app.command("comment")
@@ -47,3 +47,31 @@ def comment(
     return run_comment(
         repo, body, pr=pr, commit=commit, marker=marker, author=author, head_sha=head_sha
     )
+
+
+@app.command("preview")
+def preview(
+    base: Annotated[
+        str | None,
+        typer.Option("--base", help="Compare against this ref (default: the PR's merge base)."),
+    ] = None,
+    samples: Annotated[
+        int | None,
+        typer.Option("--samples", min=0, help="Samples to generate per changed leaf."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Write the markdown here (default: preview.md).", dir_okay=False
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    config: ConfigOption = None,
+    repo_root: RepoOption = None,
+) -> int:
+    """Preview what the teacher makes of the changed leaves, as a markdown comment."""
+    from seedtree.preview import run_preview
+    from seedtree.project import open_project
+
+    project = open_project(repo_root, config)
+    return run_preview(project, base=base, samples=samples, out=out, quiet=quiet)
