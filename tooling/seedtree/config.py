@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from seedtree.errors import ConfigError
 
@@ -61,18 +61,52 @@ class StudentConfig(_Section):
     model: str = "default"
 
 
+JUDGE_THRESHOLDS = {
+    "question": 0.5,
+    "pair": 0.5,
+    "faithfulness": 0.5,
+    "relevancy": 0.5,
+    "knowledge_question": 0.5,
+    "safety": 0.5,
+}
+
+
 class GenerateConfig(_Section):
+    # accepted samples wanted per leaf; generation stops earlier only at the attempt cap
     samples_per_leaf: int = 30
+    # attempt cap: at most ceil(samples * factor / questions_per_prompt) generation prompts a leaf
     max_attempts_factor: float = 4.0
+    # candidates asked for in one generation prompt (questions, or knowledge Q&A pairs)
+    questions_per_prompt: int = 5
+    # near-duplicate when ROUGE-L F1 with a seed or an earlier candidate reaches this
     rouge_threshold: float = 0.7
     seeds_per_prompt: int = 3
     temperature: float = 0.7
     top_p: float = 0.95
     max_tokens: int = 256
+    # knowledge chunking, in tokens of `tokenizer`
     chunk_tokens: int = 400
     chunk_overlap: int = 50
+    # model whose tokenizer counts chunk tokens (the student's); "whitespace" counts words
+    tokenizer: str = "default"
+    # answers longer than this many words are tagged "long", others "short"
+    long_answer_words: int = 50
+    # a judge passes a candidate when the probability of its passing labels reaches this
+    # (judges left out of seedtree.yaml keep these defaults)
+    judge_thresholds: dict[str, float] = Field(default_factory=lambda: dict(JUDGE_THRESHOLDS))
+    # requests per planned teacher batch (fixed from the whole run, across leaves)
+    batch_requests: int = 64
+    # folder of prompt templates overriding the shipped ones (relative to the repository root)
     prompts_dir: str | None = None
     quiet: bool = False
+
+    @field_validator("judge_thresholds")
+    @classmethod
+    def _known_judges(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(JUDGE_THRESHOLDS))
+        if unknown:
+            raise ValueError(f"unknown judge(s) {unknown}; known: {sorted(JUDGE_THRESHOLDS)}")
+        return {**JUDGE_THRESHOLDS, **value}
 
 
 class PreviewConfig(_Section):
