@@ -77,6 +77,10 @@ def test_server_lists_its_model_and_rejects_bad_requests(served: str) -> None:
     assert "messages" in bad.json()["error"]["message"]
     wrong = httpx.post(f"{served}/chat/completions", content=b"{oops")
     assert wrong.status_code == 400
+    other = {"model": "gpt-4", "messages": [{"role": "user", "content": "hi"}]}
+    unknown = httpx.post(f"{served}/chat/completions", json=other)
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "model_not_found"
 
 
 def test_prompt_longer_than_context_is_refused_once_and_named(

@@ -32,11 +32,17 @@ _ROLES = ("system", "user", "assistant")
 
 
 class BadRequest(Exception):
-    """A request the server refuses with HTTP 400 (OpenAI-style error body)."""
+    """A request the server refuses (OpenAI-style error body; HTTP 400 unless said otherwise)."""
 
-    def __init__(self, message: str, param: str | None = None, code: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        param: str | None = None,
+        code: str | None = None,
+        status: HTTPStatus = HTTPStatus.BAD_REQUEST,
+    ) -> None:
         super().__init__(message)
-        self.message, self.param, self.code = message, param, code
+        self.message, self.param, self.code, self.status = message, param, code, status
 
 
 @dataclass
@@ -259,33 +265,33 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(HTTPStatus.NOT_FOUND, f"no route {self.path}", code="not_found")
             return
         try:
-            body = self._read_json()
-            if not self.model.accepts(body.get("model") if isinstance(body, dict) else None):
-                self._error(
-                    HTTPStatus.NOT_FOUND,
-                    f"model {body.get('model')!r} is not served "
-                    f"here (this server serves {self.model.name!r})",
-                    code="model_not_found",
-                )
-                return
-            request, top = parse_chat_request(body)
-            done = self.batching.submit(request, top)
+            payload = self._complete(self._read_json())
         except BadRequest as exc:
-            self._error(HTTPStatus.BAD_REQUEST, exc.message, param=exc.param, code=exc.code)
+            self._error(exc.status, exc.message, param=exc.param, code=exc.code)
             return
+        self._send(HTTPStatus.OK, payload)
+
+    def _complete(self, body: Any) -> dict[str, Any]:
+        requested = body.get("model") if isinstance(body, dict) else None
+        if not self.model.accepts(requested):
+            raise BadRequest(
+                f"model {requested!r} is not served here (this server serves {self.model.name!r})",
+                code="model_not_found",
+                status=HTTPStatus.NOT_FOUND,
+            )
+        request, top = parse_chat_request(body)
+        try:
+            done = self.batching.submit(request, top)
         except (TeacherError, UsageError) as exc:
-            self._error(
-                HTTPStatus.BAD_REQUEST,
-                str(exc),
-                code="context_length_exceeded" if "context" in exc.message else "invalid_request",
-            )
-            return
+            code = "context_length_exceeded" if "context" in exc.message else "invalid_request"
+            raise BadRequest(str(exc), code=code) from None
         except Exception as exc:  # the model failed: the client may retry
-            self._error(
-                HTTPStatus.INTERNAL_SERVER_ERROR, f"generation failed: {exc}", code="server_error"
-            )
-            return
-        self._send(HTTPStatus.OK, chat_completion_body(self.model.name, request, done, top))
+            raise BadRequest(
+                f"generation failed: {exc}",
+                code="server_error",
+                status=HTTPStatus.INTERNAL_SERVER_ERROR,
+            ) from None
+        return chat_completion_body(self.model.name, request, done, top)
 
     def _read_json(self) -> Any:
         length = int(self.headers.get("Content-Length") or 0)
