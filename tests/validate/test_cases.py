@@ -54,3 +54,9 @@ def test_every_rule_has_an_invalid_case() -> None:
 def test_cases_are_real_files() -> None:
     assert len(ALL) > 40
     assert all(os.path.isfile(case / "expected.yaml") for case in ALL)
+
+
+def test_readme_documents_every_rule() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("<!-- section:validate -->")[1].split("<!-- /section:validate -->")[0]
+    assert [r for r in RULES if f"| `{r}` |" not in section] == []
