@@ -152,8 +152,11 @@ def plot_heatmap(matrix: EvalMatrix, out: Path) -> Path:
     image = ax.imshow(grid, cmap="viridis_r", aspect="auto")
     for r, row in enumerate(grid):
         for c, value in enumerate(row):
-            ax.text(c, r, f"{value:.2f}", ha="center", va="center", color="w", fontsize=8)
-    ax.set_xticks(range(len(leaves)), [leaf.rsplit("/", 1)[-1] for leaf in leaves], rotation=30)
+            bright = image.norm(value) < 0.5  # low loss: light cell, dark text
+            color = "black" if bright else "white"
+            ax.text(c, r, f"{value:.2f}", ha="center", va="center", color=color, fontsize=8)
+    labels = ["/".join(leaf.split("/")[-2:]) for leaf in leaves]
+    ax.set_xticks(range(len(leaves)), labels, rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(len(grid)), list(matrix.phases))
     ax.set_title("Held-out loss per leaf after each phase (R[phase][leaf])")
     fig.colorbar(image, ax=ax, label="loss")

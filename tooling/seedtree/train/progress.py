@@ -79,6 +79,9 @@ class Reporter:
     def finish(self, phases: Sequence[_PhaseLike], matrix: EvalMatrix, final: Any) -> None:
         if not self.enabled:
             return
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
         from rich.table import Table
 
         table = Table(title="held-out loss per leaf after each phase")

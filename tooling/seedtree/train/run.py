@@ -252,6 +252,7 @@ def train_run(
     ranks). ``seeds``: per-leaf seed (question, answer) pairs, scored after each phase.
     """
     recipe = _resolve_recipe(recipe)
+    out_dir, from_model = out_dir.resolve(), from_model.resolve()
     ds_config = _ds_config(deepspeed_config)
     dist = init_distributed(ds_config is not None)
     store = replay_dir or out_dir / "replay"
