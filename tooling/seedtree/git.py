@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -187,7 +188,7 @@ def run_git_bounded(
 
     command = ["git", *args]
     handle = git.Git(str(repo_root)).execute(
-        command, env={**_QUIET_ENV, **(env or {})}, as_process=True
+        command, env={**_QUIET_ENV, **(env or {})}, as_process=True, start_new_session=True
     )
     proc = handle.proc
     if proc is None:  # pragma: no cover - execute(as_process=True) always starts a process
@@ -200,8 +201,10 @@ def run_git_bounded(
             problem = f"timed out after {timeout:g} s"
         elif _folder_bytes(repo_root) > max_bytes:
             problem = f"stopped: more than {max_bytes:,} bytes"
-    if problem is not None:
-        proc.kill()
+    if problem is not None:  # git's helpers (git-remote-https) go too: the whole group
+        os.killpg(proc.pid, signal.SIGKILL)
     _out, err = proc.communicate()
+    if problem is None and _folder_bytes(repo_root) > max_bytes:
+        problem = f"stopped: more than {max_bytes:,} bytes"
     if problem is not None or proc.returncode != 0:
         raise _error(command, repo_root, problem or err, proc.returncode)
