@@ -4,8 +4,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from seedtree.train.data import load_samples
-from seedtree.train.recipe import ReplaySource, Selector
+from seedtree.train.data import load_samples, read_heldout, split_heldout
+from seedtree.train.recipe import HeldOut, ReplaySource, Selector
 from seedtree.train.replay import ReplayBuffer, draw_replay
 
 TIDES = "knowledge/science/tides"
@@ -42,6 +42,8 @@ def test_changed_leaf_hash_replaces_its_data(
 
 def test_remove_and_rename_leaf(make_dataset: Callable[..., Path], tmp_path: Path) -> None:
     data = load_samples(make_dataset(n=4))
+    split_heldout(data, HeldOut(fraction=0.5, min_per_leaf=1), tmp_path / "r")
+    held = read_heldout(tmp_path / "r")
     buffer = ReplayBuffer(tmp_path / "r")
     for leaf, rows in data.items():
         buffer.add(leaf, "h1", rows)
@@ -52,6 +54,8 @@ def test_remove_and_rename_leaf(make_dataset: Callable[..., Path], tmp_path: Pat
     assert buffer.remove_leaf(HAIKU) and not buffer.remove_leaf(HAIKU)
     assert sorted(ReplayBuffer(tmp_path / "r").leaves()) == ["knowledge/oceans/tides"]
     assert len(list((tmp_path / "r" / "samples").glob("*.jsonl"))) == 1
+    # held-out ids follow the rename and leave with the deleted leaf
+    assert read_heldout(tmp_path / "r") == {"knowledge/oceans/tides": held[TIDES]}
 
 
 def test_draw_replay_is_deterministic_at_the_ratio(make_dataset: Callable[..., Path]) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 
 from seedtree.atomic import write_json, write_jsonl, write_text
 from seedtree.errors import UsageError
-from seedtree.train.data import Sample, parse_sample, read_jsonl
+from seedtree.train.data import HELDOUT_FILE, Sample, parse_sample, read_heldout, read_jsonl
 from seedtree.train.recipe import ReplaySource
 
 MANIFEST = "manifest.json"
@@ -128,6 +128,7 @@ class ReplayBuffer:
 
     def remove_leaf(self, leaf: str) -> bool:
         """Stop replaying ``leaf`` (a deleted leaf). Returns whether it was in the buffer."""
+        _move_heldout(self.root, leaf, None)
         entry = self._entries.pop(leaf, None)
         if entry is None:
             return False
@@ -142,12 +143,24 @@ class ReplayBuffer:
             return False
         if new in self._entries:
             raise UsageError(f"replay buffer {self.root}: cannot rename {old} to {new}: exists")
+        _move_heldout(self.root, old, new)
         entry = self._entries[old]
         moved = [_renamed(s, new) for s in self.samples(old)]
         write_text(self.root / _offered_file(new), "".join(f"{i}\n" for i in self._offered(old)))
         self._store(new, entry, moved)
         self.remove_leaf(old)
         return True
+
+
+def _move_heldout(root: Path, leaf: str, new: str | None) -> None:
+    """Carry a leaf's held-out ids (kept beside the buffer) to its new id, or drop them."""
+    manifest = read_heldout(root)
+    if leaf not in manifest:
+        return
+    ids = manifest.pop(leaf)
+    if new is not None:
+        manifest[new] = sorted(set(manifest.get(new, [])) | set(ids))
+    write_json(root / HELDOUT_FILE, {"leaves": dict(sorted(manifest.items()))})
 
 
 def _record(sample: Sample) -> dict[str, Any]:
