@@ -119,7 +119,18 @@ class TrainConfig(_Section):
 
 
 class RetrainConfig(_Section):
-    pass
+    # the model v1 starts from (and any later --base-model); None: student.model
+    base_model: str | None = None
+    # training recipe for retraining; None: train.recipe
+    recipe: str | None = None
+    # gate: mean relative drop of held-out loss over the changed leaves must reach this
+    min_learning: float = 0.01
+    # gate: no earlier leaf's held-out loss may rise by more than this fraction
+    max_forgetting: float = 0.05
+    # lm-evaluation-harness tasks run on a new version when lm_eval is installed; () skips
+    benchmarks: tuple[str, ...] = ("mmlu", "arc_challenge", "hellaswag", "winogrande", "gsm8k")
+    benchmark_limit: int | None = None
+    quiet: bool = False
 
 
 class Config(_Section):

@@ -1,0 +1,274 @@
+"""The retrain report: markdown (plan, funnel per leaf, training, held-out loss, forgetting
+matrix, gate decision, benchmarks, timings) with PNG plots, and a short summary for a PR comment.
+
+Written into one folder::
+
+    report.md          the full report (plots linked relatively, from plots/)
+    summary.md         version, decision and headline figures (the merged PR's comment)
+    plots/heldout.png  held-out loss per leaf, previous model against the new one
+    plots/loss.png     training loss per step (when something was trained)
+    plots/forgetting.png  held-out loss per leaf after each phase of this run
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from seedtree.atomic import write_text
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    """The journal's step results of one run (plain JSON values)."""
+
+    version: str
+    plan: Mapping[str, Any]
+    generation: Mapping[str, Any]
+    prepared: Mapping[str, Any]
+    training: Mapping[str, Any]
+    evaluation: Mapping[str, Any]
+    gate: Mapping[str, Any]
+    seconds: Mapping[str, float]
+
+
+def _fmt(value: Any, spec: str = ".4f") -> str:
+    return "–" if value is None else format(value, spec)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def decision_line(data: ReportInput) -> str:
+    decision = data.gate["decision"]
+    override = data.gate.get("override")
+    if decision["passed"]:
+        return f"**Released {data.version}**: the gate passed."
+    if override:
+        return (
+            f"**Released {data.version} by override**: the gate refused, "
+            f"{override['who']} released it anyway ({override['at']}): {override['why']}"
+        )
+    previous = data.plan.get("previous") or "the base model"
+    return f"**Refused {data.version}**: the gate failed; {previous} stays current."
+
+
+def _plan_section(data: ReportInput) -> list[str]:
+    plan = data.plan
+    rows: list[list[Any]] = [[f"`{leaf}`", kind] for leaf, kind in plan["generate"].items()]
+    rows += [[f"`{leaf}`", "deleted: dropped from data and replay"] for leaf in plan["removed"]]
+    rows += [
+        [f"`{new}`", f"renamed from `{old}`: data kept"] for old, new in plan["renamed"].items()
+    ]
+    rows += [[f"`{leaf}`", "unchanged: replayed"] for leaf in plan["unchanged"]]
+    start = plan.get("previous") or f"base model `{plan['base_model']}`"
+    return [
+        "## Plan",
+        "",
+        f"Taxonomy commit `{plan['commit']}`, trained from {start}.",
+        "",
+        *_table(["leaf", "change"], rows),
+    ]
+
+
+def _funnel_section(data: ReportInput) -> list[str]:
+    leaves = data.generation.get("leaves", {})
+    lines = [
+        "## Generation",
+        "",
+        f"Teacher calls: {data.generation.get('teacher_calls', 0)}.",
+    ]
+    if not leaves:
+        return [*lines, "", "Nothing was generated in this run."]
+    for leaf, info in leaves.items():
+        lines += ["", f"### `{leaf}`: {info['samples']} samples accepted", ""]
+        funnel = info.get("funnel")
+        if isinstance(funnel, Mapping):
+            lines += _table(["stage", "value"], [[k, _compact(v)] for k, v in funnel.items()])
+    return lines
+
+
+def _compact(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return text.replace("|", "\\|")[:200]
+
+
+def _training_section(data: ReportInput, plots: Mapping[str, str]) -> list[str]:
+    training = data.training
+    lines = ["## Training", ""]
+    if not training.get("trained"):
+        return [*lines, "No new data: the weights are those of the previous model."]
+    rows = [
+        [p["name"], p["new_samples"], p["replay_samples"], p["steps"]]
+        for p in training.get("phases", [])
+    ]
+    lines += _table(["phase", "new samples", "replayed samples", "optimizer steps"], rows)
+    if "loss" in plots:
+        lines += ["", f"![training loss]({plots['loss']})"]
+    return lines
+
+
+def _heldout_section(data: ReportInput, plots: Mapping[str, str]) -> list[str]:
+    before, after = data.evaluation["before"], data.evaluation["after"]
+    trained = set(data.plan["generate"])
+    counts = data.evaluation.get("heldout", {})
+    rows = []
+    for leaf in sorted(set(before) | set(after)):
+        b, a = before.get(leaf), after.get(leaf)
+        change = (a - b) / b if a is not None and b else None
+        role = "trained now" if leaf in trained else "earlier"
+        rows.append(
+            [f"`{leaf}`", role, counts.get(leaf, 0), _fmt(b), _fmt(a), _fmt(change, "+.2%")]
+        )
+    lines = ["## Held-out loss: previous model against the new one", ""]
+    lines += _table(["leaf", "role", "held-out samples", "before", "after", "change"], rows)
+    if "heldout" in plots:
+        lines += ["", f"![held-out loss]({plots['heldout']})"]
+    return lines
+
+
+def _matrix_section(data: ReportInput, plots: Mapping[str, str]) -> list[str]:
+    path = data.training.get("eval")
+    if not path or not Path(path).is_file():
+        return []
+    matrix = json.loads(Path(path).read_text(encoding="utf-8"))
+    leaves = matrix.get("leaves", [])
+    rows = [
+        [phase, *(_fmt(matrix["heldout_loss"].get(phase, {}).get(leaf)) for leaf in leaves)]
+        for phase in matrix.get("phases", [])
+    ]
+    lines = ["## Forgetting matrix (held-out loss after each phase)", ""]
+    lines += _table(["phase", *(f"`{leaf}`" for leaf in leaves)], rows)
+    bwt = matrix.get("backward_transfer")
+    lines += ["", f"Backward transfer: {_fmt(bwt)} (negative means forgetting)."]
+    if "forgetting" in plots:
+        lines += ["", f"![forgetting matrix]({plots['forgetting']})"]
+    return lines
+
+
+def _gate_section(data: ReportInput) -> list[str]:
+    decision = data.gate["decision"]
+    lines = [
+        "## Gate",
+        "",
+        decision_line(data),
+        "",
+        f"- learned: mean relative held-out loss drop over the trained leaves ≥ "
+        f"{decision['min_learning']:.2%}",
+        f"- forgotten: no earlier leaf's held-out loss rises by more than "
+        f"{decision['max_forgetting']:.2%}",
+    ]
+    for reason in decision["reasons"]:
+        lines.append(f"- refused: {reason}")
+    return lines
+
+
+def _benchmark_section(data: ReportInput) -> list[str]:
+    bench = data.evaluation.get("benchmarks", {})
+    lines = ["## Benchmarks", ""]
+    if "skipped" in bench or "failed" in bench:
+        return [*lines, str(bench.get("skipped") or bench.get("failed"))]
+    rows = [[task, _compact(values)] for task, values in bench.items()]
+    return [*lines, *_table(["task", "scores"], rows)]
+
+
+def _timing_section(data: ReportInput) -> list[str]:
+    rows = [[step, f"{seconds:.1f} s"] for step, seconds in data.seconds.items()]
+    return ["## Time per step", "", *_table(["step", "time"], rows)]
+
+
+def headline(data: ReportInput) -> list[str]:
+    decision = data.gate["decision"]
+    learned, forgotten = decision["learned"], decision["forgotten"]
+    mean = sum(learned.values()) / len(learned) if learned else None
+    worst = max(forgotten.values()) if forgotten else None
+    samples = sum(v["samples"] for v in data.generation.get("leaves", {}).values())
+    plan = data.plan
+    replayed = len(data.prepared.get("replay_leaves", []))
+    return [
+        f"- leaves trained: {len(plan['generate'])}, removed: {len(plan['removed'])}, "
+        f"renamed: {len(plan['renamed'])}, in the replay buffer: {replayed}",
+        f"- samples generated: {samples} ({data.generation.get('teacher_calls', 0)} teacher calls)",
+        f"- held-out loss drop on trained leaves: {_fmt(mean, '+.2%')}; "
+        f"worst forgetting: {_fmt(worst, '+.2%')}",
+    ]
+
+
+def _plot_heldout(data: ReportInput, out: Path) -> Path | None:
+    before, after = data.evaluation["before"], data.evaluation["after"]
+    leaves = sorted(set(before) & set(after))
+    if not leaves:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2 + 1.2 * len(leaves), 4))
+    xs = range(len(leaves))
+    ax.bar([x - 0.2 for x in xs], [before[leaf] for leaf in leaves], 0.4, label="previous")
+    ax.bar([x + 0.2 for x in xs], [after[leaf] for leaf in leaves], 0.4, label=data.version)
+    ax.set_xticks(list(xs), [leaf.rsplit("/", 1)[-1] for leaf in leaves], rotation=30)
+    ax.set_ylabel("held-out loss (lower is better)")
+    ax.set_title(f"Held-out loss per leaf: previous model vs {data.version}")
+    ax.legend()
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def _plots(data: ReportInput, out_dir: Path) -> dict[str, str]:
+    plots: dict[str, str] = {}
+    folder = out_dir / "plots"
+    if _plot_heldout(data, folder / "heldout.png") is not None:
+        plots["heldout"] = "plots/heldout.png"
+    for source in data.training.get("plots", []):
+        path = Path(source)
+        if path.is_file():
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, folder / path.name)
+            plots[path.stem] = f"plots/{path.name}"
+    return plots
+
+
+def write_report(data: ReportInput, out_dir: Path) -> Path:
+    """Write report.md, summary.md and the plots into ``out_dir``; return report.md's path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plots = _plots(data, out_dir)
+    title = f"# Retrain report: {data.version} (commit `{data.plan['commit'][:12]}`)"
+    sections = [
+        [title, "", decision_line(data), "", *headline(data)],
+        _plan_section(data),
+        _funnel_section(data),
+        _training_section(data, plots),
+        _heldout_section(data, plots),
+        _matrix_section(data, plots),
+        _gate_section(data),
+        _benchmark_section(data),
+        _timing_section(data),
+    ]
+    report = out_dir / "report.md"
+    write_text(report, "\n\n".join("\n".join(s) for s in sections if s) + "\n")
+    summary = [
+        f"### seedtree retrain: {data.version}",
+        "",
+        decision_line(data),
+        "",
+        *headline(data),
+    ]
+    write_text(out_dir / "summary.md", "\n".join(summary) + "\n")
+    return report.resolve()
+
+
+def plot_paths(report: Path) -> list[Path]:
+    """The PNG files beside a report (absolute)."""
+    return sorted(p.resolve() for p in (report.parent / "plots").glob("*.png"))
