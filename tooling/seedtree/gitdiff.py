@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -182,14 +182,14 @@ class _Collector:
             self.renamed_from[leaf] = old
         self.touch(leaf, file)
 
-    def result(self, exists: Iterable[str]) -> tuple[ChangedLeaf, ...]:
-        live = set(exists)
+    def result(self, is_live: Callable[[str], bool]) -> tuple[ChangedLeaf, ...]:
+        """The leaves; one whose qna.yaml did not change counts when it still exists."""
         out = []
         for leaf, files in self.files.items():
-            kind = self.kinds.get(leaf) or ("modified" if leaf in live else None)
-            if kind is None:
-                continue
-            out.append(ChangedLeaf(leaf, kind, self.renamed_from.get(leaf), tuple(sorted(files))))
+            kind = self.kinds.get(leaf) or ("modified" if is_live(leaf) else None)
+            if kind is not None:
+                renamed = self.renamed_from.get(leaf)
+                out.append(ChangedLeaf(leaf, kind, renamed, tuple(sorted(files))))
         return tuple(sorted(out))
 
 
@@ -273,10 +273,6 @@ def _add_documents(found: _Collector, others: list[str], taxonomy_root: Path) ->
 # --- API ---------------------------------------------------------------------------------------
 
 
-def _live_leaves(taxonomy_root: Path, ids: Iterable[str]) -> Iterator[str]:
-    return (i for i in ids if (taxonomy_root / i / QNA).is_file())
-
-
 def _prefix(top: Path, folder: Path) -> str:
     rel = folder.resolve().relative_to(top.resolve()).as_posix()
     return "" if rel == "." else rel + "/"
@@ -318,8 +314,7 @@ def changed_leaves(
     others = _document_candidates(statuses, tax_prefix, shown)
     if others:
         _add_documents(found, others, taxonomy_root)
-    live = _live_leaves(taxonomy_root, list(found.files))
-    return ChangedLeaves(ref, commit, found.result(live))
+    return ChangedLeaves(ref, commit, found.result(lambda i: (taxonomy_root / i / QNA).is_file()))
 
 
 def subtrees(changed: ChangedLeaves) -> list[str]:
