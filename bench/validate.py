@@ -17,6 +17,7 @@ import io
 import json
 import logging
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -53,7 +54,14 @@ def build_synthetic(root: Path, count: int = LEAVES) -> None:
                 shutil.copyfile(source / name, target / name)
 
 
-def run_ours(paths: list[Path]) -> tuple[float, dict[str, object]]:
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_ours(paths: list[Path]) -> tuple[float, float, dict[str, object]]:
+    """Wall and CPU seconds of one ``seedtree validate`` process (all its workers), its report."""
+    cpu = _cpu(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
         [str(SEEDTREE), "validate", "--format", "json", *map(str, paths)],
@@ -66,10 +74,11 @@ def run_ours(paths: list[Path]) -> tuple[float, dict[str, object]]:
     if done.returncode not in (0, 1):
         raise SystemExit(f"seedtree validate failed: {done.stderr}")
     report: dict[str, object] = json.loads(done.stdout)
-    return elapsed, report
+    return elapsed, _cpu(resource.RUSAGE_CHILDREN) - cpu, report
 
 
-def run_reference(files: list[Path]) -> tuple[float, int] | None:
+def run_reference(files: list[Path]) -> tuple[float, float, int] | None:
+    """Wall and CPU seconds (its own and its yamllint subprocesses') of the reference parser."""
     try:
         from instructlab.schema.taxonomy import TaxonomyParser
     except ImportError:
@@ -79,14 +88,16 @@ def run_reference(files: list[Path]) -> tuple[float, int] | None:
     logging.disable(logging.CRITICAL)
     parser = TaxonomyParser(schema_version=0, message_format="standard")
     invalid = 0
+    cpu = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     for path in files:
         with contextlib.redirect_stdout(io.StringIO()):
             invalid += parser.parse(path).errors > 0
     elapsed = time.perf_counter() - started
+    cpu = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN) - cpu
     logging.disable(logging.NOTSET)
     os.environ["PATH"] = env_path
-    return elapsed, invalid
+    return elapsed, cpu, invalid
 
 
 def one_file_wall(path: Path) -> float:
@@ -104,27 +115,29 @@ def _unlocated(report: dict[str, object]) -> int:
     return sum(1 for f in findings if f["line"] < 1 or f["column"] < 1)
 
 
-def workload(name: str, paths: list[Path]) -> tuple[float, float | None, int]:
+def workload(name: str, paths: list[Path]) -> tuple[float | None, float | None, int]:
+    """Run both validators on ``paths``; the wall and CPU ratios (reference / ours)."""
     files = sorted(p for base in paths for p in base.rglob("qna.yaml"))
-    ours, report = run_ours(paths)
+    wall, cpu, report = run_ours(paths)
     summary = report["summary"]
     assert isinstance(summary, dict)
     print(
-        f"{name}: {len(files)} files; seedtree {ours:.2f} s ({len(files) / ours:.0f} files/s), "
-        f"{summary['errors']} errors, {summary['warnings']} warnings"
+        f"{name}: {len(files)} files; seedtree {wall:.2f} s wall, {cpu:.2f} s CPU "
+        f"({len(files) / wall:.0f} files/s), {summary['errors']} errors, "
+        f"{summary['warnings']} warnings"
     )
+    print(f"RESULT validate_{name}_files_per_s={len(files) / wall:.0f} target=none ok")
     reference = run_reference(files)
-    ratio = None
-    if reference is not None:
-        ratio = reference[0] / ours
-        print(
-            f"{name}: reference TaxonomyParser {reference[0]:.2f} s "
-            f"({len(files) / reference[0]:.0f} files/s, {reference[1]} invalid); ratio {ratio:.1f}x"
-        )
-    else:
+    if reference is None:
         print(f"{name}: instructlab-schema not installed: no reference run")
-    print(f"RESULT validate_{name}_files_per_s={len(files) / ours:.0f} target=none ok")
-    return ours, ratio, _unlocated(report)
+        return None, None, _unlocated(report)
+    ref_wall, ref_cpu, invalid = reference
+    print(
+        f"{name}: reference TaxonomyParser {ref_wall:.2f} s wall, {ref_cpu:.2f} s CPU "
+        f"({len(files) / ref_wall:.0f} files/s, {invalid} invalid); "
+        f"ratio {ref_wall / wall:.1f}x wall, {ref_cpu / cpu:.1f}x CPU"
+    )
+    return ref_wall / wall, ref_cpu / cpu, _unlocated(report)
 
 
 def _result(name: str, value: float, target: float, higher_is_better: bool) -> None:
@@ -136,19 +149,21 @@ def main() -> int:
     unlocated = 0
     if CORPUS.exists():
         trees = sorted(p for p in CORPUS.iterdir() if p.is_dir())
-        _, ratio, bad = workload("corpus", trees)
+        ratio, cpu_ratio, bad = workload("corpus", trees)
         unlocated += bad
-        if ratio is not None:
+        if ratio is not None and cpu_ratio is not None:
             _result("validate_corpus_ratio", ratio, TARGET_RATIO, True)
+            _result("validate_corpus_cpu_ratio", cpu_ratio, TARGET_RATIO, True)
     else:
         print("corpus absent: skipping the real corpora")
     with tempfile.TemporaryDirectory() as folder:
         tree = Path(folder) / "taxonomy"
         build_synthetic(tree)
-        _, ratio, bad = workload("synthetic", [tree])
+        ratio, cpu_ratio, bad = workload("synthetic", [tree])
         unlocated += bad
-        if ratio is not None:
+        if ratio is not None and cpu_ratio is not None:
             _result("validate_synthetic_ratio", ratio, TARGET_RATIO, True)
+            _result("validate_synthetic_cpu_ratio", cpu_ratio, TARGET_RATIO, True)
     one = one_file_wall(
         ROOT / "taxonomy" / "compositional_skills" / "writing" / "poetry" / "haiku" / "qna.yaml"
     )

@@ -13,9 +13,12 @@ Paths are tuples of mapping keys and sequence indexes, e.g. ``("seed_examples", 
 
 from __future__ import annotations
 
+import os
+import stat
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +90,13 @@ def _nearest(table: Mapping[YamlPath, Pos], path: YamlPath) -> Pos:
         if found is not None:
             return found
     return Pos(1, 1)
+
+
+@lru_cache(maxsize=4096)
+def _resolve_tag(value: str, implicit: tuple[bool, bool]) -> str:
+    """The implicit tag of a scalar (cached: keys and short values repeat across files)."""
+    tag: str = _RESOLVER.resolve(yaml.ScalarNode, value, implicit)  # type: ignore[no-untyped-call]
+    return tag
 
 
 class YamlRefused(Exception):
@@ -201,7 +211,7 @@ class _Composer:
     def _construct_scalar(self, event: Any, pos: Pos) -> tuple[Any, str]:
         tag = event.tag
         if tag is None or tag == "!":
-            tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
+            tag = _resolve_tag(event.value, event.implicit)
         if tag == _STR:
             return event.value, tag
         if tag == _MERGE:
@@ -407,19 +417,19 @@ def decode(raw: bytes, file: str) -> str | Finding:
 def read_file(path: Path, file: str, max_bytes: int = MAX_BYTES) -> str | Finding:
     """The text of ``path``, or a finding at 1:1 when it cannot be read as a small text file."""
     try:
-        if path.is_dir():
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
             return _finding(file, Pos(1, 1), "file-unreadable", "is a directory, not a file")
-        if path.exists() and not path.is_file():
+        if not stat.S_ISREG(info.st_mode):
             return _finding(file, Pos(1, 1), "file-unreadable", "is not a regular file")
-        size = path.stat().st_size
-        if size > max_bytes:
+        if info.st_size > max_bytes:
             return _finding(
                 file,
                 Pos(1, 1),
                 "file-too-large",
-                f"file is {size} bytes, more than the limit of {max_bytes}: split the leaf",
+                f"file is {info.st_size} bytes, more than the limit of {max_bytes}: split the leaf",
             )
-        with path.open("rb") as handle:
+        with open(path, "rb") as handle:
             raw = handle.read(max_bytes + 1)
     except OSError as exc:
         return _finding(file, Pos(1, 1), "file-unreadable", f"cannot read: {exc.strerror or exc}")

@@ -142,7 +142,9 @@ def _qa_pairs(check: FileCheck) -> Iterator[tuple[tuple[Any, ...], dict[str, Any
 def sizes(check: FileCheck) -> Iterator[Finding]:
     limit_context, limit_qa = check.config.max_context_words, check.config.max_qa_words
     for i, seed in _seeds(check):
-        words = _words(seed.get("context"))
+        context = _text(seed.get("context"))
+        # n words need at least 2n - 1 characters: most texts need no counting
+        words = _words(context) if len(context) >= 2 * limit_context else 0
         if words > limit_context:
             yield check.at_path(
                 ("seed_examples", i, "context"),
@@ -151,7 +153,9 @@ def sizes(check: FileCheck) -> Iterator[Finding]:
                 "shorten it",
             )
     for path, qa in _qa_pairs(check):
-        words = _words(qa.get("question")) + _words(qa.get("answer"))
+        question, answer = _text(qa.get("question")), _text(qa.get("answer"))
+        short = len(question) + len(answer) < 2 * limit_qa
+        words = 0 if short else _words(question) + _words(answer)
         if words > limit_qa:
             yield check.at_path(
                 (*path, "question"),

@@ -126,6 +126,8 @@ def _safe_pattern(pattern: object) -> bool:
 
 def in_documents(check: FileCheck, repo_root: Path | None) -> Iterator[Finding]:
     documents = local_documents(check, repo_root)
+    if not documents:
+        return
     base, leaf = Path(check.shown).parent, check.path.parent.resolve()
     for path in documents:
         resolved = path.resolve()
