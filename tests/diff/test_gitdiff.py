@@ -260,3 +260,42 @@ def test_cli_text(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "comparing with main (" in out
     assert f"{HAIKU}: deleted" in out and "1 changed leaf" in out
+
+
+def test_taxonomy_repository_inside_a_larger_git_repository(tmp_path: Path) -> None:
+    top = tmp_path / "mono"
+    sub = top / "ml" / "tax"
+    (sub / "docs").mkdir(parents=True)
+    (sub / "seedtree.yaml").write_text("taxonomy_dir: taxonomy\n", encoding="utf-8")
+    (sub / "docs/a.md").write_text("a\n", encoding="utf-8")
+    write_leaf(sub / "taxonomy/knowledge/k", knowledge_data({"repo": ".", "patterns": ["docs/*"]}))
+    git(top, "init", "-q", "-b", "main")
+    commit_all(top)
+    (sub / "docs/a.md").write_text("b\n", encoding="utf-8")
+    write_leaf(sub / "taxonomy/compositional_skills/s", {"version": 3})
+    changed = changed_leaves(sub, sub / "taxonomy", None)
+    assert [(leaf.id, leaf.kind, leaf.files) for leaf in changed.leaves] == [
+        (
+            "compositional_skills/s",
+            "added",
+            (
+                "taxonomy/compositional_skills/s/attribution.txt",
+                "taxonomy/compositional_skills/s/qna.yaml",
+            ),
+        ),
+        ("knowledge/k", "modified", ("docs/a.md",)),
+    ]
+
+
+def test_taxonomy_at_the_repository_root_and_all_of_it_removed(repo: Path) -> None:
+    for part in ("knowledge", "compositional_skills"):
+        git(repo, "mv", f"taxonomy/{part}", part)
+    commit_all(repo)
+    git(repo, "branch", "-f", "main")
+    edit(repo / HAIKU / "qna.yaml")
+    (leaf,) = changed_leaves(repo, repo, None).leaves
+    assert (leaf.id, leaf.kind) == (HAIKU, "modified")
+    shutil.rmtree(repo / "taxonomy")
+    shutil.rmtree(repo / "knowledge")
+    kinds = {leaf.kind for leaf in changed_leaves(repo, repo, None).leaves}
+    assert kinds == {"deleted", "modified"}

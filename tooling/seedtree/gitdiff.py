@@ -81,7 +81,7 @@ def _pick_base(top: Path, base: str | None) -> tuple[str, str]:
         commit = try_resolve_commit(top, ref)
         if commit:
             return ref, commit
-    shallow = try_shallow(top)
+    shallow = _try_shallow(top)
     if base:
         raise UsageError(
             f"--base {base}: no such branch, tag or commit in {top}",
@@ -95,7 +95,7 @@ def _pick_base(top: Path, base: str | None) -> tuple[str, str]:
     )
 
 
-def try_shallow(top: Path) -> bool:
+def _try_shallow(top: Path) -> bool:
     try:
         return is_shallow(top)
     except GitError:
@@ -111,7 +111,7 @@ def _merge_base(top: Path, ref: str, commit: str, deepen: bool) -> str:
         found = merge_base(top, commit, "HEAD")
     if found is not None:
         return found
-    if try_shallow(top):
+    if _try_shallow(top):
         raise GitError(f"{ref} and HEAD share no history in this clone", hint=SHALLOW_HINT)
     raise GitError(
         f"{ref} and HEAD share no history (unrelated branches)",
@@ -130,7 +130,8 @@ def _diff_against_worktree(top: Path, tax_rel: str, base_tree: str) -> list[_Sta
             shutil.copyfile(real, index)
         env = {"GIT_INDEX_FILE": str(index)}
         run_git(top, "add", "-u", "--", ".", env=env)
-        run_git(top, "add", "-A", "--", tax_rel or ".", env=env)
+        if (top / tax_rel).is_dir():
+            run_git(top, "add", "-A", "--", tax_rel or ".", env=env)
         out = run_git(
             top, "diff", "--cached", "--name-status", "-z", "-M", base_tree, "--", env=env
         )
@@ -250,12 +251,12 @@ def _document_users(taxonomy_root: Path) -> Iterator[tuple[str, tuple[str, ...]]
             yield qna.parent.relative_to(taxonomy_root).as_posix(), patterns
 
 
-def _document_candidates(statuses: list[_Status], tax_prefix: str, shown: ShowPath) -> list[str]:
+def _document_candidates(statuses: list[_Status], shown: ShowPath) -> list[str]:
     """Changed files that may be documents (repo-root paths, old and new names of renames)."""
     from seedtree.documents import PDF_SUFFIXES, TEXT_SUFFIXES
 
     suffixes = tuple(TEXT_SUFFIXES | PDF_SUFFIXES)
-    paths = [p for s in statuses for p in (s.path, s.old) if p and _leaf_of(p, tax_prefix) is None]
+    paths = [p for s in statuses for p in (s.path, s.old) if p]
     return sorted({shown(p) for p in paths if p.lower().endswith(suffixes)})
 
 
@@ -274,6 +275,8 @@ def _add_documents(found: _Collector, others: list[str], taxonomy_root: Path) ->
 
 
 def _prefix(top: Path, folder: Path) -> str:
+    if not folder.resolve().is_relative_to(top.resolve()):
+        raise GitError(f"{folder} is not inside the git repository {top}")
     rel = folder.resolve().relative_to(top.resolve()).as_posix()
     return "" if rel == "." else rel + "/"
 
@@ -297,7 +300,7 @@ def changed_leaves(
     ``origin/main``, else ``main``; ``"empty"`` lists every leaf as added. When ``base`` is an
     ancestor of ``HEAD`` (a release tag), the merge-base is ``base`` itself. Raises
     :class:`GitError` with what to do for a shallow clone without the base's history (or deepens
-    it with ``deepen=True``), an unknown base, or a folder outside git.
+    it with ``deepen=True``) or a folder outside git, :class:`UsageError` for an unknown base.
     """
     try:
         top = toplevel(repo_root)
@@ -306,12 +309,11 @@ def changed_leaves(
             f"{repo_root} is not inside a git repository",
             hint="change detection compares git commits: run `git init` or pass leaf paths",
         ) from None
+    tax_prefix, shown = _prefix(top, taxonomy_root), ShowPath(_prefix(top, repo_root))
     ref, commit, tree = _resolve_base(top, base, deepen)
-    statuses = _diff_against_worktree(top, _prefix(top, taxonomy_root).rstrip("/"), tree)
-    shown = ShowPath(_prefix(top, repo_root))
-    tax_prefix = _prefix(top, taxonomy_root)
+    statuses = _diff_against_worktree(top, tax_prefix.rstrip("/"), tree)
     found = _collect(statuses, tax_prefix, shown)
-    others = _document_candidates(statuses, tax_prefix, shown)
+    others = _document_candidates(statuses, shown)
     if others:
         _add_documents(found, others, taxonomy_root)
     return ChangedLeaves(ref, commit, found.result(lambda i: (taxonomy_root / i / QNA).is_file()))
