@@ -133,3 +133,12 @@ def test_one_file_imports_nothing_heavy(repo: Path) -> None:
     imported = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines()}
     assert "seedtree" in imported
     assert not imported & {"torch", "transformers", "git", "jsonschema", "httpx", "jinja2", "rich"}
+
+
+def test_repository_root_means_its_taxonomy(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (repo / "seedtree.yaml").write_text("taxonomy_dir: taxonomy\n")
+    fixture = repo / "tests/cases/compositional_skills/broken/leaf"
+    fixture.mkdir(parents=True)
+    (fixture / "qna.yaml").write_text("version: [\n")
+    assert run(["validate", "."]) == 0
+    assert capsys.readouterr().out.strip() == "5 files checked: no problems"

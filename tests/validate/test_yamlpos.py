@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from helpers import CORPUS, SAMPLE_TAXONOMY
+from seedtree import yamlpos
 from seedtree.yamlpos import MAX_DEPTH, Pos, parse_file, parse_text, path_text
 
 
@@ -126,9 +127,14 @@ def test_bad_files(tmp_path: Path) -> None:
         ]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_unreadable_file(tmp_path: Path) -> None:
+def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "qna.yaml"
     path.write_text("a: 1\n")
-    path.chmod(0)
-    assert [f.rule for f in parse_file(path).findings] == ["file-unreadable"]
+
+    def denied(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(yamlpos, "open", denied, raising=False)  # what a chmod 000 file does
+    (finding,) = parse_file(path, "shown").findings
+    assert (finding.rule, finding.line, finding.column) == ("file-unreadable", 1, 1)
+    assert "Permission denied" in finding.message

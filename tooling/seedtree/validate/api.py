@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from seedtree.config import ValidateConfig
+from seedtree.config import CONFIG_FILE, ValidateConfig
 from seedtree.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from seedtree.findings import Finding
-from seedtree.project import find_repo_root
+from seedtree.project import find_repo_root, open_project
 from seedtree.taxonomy import ATTRIBUTION, QNA, TOPS, find_root
 from seedtree.validate.check import Target, check_file
 from seedtree.validate.layout import is_misnamed
@@ -72,6 +72,11 @@ def discover(path: Path) -> list[Path]:
     root = find_root(path)
     if root is not None and root == path.resolve():
         return [p for top in TOPS if (path / top).is_dir() for p in _walk(path / top)]
+    if root is None and (path / CONFIG_FILE).is_file():
+        # a repository root: its configured taxonomy, not its tests' or tools' files
+        taxonomy = path / open_project(path).config.taxonomy_dir
+        if taxonomy.is_dir() and find_root(taxonomy) is not None:
+            return discover(taxonomy)
     return list(_walk(path))
 
 
