@@ -98,3 +98,9 @@ def test_unresolvable_documents_raise(repo: Path) -> None:
     (repo / "taxonomy" / BICYCLE / "bicycle_history.md").unlink()
     with pytest.raises(UsageError, match="matches nothing"):
         hash_of(repo, BICYCLE)
+
+
+def test_odd_yaml_keys_and_dates_hash(repo: Path) -> None:
+    text = SKILL + "1: one\ntrue: yes\ncreated: 2024-05-01\n"
+    first = write_skill(repo, text)
+    assert write_skill(repo, text.replace("2024-05-01", "2024-05-02")) != first

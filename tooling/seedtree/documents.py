@@ -301,7 +301,11 @@ def _fetch(url: str, commit: str, dest: Path, limits: Limits) -> None:
         _transfer(tmp, url, commit, limits)
         if dest.exists():
             shutil.rmtree(dest, ignore_errors=True)
-        os.replace(tmp, dest)
+        try:
+            os.replace(tmp, dest)
+        except OSError:  # another process put it there first
+            if not _has_commit(dest, commit):
+                raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -394,6 +398,8 @@ def _resolve(leaf: Leaf, repo_root: Path, limits: Limits) -> tuple[list[Document
         source = _source(ref, repo_root, limits)
     except (_Problem, GitError) as exc:
         return [], [str(exc)]
+    except OSError as exc:
+        return [], [f"cannot resolve '{ref.repo}': {exc}"]
     return _read_all(source, ref.patterns, limits)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,20 @@ from seedtree.taxonomy import Leaf
 SCHEME = "seedtree-leaf-v1"
 
 
+def _plain(value: Any) -> Any:
+    """Mapping keys as strings (YAML allows ``1:`` or ``true:`` keys), recursively."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
 def canonical_json(value: Any) -> str:
     """Sorted-key, compact JSON; values JSON lacks (YAML dates) are written as strings."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return json.dumps(
+        _plain(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+    )
 
 
 def _file_sha256(path: Path) -> str | None:
