@@ -145,12 +145,13 @@ def _check_all(targets: Sequence[Target], config: ValidateConfig) -> list[list[F
 
 def validate_targets(targets: Sequence[Target], config: ValidateConfig) -> ValidationResult:
     per_file = _check_all(targets, config)
-    findings = [f for found in per_file for f in sorted(found, key=_order)]
+    findings = [f for t, found in zip(targets, per_file, strict=True) for f in _ordered(t, found)]
     return ValidationResult(len(targets), findings)
 
 
-def _order(finding: Finding) -> tuple[str, int, int]:
-    return (finding.file, finding.line, finding.column)
+def _ordered(target: Target, findings: list[Finding]) -> list[Finding]:
+    """The leaf file's findings first, by position; then its attribution's and documents'."""
+    return sorted(findings, key=lambda f: (f.file != target.shown, f.file, f.line, f.column))
 
 
 def validate_paths(
@@ -179,4 +180,4 @@ def validate_leaf(
         held_to_latest,
         find_repo_root(root) if root is not None else None,
     )
-    return sorted(check_file(target, config or ValidateConfig()), key=_order)
+    return _ordered(target, check_file(target, config or ValidateConfig()))
