@@ -104,7 +104,8 @@ def test_pull_request_flow_with_the_tiny_teacher(
     args = ["comment", "--repo", REPO, "--pr", "7", "--body", str(body)]
     assert run(args) == 0
     (comment,) = github_env.comments()
-    assert LEAF in _shown_text(comment["body"])
+    first_id, first_body = comment["id"], comment["body"]
+    assert LEAF in _shown_text(first_body)
 
     seed = repo / "taxonomy" / LEAF / "qna.yaml"
     seed.write_text(seed.read_text(encoding="utf-8").replace("ancient", "antique"), "utf-8")
@@ -112,5 +113,5 @@ def test_pull_request_flow_with_the_tiny_teacher(
     assert _preview(repo, out, "--samples", "1") == 0
     assert run(args) == 0
     (edited,) = github_env.comments()
-    assert edited["id"] == comment["id"] and edited["body"] != comment["body"]
+    assert edited["id"] == first_id and edited["body"] != first_body
     assert "antique" in _shown_text(edited["body"])

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ from seedtree.project import Project
 from seedtree.taxonomy import QNA, Leaf, load_leaf
 
 if TYPE_CHECKING:
+    from seedtree.generate.run import LeafEstimate, LeafResult
     from seedtree.gitdiff import ChangedLeaf, ChangedLeaves
 
 DEFAULT_OUT = Path("preview.md")
@@ -124,9 +126,9 @@ def _stored_samples(project: Project, leaf_id: str) -> int:
     """Generated samples this machine holds for ``leaf_id`` (0 on a fresh CI runner)."""
     try:
         from seedtree.generate.store import stored_sample_count
-    except ImportError:
+    except ImportError:  # a light install without the generate extra
         return 0
-    return int(stored_sample_count(project.repo_root, leaf_id))
+    return stored_sample_count(project.repo_root, leaf_id)
 
 
 def _static_preview(
@@ -152,15 +154,19 @@ def _static_preview(
 # -- generation ----------------------------------------------------------------------------------
 
 
-def _figures(pairs: Iterable[tuple[str, Any]]) -> list[Figure]:
-    return [Figure(label=str(k), value=float(v)) for k, v in pairs if isinstance(v, int | float)]
+@dataclass(frozen=True)
+class Generated:
+    """What generation gives one leaf's preview (a note instead when it could not run)."""
+
+    result: LeafResult | None = None
+    estimate: LeafEstimate | None = None
+    note: str | None = None
 
 
 def _sample_view(row: dict[str, Any]) -> SampleView:
-    messages = row.get("messages") or []
-    by_role = {m.get("role"): str(m.get("content", "")) for m in messages}
+    by_role = {m.get("role"): str(m.get("content", "")) for m in row.get("messages") or []}
     meta = row.get("metadata") or {}
-    scores = meta.get("judge_scores") or meta.get("scores") or {}
+    scores = meta.get("judge_scores") or {}
     return SampleView(
         question=by_role.get("user", ""),
         answer=by_role.get("assistant", ""),
@@ -169,90 +175,66 @@ def _sample_view(row: dict[str, Any]) -> SampleView:
     )
 
 
-def _chunk_views(rows: Sequence[dict[str, Any]]) -> list[ChunkView]:
-    seen: dict[str, ChunkView] = {}
-    for row in rows:
-        meta = row.get("metadata") or {}
-        chunk = meta.get("chunk_id")
-        if chunk and chunk not in seen and meta.get("chunk_text"):
-            source, _, index = str(chunk).rpartition("#")
-            number = int(index) if index.isdigit() else len(seen)
-            seen[chunk] = ChunkView(
-                source=source or str(chunk), index=number, text=meta["chunk_text"]
-            )
-    return list(seen.values())
+def _chunk_views(result: LeafResult) -> list[ChunkView]:
+    """The document chunks the samples came from (all the leaf's chunks when none was kept)."""
+    used = {(row.get("metadata") or {}).get("chunk_id") for row in result.samples}
+    chunks = [c for c in result.chunks if c.id in used] or list(result.chunks)
+    return [ChunkView(source=c.source, index=c.index, text=c.text) for c in chunks]
+
+
+def _estimate_figures(cost: LeafEstimate) -> list[Figure]:
+    pairs = [
+        ("samples", cost.samples),
+        ("teacher calls, at least", cost.calls_min),
+        ("at most", cost.calls_max),
+        ("tokens, at least", cost.tokens_min),
+        ("at most", cost.tokens_max),
+    ]
+    if cost.chunks:
+        pairs.insert(1, ("document chunks", cost.chunks))
+    return [Figure(label=k, value=float(v)) for k, v in pairs]
 
 
 def generate_previews(
     project: Project, leaves: Sequence[Leaf], samples: int, quiet: bool
-) -> tuple[str | None, dict[str, dict[str, Any]]]:
-    """Teacher id and, per leaf id: samples (rows), funnel and estimate figures."""
+) -> tuple[str | None, dict[str, Generated]]:
+    """The teacher's id and, per leaf id, a few generated samples and the full-run estimate."""
     try:
         from seedtree.generate.run import estimate, generate_leaves
     except ImportError as exc:  # a light install without the generate extra
         note = f"not generated: generation is not available here ({exc.name} missing)"
-        return None, {leaf.id: {"note": note} for leaf in leaves}
+        return None, {leaf.id: Generated(note=note) for leaf in leaves}
     from seedtree.teacher import create_teacher
 
-    out: dict[str, dict[str, Any]] = {leaf.id: {} for leaf in leaves}
-    for leaf_id, cost in _per_leaf(estimate(list(leaves), project.config.generate)).items():
-        out.setdefault(leaf_id, {})["estimate"] = cost
+    config = project.config.generate
+    costs = estimate(list(leaves), config, repo_root=project.repo_root)
     if samples <= 0 or not leaves:
-        return None, out
+        return None, {leaf_id: Generated(estimate=cost) for leaf_id, cost in costs.items()}
     teacher = create_teacher(project.config.teacher)
     try:
         with tempfile.TemporaryDirectory(prefix="seedtree-preview-") as tmp:
             report = generate_leaves(
-                list(leaves), teacher, repo_root=project.repo_root,
-                config=project.config.generate, samples=samples, out_dir=Path(tmp), quiet=quiet,
+                list(leaves), teacher, repo_root=project.repo_root, config=config,
+                samples=samples, out_dir=Path(tmp), quiet=quiet,
             )  # fmt: skip
-            for leaf_id, result in _per_leaf(report).items():
-                out.setdefault(leaf_id, {})["result"] = result
-        return teacher.id, out
     finally:
         teacher.close()
+    out = {i: Generated(result=r, estimate=costs.get(i)) for i, r in report.leaves.items()}
+    return report.teacher, out
 
 
-def _per_leaf(value: Any) -> dict[str, Any]:
-    """A mapping leaf id -> per-leaf result from whatever container generation returns."""
-    items = getattr(value, "leaves", value)
-    if isinstance(items, dict):
-        return {str(k): v for k, v in items.items()}
-    return {str(getattr(item, "leaf_id", getattr(item, "leaf", ""))): item for item in items}
-
-
-def _as_pairs(value: Any) -> list[tuple[str, Any]]:
-    if value is None:
-        return []
-    if hasattr(value, "model_dump"):
-        value = value.model_dump()
-    elif hasattr(value, "__dataclass_fields__"):
-        from dataclasses import asdict
-
-        value = asdict(value)
-    return list(value.items()) if isinstance(value, dict) else []
-
-
-def _with_generation(view: LeafPreview, generated: dict[str, Any]) -> LeafPreview:
-    if "note" in generated:
-        return view.model_copy(update={"note": generated["note"]})
-    result = generated.get("result")
-    rows = [r if isinstance(r, dict) else _as_row(r) for r in getattr(result, "samples", []) or []]
-    funnel = getattr(result, "funnel", None)
-    return view.model_copy(
-        update={
-            "samples": [_sample_view(r) for r in rows],
-            "funnel": _figures(_as_pairs(funnel)),
-            "estimate": _figures(_as_pairs(generated.get("estimate"))),
-            "chunks": _chunk_views(rows),
-        }
-    )
-
-
-def _as_row(sample: Any) -> dict[str, Any]:
-    if hasattr(sample, "to_json"):
-        return dict(sample.to_json())
-    return dict(_as_pairs(sample))
+def _with_generation(view: LeafPreview, generated: Generated) -> LeafPreview:
+    update: dict[str, Any] = {"note": generated.note} if generated.note else {}
+    if generated.estimate is not None:
+        update["estimate"] = _estimate_figures(generated.estimate)
+    result = generated.result
+    if result is not None:
+        update["samples"] = [_sample_view(row) for row in result.samples]
+        update["funnel"] = [
+            Figure(label=k.replace("_", " "), value=float(v)) for k, v in result.funnel.steps()
+        ]
+        update["chunks"] = _chunk_views(result)
+    return view.model_copy(update=update)
 
 
 # -- the whole preview ---------------------------------------------------------------------------

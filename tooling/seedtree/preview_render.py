@@ -110,10 +110,14 @@ def _samples(leaf: LeafPreview) -> Md:
     return mdsafe.join([trusted(f"**Generated samples** ({len(leaf.samples)})"), *items], "\n\n")
 
 
-def _figures(title: str, figures: list[tuple[str, float]]) -> Md:
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def _figures(title: str, figures: list[tuple[str, float]], sep: str) -> Md:
     if not figures:
         return trusted("")
-    cells = " → ".join(f"{mdsafe.text(label, 60)} **{value:,.4g}**" for label, value in figures)
+    cells = sep.join(f"{mdsafe.text(label, 60)} **{_number(value)}**" for label, value in figures)
     return trusted(f"**{title}:** {cells}")
 
 
@@ -148,9 +152,9 @@ def _leaf_body(leaf: LeafPreview, links: Links | None) -> Md:
         parts.append(_dropped(leaf))
     else:
         parts += [_seeds(leaf), _samples(leaf), _chunks(leaf)]
-        parts.append(_figures("Funnel", [(f.label, f.value) for f in leaf.funnel]))
+        parts.append(_figures("Funnel", [(f.label, f.value) for f in leaf.funnel], " → "))
         estimate = [(f.label, f.value) for f in leaf.estimate]
-        parts.append(_figures("Full generation, estimated", estimate))
+        parts.append(_figures("Full generation, estimated", estimate, " · "))
     return mdsafe.join([p for p in parts if p], "\n\n")
 
 
