@@ -299,3 +299,12 @@ def test_taxonomy_at_the_repository_root_and_all_of_it_removed(repo: Path) -> No
     shutil.rmtree(repo / "knowledge")
     kinds = {leaf.kind for leaf in changed_leaves(repo, repo, None).leaves}
     assert kinds == {"deleted", "modified"}
+
+
+def test_deepen_fetches_a_base_the_shallow_clone_lacks(repo: Path, tmp_path: Path) -> None:
+    clone = _shallow_clone(repo, tmp_path)
+    git(clone, "update-ref", "-d", "refs/remotes/origin/main")
+    with pytest.raises(GitError, match="neither origin/main nor main"):
+        changes(clone)
+    changed = changes(clone, deepen=True)
+    assert (changed.base_ref, [leaf.id for leaf in changed.leaves]) == ("origin/main", [HAIKU])

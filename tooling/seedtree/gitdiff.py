@@ -74,7 +74,7 @@ class _Status:
 # --- base --------------------------------------------------------------------------------------
 
 
-def _pick_base(top: Path, base: str | None) -> tuple[str, str]:
+def _pick_base(top: Path, base: str | None, deepen: bool) -> tuple[str, str]:
     """The base ref and its commit; ``--base`` wins, else the first default that exists."""
     candidates = [base] if base else list(DEFAULT_BASES)
     for ref in candidates:
@@ -82,6 +82,11 @@ def _pick_base(top: Path, base: str | None) -> tuple[str, str]:
         if commit:
             return ref, commit
     shallow = _try_shallow(top)
+    if deepen and shallow:
+        for ref in candidates:
+            commit = _fetch_base(top, ref)
+            if commit:
+                return ref, commit
     if base:
         raise UsageError(
             f"--base {base}: no such branch, tag or commit in {top}",
@@ -93,6 +98,18 @@ def _pick_base(top: Path, base: str | None) -> tuple[str, str]:
         f"no base to compare with in {top}: neither origin/main nor main exists",
         hint=SHALLOW_HINT if shallow else "pass --base REF (or --base empty to list every leaf)",
     )
+
+
+def _fetch_base(top: Path, ref: str) -> str | None:
+    """Fetch a base a shallow clone lacks from ``origin``: ``origin/X`` as that remote branch,
+    anything else (a sha, a tag, a branch) as named."""
+    branch = ref.removeprefix("origin/")
+    refspec = f"+refs/heads/{branch}:refs/remotes/origin/{branch}" if branch != ref else ref
+    try:
+        run_git(top, "fetch", "--quiet", f"--depth={DEEPEN_STEP}", "origin", refspec, timeout=600)
+    except GitError:
+        return None
+    return try_resolve_commit(top, ref) or try_resolve_commit(top, "FETCH_HEAD")
 
 
 def _try_shallow(top: Path) -> bool:
@@ -286,7 +303,7 @@ def _resolve_base(top: Path, base: str | None, deepen: bool) -> tuple[str, str |
     if base == EMPTY:
         empty_tree = run_git(top, "hash-object", "-t", "tree", os.devnull).strip()
         return EMPTY, None, empty_tree
-    ref, commit = _pick_base(top, base)
+    ref, commit = _pick_base(top, base, deepen)
     found = _merge_base(top, ref, commit, deepen)
     return ref, found, found
 
