@@ -36,7 +36,8 @@ def _pre_commit(repo: Path) -> subprocess.CompletedProcess[str]:
 
 
 def _published_hook_as_local() -> dict[str, object]:
-    (hook,) = yaml.safe_load((PROJECT_ROOT / ".pre-commit-hooks.yaml").read_text())
+    hooks = yaml.safe_load((PROJECT_ROOT / ".pre-commit-hooks.yaml").read_text())
+    (hook,) = [h for h in hooks if h["id"] == "seedtree-validate"]
     return {**hook, "language": "system"}  # offline: the installed seedtree, no fresh venv
 
 
