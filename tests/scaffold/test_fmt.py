@@ -68,14 +68,14 @@ def test_messy_sample_leaf_is_restored_exactly(leaf: Path) -> None:
 def _corpus_files() -> list[Path]:
     corpus = corpus_or_skip()
     files = sorted(corpus.glob("instructlab-taxonomy-2025-04/**/qna.yaml"))
-    return files + sorted(corpus.glob("instructlab-taxonomy-2024-08/**/qna.yaml"))[::5]
+    return files + sorted(corpus.glob("instructlab-taxonomy-2024-08/**/qna.yaml"))[::7]
 
 
 def test_corpus_files_keep_every_value_and_reach_a_fixed_point(
     yamllint: Callable[[str], list[str]],
 ) -> None:
     files = _corpus_files()
-    assert len(files) > 30
+    assert len(files) > 25
     for path in files:
         before = path.read_text(encoding="utf-8")
         result = format_text(before, str(path))
