@@ -146,7 +146,8 @@ def _diff_against_worktree(top: Path, tax_rel: str, base_tree: str) -> list[_Sta
         if real.is_file():
             shutil.copyfile(real, index)
         env = {"GIT_INDEX_FILE": str(index)}
-        run_git(top, "add", "-u", "--", ".", env=env)
+        if tax_rel:  # tracked files elsewhere (documents); the taxonomy is refreshed next
+            run_git(top, "add", "-u", "--", ".", f":(exclude){tax_rel}", env=env)
         if (top / tax_rel).is_dir():
             run_git(top, "add", "-A", "--", tax_rel or ".", env=env)
         out = run_git(
