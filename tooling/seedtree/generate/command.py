@@ -1,0 +1,194 @@
+"""``seedtree generate`` and ``seedtree cache``: choose leaves, run, print the funnel."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from seedtree.errors import EXIT_OK, UsageError
+from seedtree.generate.run import GenerationReport, LeafEstimate, estimate, generate_leaves
+from seedtree.project import Project
+from seedtree.taxonomy import QNA, Leaf, load_leaf, load_taxonomy
+
+
+def _leaves_under(project: Project, path: Path) -> list[Path]:
+    path = path.resolve()
+    if path.is_file() and path.name == QNA:
+        return [path]
+    if path.is_dir():
+        return sorted(path.rglob(QNA))
+    raise UsageError(f"{path}: no such leaf folder or qna.yaml")
+
+
+def select_leaves(
+    project: Project, paths: Sequence[Path], changed: bool, base: str | None
+) -> list[Leaf]:
+    """Leaves named by ``paths`` (folders or qna.yaml), changed since ``base``, or all."""
+    root = project.taxonomy_root
+    if changed:
+        if paths:
+            raise UsageError("give PATHS or --changed, not both")
+        from seedtree.gitdiff import changed_leaves, subtrees
+
+        ids = subtrees(changed_leaves(project.repo_root, root, base))
+        return [load_leaf(root / leaf_id / QNA, root) for leaf_id in ids]
+    if not paths:
+        return load_taxonomy(root)
+    files = sorted({f for p in paths for f in _leaves_under(project, p)})
+    if not files:
+        raise UsageError(f"no {QNA} under {', '.join(str(p) for p in paths)}")
+    return [load_leaf(f, root) for f in files]
+
+
+def run_generate(
+    project: Project,
+    *,
+    paths: Sequence[Path],
+    changed: bool,
+    base: str | None,
+    samples: int | None,
+    out_dir: Path | None,
+    dry_run: bool,
+    quiet: bool,
+) -> int:
+    config = project.config.generate
+    leaves = select_leaves(project, paths, changed, base)
+    if not leaves:
+        print("generate: no leaf to generate")
+        return EXIT_OK
+    if dry_run:
+        costs = estimate(leaves, config, repo_root=project.repo_root, samples=samples)
+        _print_estimate(costs)
+        return EXIT_OK
+    from seedtree.teacher import create_teacher
+
+    teacher = create_teacher(project.config.teacher)
+    try:
+        report = generate_leaves(
+            leaves,
+            teacher,
+            repo_root=project.repo_root,
+            config=config,
+            samples=samples,
+            out_dir=out_dir,
+            quiet=quiet,
+        )
+    finally:
+        teacher.close()
+    print_report(report, quiet)
+    return EXIT_OK
+
+
+def _console() -> object:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _print_estimate(costs: dict[str, LeafEstimate]) -> None:
+    from rich.table import Table
+
+    table = Table(title="expected teacher cost (min: every candidate passes; max: attempt cap)")
+    table.add_column("leaf", overflow="fold")
+    for column in ("samples", "chunks", "calls", "tokens"):
+        table.add_column(column, justify="right")
+    for leaf_id, c in costs.items():
+        table.add_row(
+            leaf_id,
+            str(c.samples),
+            str(c.chunks),
+            f"{c.calls_min}–{c.calls_max}",
+            f"{c.tokens_min:,}–{c.tokens_max:,}",
+        )
+    calls = (sum(c.calls_min for c in costs.values()), sum(c.calls_max for c in costs.values()))
+    tokens = (sum(c.tokens_min for c in costs.values()), sum(c.tokens_max for c in costs.values()))
+    table.add_row("total", "", "", f"{calls[0]}–{calls[1]}", f"{tokens[0]:,}–{tokens[1]:,}")
+    _console().print(table)  # type: ignore[attr-defined]
+
+
+def print_report(report: GenerationReport, quiet: bool = False) -> None:
+    """The funnel of every leaf, then where the data went."""
+    from rich.table import Table
+
+    table = Table(title=f"generation funnel (teacher {report.teacher})")
+    columns = ("leaf", "accepted", "attempts", "teacher calls", "stored", "parse fail", "dups")
+    table.add_column("leaf", overflow="fold")
+    for column in columns[1:]:
+        table.add_column(column, justify="right")
+    table.add_column("top rejections", overflow="fold")
+    for leaf_id, result in report.leaves.items():
+        f = result.funnel
+        reasons = ", ".join(f"{r} ({n})" for r, n in f.top_rejections(3)) or "-"
+        table.add_row(
+            leaf_id,
+            f"{f.accepted}/{f.wanted}",
+            f"{f.attempts}/{f.attempt_cap}",
+            str(f.teacher_calls),
+            str(f.from_store),
+            str(f.parse_failures),
+            str(f.duplicates),
+            reasons,
+        )
+    console = _console()
+    console.print(table)  # type: ignore[attr-defined]
+    short = [r.leaf_id for r in report.leaves.values() if r.funnel.accepted < r.funnel.wanted]
+    if short:
+        console.print(  # type: ignore[attr-defined]
+            f"{len(short)} leaf(s) stopped at the attempt cap short of the samples wanted: "
+            f"{', '.join(short)} (see top rejections; funnel.json beside each dataset)"
+        )
+    console.print(  # type: ignore[attr-defined]
+        f"{report.samples} samples in {report.out_dir} "
+        f"({report.teacher_calls} teacher calls, {report.seconds:.1f} s)"
+    )
+
+
+# -- cache ----------------------------------------------------------------------------------------
+
+
+def live_leaf_hashes(project: Project) -> set[str]:
+    """Hashes of the current leaves and of every leaf a released model was trained on."""
+    from seedtree.identity import leaf_hash
+
+    live = {leaf_hash(leaf, project.repo_root) for leaf in load_taxonomy(project.taxonomy_root)}
+    try:
+        from seedtree.release import releases
+    except ImportError:
+        return live
+    for release in releases(project.repo_root):
+        live.update(release.lineage.leaves.values())
+    return live
+
+
+def run_cache_info(project: Project) -> int:
+    from seedtree.generate.store import AnswerStore, info
+
+    store = AnswerStore.for_repo(project.repo_root)
+    try:
+        found = info(store)
+    finally:
+        store.close()
+    print(f"answer store: {found.path}")
+    print(f"  entries: {found.entries} for {found.leaves} leaf hash(es), {found.bytes:,} bytes")
+    for stage, n in found.by_stage.items():
+        print(f"  {stage}: {n}")
+    return EXIT_OK
+
+
+def run_cache_gc(project: Project, keep: Iterable[str]) -> int:
+    """Drop stored answers that no current leaf and no released model needs."""
+    from seedtree.generate.store import AnswerStore, gc, info
+
+    live = live_leaf_hashes(project) | set(keep)
+    store = AnswerStore.for_repo(project.repo_root)
+    try:
+        before = info(store)
+        dropped = gc(store, live)
+        after = info(store)
+    finally:
+        store.close()
+    print(
+        f"answer store: dropped {dropped} entr{'y' if dropped == 1 else 'ies'}, kept answers "
+        f"for {len(live)} live leaf hash(es); {before.bytes:,} -> {after.bytes:,} bytes"
+    )
+    return EXIT_OK

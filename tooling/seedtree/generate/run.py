@@ -1,0 +1,233 @@
+"""Generation over a set of leaves: the API that the CLI, preview and retraining call.
+
+``generate_leaves`` builds one :class:`~seedtree.generate.pipelines.LeafRun` per leaf, runs them
+together through the :class:`~seedtree.generate.executor.Executor` (answers stored as they arrive),
+and writes per leaf ``<out>/<leaf id>/samples.jsonl`` and ``funnel.json``. ``estimate`` says what
+a run would cost before it starts.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from seedtree.atomic import write_json, write_jsonl
+from seedtree.config import GenerateConfig
+from seedtree.errors import GitError
+from seedtree.generate.chunking import Chunk, TokenCounter, chunk_document, token_counter
+from seedtree.generate.executor import Executor
+from seedtree.generate.funnel import Funnel
+from seedtree.generate.pipelines import LeafRun
+from seedtree.generate.progress import StageProgress
+from seedtree.generate.prompts import Prompts
+from seedtree.generate.samples import Provenance, record
+from seedtree.generate.store import AnswerStore, dataset_path, default_datasets_dir
+from seedtree.taxonomy import Leaf
+from seedtree.teacher.base import Teacher
+
+
+@dataclass(frozen=True)
+class LeafResult:
+    """One leaf's outcome: its samples (JSONL records), funnel, chunks and dataset file."""
+
+    leaf_id: str
+    leaf_hash: str
+    kind: str
+    samples: list[dict[str, Any]]
+    funnel: Funnel
+    chunks: tuple[Chunk, ...] = ()
+    dataset_path: Path | None = None
+
+
+@dataclass(frozen=True)
+class GenerationReport:
+    teacher: str
+    out_dir: Path
+    seconds: float
+    leaves: dict[str, LeafResult] = field(default_factory=dict)
+
+    @property
+    def teacher_calls(self) -> int:
+        """Requests the teacher answered in this run (answers taken from the store excluded)."""
+        return sum(r.funnel.teacher_calls for r in self.leaves.values())
+
+    @property
+    def samples(self) -> int:
+        return sum(len(r.samples) for r in self.leaves.values())
+
+
+@dataclass(frozen=True)
+class LeafEstimate:
+    """Expected cost of one leaf: from every candidate passing (min) to the attempt cap (max)."""
+
+    samples: int
+    attempt_cap: int
+    chunks: int
+    calls_min: int
+    calls_max: int
+    tokens_min: int
+    tokens_max: int
+
+
+def _prompts(config: GenerateConfig, repo_root: Path) -> Prompts:
+    folder = None if config.prompts_dir is None else (repo_root / config.prompts_dir)
+    return Prompts(folder)
+
+
+def leaf_chunks(
+    leaf: Leaf, repo_root: Path, config: GenerateConfig, count: TokenCounter
+) -> tuple[Chunk, ...]:
+    """A knowledge leaf's document chunks (its seed contexts when it resolves no document)."""
+    from seedtree.documents import load_documents
+
+    chunks: list[Chunk] = []
+    for doc in load_documents(leaf, repo_root):
+        chunks += chunk_document(
+            doc.path, doc.text, config.chunk_tokens, config.chunk_overlap, count
+        )
+    if not chunks:
+        contexts = [s.context for s in leaf.knowledge_seeds]
+        chunks = [Chunk(f"seed:{i}#0", f"seed:{i}", 0, c, count(c)) for i, c in enumerate(contexts)]
+    return tuple(chunks)
+
+
+def _commit(repo_root: Path) -> str | None:
+    from seedtree.git import head_commit
+
+    try:
+        return head_commit(repo_root)
+    except GitError:
+        return None
+
+
+def _leaf_run(
+    leaf: Leaf,
+    repo_root: Path,
+    config: GenerateConfig,
+    prompts: Prompts,
+    wanted: int,
+    count: TokenCounter | None,
+) -> LeafRun:
+    from seedtree.identity import leaf_hash
+
+    chunks: tuple[Chunk, ...] = ()
+    if leaf.kind == "knowledge":
+        chunks = leaf_chunks(leaf, repo_root, config, count or token_counter(config.tokenizer))
+    return LeafRun(leaf, leaf_hash(leaf, repo_root), config, prompts, wanted, chunks)
+
+
+def generate_leaves(
+    leaves: Sequence[Leaf],
+    teacher: Teacher,
+    *,
+    repo_root: Path,
+    config: GenerateConfig,
+    samples: int | None = None,
+    out_dir: Path | None = None,
+    quiet: bool = False,
+    tokenizer: TokenCounter | None = None,
+) -> GenerationReport:
+    """Generate ``samples`` accepted samples (default ``config.samples_per_leaf``) per leaf.
+
+    ``tokenizer`` counts chunk tokens (default: ``config.tokenizer``). Answers already stored
+    are reused; the rest are asked of ``teacher`` in batches across leaves.
+    """
+    started = time.perf_counter()
+    wanted = config.samples_per_leaf if samples is None else samples
+    prompts = _prompts(config, repo_root)
+    runs = [_leaf_run(leaf, repo_root, config, prompts, wanted, tokenizer) for leaf in leaves]
+    store = AnswerStore.for_repo(repo_root)
+    try:
+        with StageProgress(quiet or config.quiet) as progress:
+            Executor(teacher, store, progress, config.batch_requests).run(runs)
+    finally:
+        store.close()
+    out = out_dir or default_datasets_dir(repo_root)
+    prov = Provenance(teacher.id, _commit(repo_root), config)
+    results = {run.leaf.id: _write(run, prov, out) for run in runs}
+    return GenerationReport(teacher.id, out, time.perf_counter() - started, results)
+
+
+def _write(run: LeafRun, prov: Provenance, out: Path) -> LeafResult:
+    rows = [record(run, cand, prov) for cand in run.accepted]
+    path = dataset_path(out, run.leaf.id)
+    write_jsonl(path, rows)
+    funnel = {
+        "leaf": run.leaf.id,
+        "leaf_hash": run.leaf_hash,
+        "pipeline": run.leaf.kind,
+        "teacher": prov.teacher,
+        "taxonomy_commit": prov.taxonomy_commit,
+        "funnel": run.funnel.to_json(),
+    }
+    write_json(path.with_name("funnel.json"), funnel)
+    return LeafResult(run.leaf.id, run.leaf_hash, run.leaf.kind, rows, run.funnel, run.chunks, path)
+
+
+# -- estimate -------------------------------------------------------------------------------------
+
+JUDGES_PER_CANDIDATE = {"skill": 2, "grounded_skill": 2, "knowledge": 4}
+ANSWERS_PER_CANDIDATE = {"skill": 1, "grounded_skill": 1, "knowledge": 0}
+
+
+def _words(leaf: Leaf) -> int:
+    if leaf.kind == "knowledge":
+        seed = leaf.knowledge_seeds[0] if leaf.knowledge_seeds else None
+        text = (
+            "" if seed is None else seed.context + " ".join(q.question + q.answer for q in seed.qas)
+        )
+    else:
+        text = " ".join(f"{s.context or ''} {s.question}" for s in leaf.skill_seeds)
+    return len(text.split()) + len(leaf.task_description.split())
+
+
+def estimate(
+    leaves: Sequence[Leaf],
+    config: GenerateConfig,
+    *,
+    repo_root: Path | None = None,
+    samples: int | None = None,
+    tokenizer: TokenCounter | None = None,
+) -> dict[str, LeafEstimate]:
+    """Teacher calls and tokens each leaf is expected to cost (approximate, per leaf id).
+
+    Prompt tokens are approximated from word counts (4 tokens per 3 words); every generation call
+    counts ``max_tokens`` completion tokens.
+    """
+    from seedtree.project import find_repo_root
+
+    wanted = config.samples_per_leaf if samples is None else samples
+    out = {}
+    for leaf in leaves:
+        chunks: tuple[Chunk, ...] = ()
+        if leaf.kind == "knowledge":
+            root = repo_root or find_repo_root(leaf.root)
+            chunks = leaf_chunks(leaf, root, config, tokenizer or token_counter(config.tokenizer))
+        out[leaf.id] = _estimate_leaf(leaf, config, wanted, chunks)
+    return out
+
+
+def _estimate_leaf(
+    leaf: Leaf, config: GenerateConfig, wanted: int, chunks: tuple[Chunk, ...]
+) -> LeafEstimate:
+    per = config.questions_per_prompt
+    cap = math.ceil(wanted * config.max_attempts_factor / per)
+    gen = (math.ceil(wanted / per), cap)
+    extra_gen = 2 if leaf.kind == "grounded_skill" else 1  # contexts, then questions
+    per_candidate = JUDGES_PER_CANDIDATE[leaf.kind] + ANSWERS_PER_CANDIDATE[leaf.kind]
+    calls = [
+        g * extra_gen + c * per_candidate for g, c in zip(gen, (wanted, cap * per), strict=True)
+    ]
+    prompt = _words(leaf) * config.seeds_per_prompt // max(1, len(leaf.seed_questions)) * 4 // 3
+    chunk = max((c.tokens for c in chunks), default=0)
+    gen_tokens = prompt + chunk + 60 + config.max_tokens
+    judge_tokens = 120 + chunk + config.max_tokens // 2
+    tokens = [
+        g * extra_gen * gen_tokens + c * per_candidate * judge_tokens
+        for g, c in zip(gen, (wanted, cap * per), strict=True)
+    ]
+    return LeafEstimate(wanted, cap, len(chunks), calls[0], calls[1], tokens[0], tokens[1])

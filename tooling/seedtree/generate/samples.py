@@ -1,0 +1,69 @@
+"""Accepted candidates as chat samples: the JSONL records training reads."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from seedtree.config import GenerateConfig
+from seedtree.generate.pipelines import Candidate, LeafRun
+
+SYSTEM = "You are a helpful, accurate assistant."
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What every sample of a run records besides its own content."""
+
+    teacher: str
+    taxonomy_commit: str | None
+    config: GenerateConfig
+
+
+def length_tag(answer: str, long_words: int) -> str:
+    return "long" if len(answer.split()) > long_words else "short"
+
+
+def _user(cand: Candidate) -> str:
+    if cand.context:
+        return f"{cand.context}\n\n{cand.question}"
+    return cand.question
+
+
+def record(run: LeafRun, cand: Candidate, prov: Provenance) -> dict[str, Any]:
+    answer = cand.answer or ""
+    user = _user(cand)
+    digest = hashlib.sha256(f"{user}\n\x00{answer}".encode()).hexdigest()[:16]
+    knowledge = run.leaf.kind == "knowledge"
+    meta: dict[str, Any] = {
+        "leaf": run.leaf.id,
+        "leaf_hash": run.leaf_hash,
+        "kind": "knowledge" if knowledge else "skill",
+        "pipeline": run.leaf.kind,
+        "length": length_tag(answer, prov.config.long_answer_words),
+        "seed_ids": list(cand.seed_ids),
+        "chunk_id": cand.chunk.id if cand.chunk else None,
+        "teacher": {
+            "id": prov.teacher,
+            "temperature": prov.config.temperature,
+            "top_p": prov.config.top_p,
+            "max_tokens": prov.config.max_tokens,
+        },
+        "prompt_version": dict(sorted(cand.prompts.items())),
+        "judge_scores": dict(sorted(cand.scores.items())),
+        "taxonomy_commit": prov.taxonomy_commit,
+    }
+    if cand.chunk is not None:
+        meta["chunk_text"] = cand.chunk.text
+    if cand.context is not None:
+        meta["context"] = cand.context
+    return {
+        "id": f"{run.leaf.id}:{digest}",
+        "messages": [
+            {"role": "system", "content": SYSTEM},
+            {"role": "user", "content": user},
+            {"role": "assistant", "content": answer},
+        ],
+        "metadata": meta,
+    }
