@@ -31,6 +31,9 @@ def train(
         typer.Option(help="Replay buffer folder kept across runs (default: OUT/replay)."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Plain lines, no bars.")] = False,
+    local_rank: Annotated[
+        int | None, typer.Option("--local_rank", hidden=True, help="Set by the deepspeed launcher.")
+    ] = None,
     repo_root: RepoOption = None,
     config: ConfigOption = None,
 ) -> int:
