@@ -141,9 +141,9 @@ def _indentation(check: FileCheck, layout: _Layout, token: Any, prev: Any) -> It
         if layout.stack:
             layout.stack.pop()
     elif layout.flow == 0 and isinstance(token, yaml.BlockMappingStartToken):
-        yield from _nested(check, layout, "map", token)
+        yield from _nested(check, layout, "map", token, prev)
     elif layout.flow == 0 and isinstance(token, yaml.BlockSequenceStartToken):
-        yield from _nested(check, layout, "seq", token)
+        yield from _nested(check, layout, "seq", token, prev)
     elif layout.flow == 0 and _starts_indentless_sequence(layout, token, prev):
         yield from _sequence_style(check, layout, False, token)
 
@@ -157,12 +157,14 @@ def _starts_indentless_sequence(layout: _Layout, token: Any, prev: Any) -> bool:
     )
 
 
-def _nested(check: FileCheck, layout: _Layout, kind: str, token: Any) -> Iterator[Finding]:
+def _nested(
+    check: FileCheck, layout: _Layout, kind: str, token: Any, prev: Any
+) -> Iterator[Finding]:
     column = int(token.start_mark.column)
     parent = layout.stack[-1] if layout.stack else None
     layout.stack.append((kind, column))
-    if parent is None or parent[0] != "map":
-        return
+    if parent is None or parent[0] != "map" or isinstance(prev, yaml.BlockEntryToken):
+        return  # the content of a list item sits where its hyphen puts it
     indent = column - parent[1]
     if kind == "seq":
         yield from _sequence_style(check, layout, True, token)
