@@ -64,11 +64,11 @@ def _theirs(text: str) -> set[tuple[int, str]]:
 def test_same_findings_as_yamllint() -> None:
     files = sorted(SAMPLE_TAXONOMY.rglob("qna.yaml"))
     if CORPUS.exists():
-        files += sorted(CORPUS.rglob("qna.yaml"))[::4]
+        files += sorted(CORPUS.rglob("qna.yaml"))[::8]
     compared = 0
     for index, path in enumerate(files):
         text = path.read_text()
-        for seed in range(12):
+        for seed in range(8):
             variant = text if seed == 0 else _variant(text, random.Random(seed * 1000 + index))
             ours = _ours(variant)
             if ours is None:  # not YAML: yamllint reports a syntax error, we yaml-syntax

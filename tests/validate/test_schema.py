@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 import jsonschema
@@ -70,12 +71,17 @@ def _documents() -> list[tuple[str, int, Any]]:
     return out
 
 
+@cache
+def _reference(kind: str, version: int) -> jsonschema.protocols.Validator:
+    return jsonschema.Draft202012Validator(schema.load_schema(kind, version))
+
+
 def _verdicts(kind: str, data: Any) -> list[tuple[int, bool, bool]]:
     rows = []
     for version in (1, 2, 3):
         document = schema.load_schema(kind, version)
         ours = not any(True for _ in schema.errors(document, data))
-        theirs = jsonschema.Draft202012Validator(document).is_valid(data)
+        theirs = _reference(kind, version).is_valid(data)
         rows.append((version, ours, theirs))
     return rows
 
@@ -84,7 +90,7 @@ def test_evaluator_agrees_with_jsonschema() -> None:
     documents = _documents()
     checked = 0
     for index, (kind, _, text) in enumerate(documents):
-        for seed in range(6 if CORPUS.exists() else 60):
+        for seed in range(4 if CORPUS.exists() else 60):
             raw = text.encode() if seed == 0 else mutate(text, seed * 1000 + index)
             try:
                 data = yaml.load(raw.decode("utf-8"), Loader=yaml.CSafeLoader)
