@@ -72,14 +72,16 @@ def _generate(run: Run) -> dict[str, Any]:
 def generation_summary(report: Any) -> dict[str, Any]:
     """Per leaf: dataset path, accepted samples, funnel; and the teacher calls made."""
     leaves = {}
-    for leaf in report.leaves:
-        funnel = getattr(leaf, "funnel", None)
-        leaves[leaf.leaf_id] = {
-            "dataset": str(leaf.dataset_path),
-            "samples": int(leaf.accepted),
+    for leaf_id, result in sorted(report.leaves.items()):
+        funnel = result.funnel.to_json()
+        leaves[leaf_id] = {
+            "dataset": str(result.dataset_path) if result.dataset_path else None,
+            "samples": len(result.samples),
+            "teacher_calls": int(funnel.get("teacher_calls", 0)),
             "funnel": _plain(funnel),
         }
-    return {"leaves": leaves, "teacher_calls": int(getattr(report, "teacher_calls", 0))}
+    calls = sum(v["teacher_calls"] for v in leaves.values())
+    return {"leaves": leaves, "teacher_calls": calls, "teacher": str(report.teacher)}
 
 
 def _plain(value: Any) -> Any:
@@ -112,15 +114,19 @@ def estimate_cost(project: Project, ids: Sequence[str]) -> list[str]:
     from seedtree.generate.run import estimate
 
     leaves = [_load_leaf(project, leaf) for leaf in ids]
-    costs = estimate(leaves, project.config.generate)
-    lines = ["expected generation cost:"]
-    total_calls = total_tokens = 0
-    for cost in costs:
-        calls, tokens = int(cost.requests), int(cost.tokens)
-        total_calls, total_tokens = total_calls + calls, total_tokens + tokens
-        lines.append(f"  {cost.leaf_id}: {calls} teacher requests, about {tokens} tokens")
-    lines.append(f"  total: {total_calls} teacher requests, about {total_tokens} tokens")
+    costs = estimate(leaves, project.config.generate, repo_root=project.repo_root)
+    lines = ["expected generation cost (teacher calls, tokens):"]
+    totals = [0, 0, 0, 0]
+    for leaf_id, cost in costs.items():
+        figures = (cost.calls_min, cost.calls_max, cost.tokens_min, cost.tokens_max)
+        totals = [a + b for a, b in zip(totals, figures, strict=True)]
+        lines.append(f"  {leaf_id}: {_range(*figures[:2])} calls, {_range(*figures[2:])} tokens")
+    lines.append(f"  total: {_range(*totals[:2])} calls, {_range(*totals[2:])} tokens")
     return lines
+
+
+def _range(low: int, high: int) -> str:
+    return f"{low:,}" if low == high else f"{low:,}-{high:,}"
 
 
 # --- prepare -------------------------------------------------------------------------------------
@@ -187,7 +193,7 @@ def prepare(run: Run) -> dict[str, Any]:
             _carry_over(run, previous, tmp)
         generated = run.journal.result("generate")["leaves"]
         for leaf in run.plan.generate:
-            if leaf in generated:
+            if generated.get(leaf, {}).get("dataset"):
                 _link(Path(generated[leaf]["dataset"]), _data_file(tmp / "data", leaf))
         replayed = _replay(run, previous, tmp)
         (tmp / "data").mkdir(parents=True, exist_ok=True)
