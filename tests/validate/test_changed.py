@@ -49,3 +49,10 @@ def test_documents_are_resolved_on_request(repo: Path, capsys: pytest.CaptureFix
     assert run(["validate", "--documents", str(BICYCLE)]) == 1
     out = capsys.readouterr().out
     assert "error [documents]" in out and "missing_history.md" in out
+
+
+def test_changed_within_given_paths(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    HAIKU.write_text(HAIKU.read_text().replace("version: 3\n", "version: 2\n"))
+    assert run(["validate", "--changed", "--base", "main", "taxonomy/knowledge"]) == 0
+    assert capsys.readouterr().out.strip() == "0 files checked: no problems"
+    assert run(["validate", "--changed", "--base", "main", str(HAIKU.parent)]) == 1

@@ -79,7 +79,7 @@ def run_validate(
     latest_for: Callable[[Path], bool] | None = None
     paths = list(options.paths) or [project.taxonomy_root]
     if options.changed:
-        paths = _changed_paths(project, options.base, err)
+        paths = _within(_changed_paths(project, options.base, err), options.paths)
         latest_for = _always
     elif options.schema_version == "latest":
         latest_for = _always
@@ -93,6 +93,14 @@ def run_validate(
     colour = name == "text" and out.isatty() and "NO_COLOR" not in os.environ
     RENDERERS[name](result, out, colour)
     return result.exit_code(options.strict)
+
+
+def _within(paths: list[Path], scopes: Sequence[Path]) -> list[Path]:
+    """``paths`` inside any of ``scopes`` (all of them when no scope is given)."""
+    if not scopes:
+        return paths
+    roots = [scope.resolve() for scope in scopes]
+    return [p for p in paths if any(p.resolve().is_relative_to(r) for r in roots)]
 
 
 def _always(path: Path) -> bool:
