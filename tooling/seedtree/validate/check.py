@@ -92,7 +92,7 @@ def check_file(target: Target, config: ValidateConfig) -> list[Finding]:
         findings.extend(rule(check))
     if not parsed.ok:
         return findings
-    if parsed.data is None:
+    if not parsed.data:  # null, {}, [], "": empty, as the reference sees it (a warning)
         findings.append(check.at(Pos(1, 1), "empty-file", "the file is empty: fill it in"))
         return findings
     findings.extend(version_and_schema(check))

@@ -82,6 +82,8 @@ def version_number(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # 3.0 is the number 3, in JSON Schema as in the reference
     if isinstance(value, str) and value.strip().isdigit():
         return int(value)
     return None
