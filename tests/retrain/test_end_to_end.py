@@ -17,6 +17,7 @@ import pytest
 from helpers import git
 from retrain.scripted import ScriptedTeacher
 from retrain.support import LEAVES, commit, edit_task, fresh_generation_calls, write_settings
+from seedtree.cli import run
 from seedtree.project import open_project
 from seedtree.release import artifacts_dir, current_release, releases
 from seedtree.retrain import Options, retrain, work_root
@@ -137,7 +138,7 @@ def test_three_commits_three_versions(
 
 
 def test_learning_rate_zero_is_refused_without_a_tag(
-    skills_repo: Path, tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]
+    skills_repo: Path, tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write_settings(skills_repo, tiny_model_dir, lr=0.0)
     commit(skills_repo, "learning rate 0")
@@ -156,6 +157,22 @@ def test_learning_rate_zero_is_refused_without_a_tag(
     [v1] = releases(skills_repo)
     assert v1.lineage.override is not None and v1.lineage.override.why == "known tiny-model run"
     assert not v1.lineage.gate.passed and teachers.calls() == calls
+    # chat answers with the released version, the same answer each time (greedy)
+    capsys.readouterr()
+    ask = ["chat", "--prompt", "Name a colour.", "--max-tokens", "6", "-C", str(skills_repo)]
+    assert run(ask) == 0
+    first = capsys.readouterr().out
+    assert run([*ask[:-2], "--model", "v1", "-C", str(skills_repo)]) == 0
+    assert capsys.readouterr().out == first
+    # the workflow collects the report of the run on HEAD
+    out_dir = tmp_path / "collected"
+    assert run(["retrain", "--report-dir", str(out_dir), "-C", str(skills_repo)]) == 0
+    assert "override" in (out_dir / "summary.md").read_text() and (out_dir / "report.md").is_file()
+
+
+def test_override_needs_a_reason(skills_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["retrain", "--override-gate", "-C", str(skills_repo)]) == 2
+    assert "--reason" in capsys.readouterr().err
 
 
 def test_dry_run_prints_plan_and_cost(
