@@ -25,7 +25,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,17 +48,6 @@ from seedtree.release import (
 from seedtree.taxonomy import Leaf
 
 TeacherFactory = Callable[[Config], Any]
-STEPS = (
-    "plan",
-    "generate",
-    "prepare",
-    "train",
-    "evaluate",
-    "gate",
-    "report",
-    "artifacts",
-    "tag",
-)
 
 
 @dataclass(frozen=True)
@@ -100,7 +89,6 @@ class Run:
     options: Options
     teacher_factory: TeacherFactory | None
     recipe_path: Path
-    notes: list[str] = field(default_factory=list)
 
     def say(self, text: str) -> None:
         print(text, flush=True)
@@ -204,7 +192,8 @@ def _fingerprint(project: Project, options: Options, recipe_digest: str) -> str:
 
     start = _start_release(project, options)
     settings = project.config.model_dump(mode="json", by_alias=True)
-    settings["retrain"].pop("quiet", None)
+    for section in ("retrain", "generate"):  # output settings do not change the result
+        settings[section].pop("quiet", None)
     blob = {
         "commit": head_commit(project.repo_root),
         "start": start.version if start else None,
