@@ -128,11 +128,11 @@ def _change(demo: Demo, branch: str, source: str, leaf: str, version: str) -> No
     demo.stage("validate the change", lambda: demo.cli("validate", "--changed", "--base", "main"))
     demo.stage(
         "preview (markdown for the pull request)",
-        lambda: demo.cli("preview", "--base", "main", "--out", str(preview), "--quiet"),
+        lambda: demo.cli("preview", "--base", "main", "--out", str(preview)),
     )
     print(f"preview: {preview}")
     demo.stage(f"merge {branch}", lambda: _merge(demo, branch))
-    demo.stage(f"retrain -> {version}", lambda: demo.cli("retrain", "--quiet"))
+    demo.stage(f"retrain -> {version}", lambda: demo.cli("retrain"))
 
 
 def _combined_report(demo: Demo) -> Path:
