@@ -56,6 +56,7 @@ def timed(args: list[str], repo: Path, env: dict[str, str]) -> float:
         [str(BIN / "seedtree"), *args], cwd=repo, env=env, capture_output=True, text=True
     )
     elapsed = time.perf_counter() - started
+    print(f"  seedtree {' '.join(args[:2])}: {elapsed:.1f} s", flush=True)
     if done.returncode != 0:
         sys.exit(f"seedtree {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     return elapsed
@@ -66,10 +67,7 @@ def main() -> None:
         env = {**os.environ, "SEEDTREE_HOME": str(Path(tmp) / "home")}
         env.setdefault("HF_HUB_OFFLINE", "1")
         repo = make_repo(Path(tmp))
-        subprocess.run(
-            [str(BIN / "seedtree"), "models", "fetch-default"], env=env, check=True,
-            capture_output=True,
-        )  # fmt: skip
+        timed(["models", "fetch-default"], repo, env)  # untimed in the result: CI caches it
         baseline = timed(["diff", "--base", "main"], repo, env)
         baseline += timed(["validate", "--changed", "--base", "main"], repo, env)
         out = Path(tmp) / "preview.md"
@@ -79,7 +77,8 @@ def main() -> None:
             sys.exit(f"the preview does not show the leaf's samples:\n{text[:2000]}")
     print(f"preview of one skill leaf: {wall:.1f} s (model load included), {len(text):,} chars")
     print(f"baseline, diff + validate --changed of the same leaf: {baseline:.2f} s")
-    print(f"RESULT preview_wall_s={wall:.1f} target={TARGET_S:.0f} {'ok' if wall <= TARGET_S else 'short'}")  # noqa: E501
+    verdict = "ok" if wall <= TARGET_S else "short"
+    print(f"RESULT preview_wall_s={wall:.1f} target={TARGET_S:.0f} {verdict}")
     ratio = wall / baseline if baseline else float("inf")
     print(f"RESULT preview_vs_validate_x={ratio:.1f} target=none ok")
 
