@@ -37,7 +37,7 @@ def test_served_answers_equal_the_embedded_backend(
 ) -> None:
     requests = [
         chat(p, n=1 + i % 2, max_tokens=5 + i, temperature=0.9, seed=i)
-        for i, p in enumerate(PROMPTS * 4)
+        for i, p in enumerate(PROMPTS * 2)
     ]
     remote = OpenAITeacher([served], str(tiny_model_dir), max_in_flight=8).complete(requests)
     local = tiny_teacher.complete(requests)
