@@ -44,7 +44,9 @@ RECIPE: dict[str, Any] = {
 }
 
 
-def write_settings(repo: Path, model: Path, lr: float = 3.0e-3) -> None:
+def write_settings(
+    repo: Path, model: Path, lr: float = 3.0e-3, launcher: list[str] | None = None
+) -> None:
     recipe = {**RECIPE, "phases": [{**RECIPE["phases"][0], "lr": lr}]}
     (repo / "recipe.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False))
     config = {
@@ -57,7 +59,12 @@ def write_settings(repo: Path, model: Path, lr: float = 3.0e-3) -> None:
             "quiet": True,
         },
         "train": {"recipe": "recipe.yaml"},
-        "retrain": {"min_learning": 0.01, "max_forgetting": 0.5, "benchmarks": []},
+        "retrain": {
+            "min_learning": 0.01,
+            "max_forgetting": 0.5,
+            "benchmarks": [],
+            "launcher": launcher or [],
+        },
     }
     (repo / "seedtree.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 

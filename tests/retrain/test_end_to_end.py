@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -70,11 +71,14 @@ def _ids_by_leaf(version_dir: Path) -> dict[str, set[str]]:
 
 def test_three_commits_three_versions(
     skills_repo: Path,
+    tiny_model_dir: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     repo = skills_repo
+    # training runs as `python -m seedtree train ...`, the way torchrun launches it on GPUs
+    write_settings(repo, tiny_model_dir, launcher=[sys.executable])
     teachers = Teachers()
     first = git(repo, "rev-parse", "HEAD").strip()
 

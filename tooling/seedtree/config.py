@@ -130,6 +130,9 @@ class RetrainConfig(_Section):
     # lm-evaluation-harness tasks run on a new version when lm_eval is installed; () skips
     benchmarks: tuple[str, ...] = ("mmlu", "arc_challenge", "hellaswag", "winogrande", "gsm8k")
     benchmark_limit: int | None = None
+    # run training as `<launcher> -m seedtree train ...` (several GPUs or nodes), e.g.
+    # ["torchrun", "--nproc_per_node", "8"]; () trains in the retrain process
+    launcher: tuple[str, ...] = ()
     quiet: bool = False
 
 

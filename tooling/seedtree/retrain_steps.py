@@ -208,43 +208,93 @@ def prepare(run: Run) -> dict[str, Any]:
 # --- train ---------------------------------------------------------------------------------------
 
 
-def _train(run: Run) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    from seedtree.train.command import resolve_file, taxonomy_seeds
-    from seedtree.train.run import train_run
-
+def _train_files(run: Run) -> list[Path]:
     prepared = run.work / "prepared"
-    files = [
+    return [
         f
         for leaf in run.plan.generate
         if (f := _data_file(prepared / "data", leaf)).is_file() and f.stat().st_size
     ]
-    if not files:
-        return {"trained": False, "final_model": run.plan.start_model}
-    deepspeed = run.project.config.train.deepspeed
+
+
+def _deepspeed(run: Run) -> Path | None:
+    from seedtree.train.command import resolve_file
+
+    name = run.project.config.train.deepspeed
+    return resolve_file(name, run.project, "deepspeed config") if name else None
+
+
+def _train_in_process(run: Run, files: list[Path]) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from seedtree.train.command import taxonomy_seeds
+    from seedtree.train.run import train_run
+
     result = train_run(
         files,
         Path(run.plan.start_model),
         run.work / "train",
         run.recipe_path,
-        replay_dir=prepared / "replay",
-        deepspeed_config=resolve_file(deepspeed, run.project, "deepspeed config")
-        if deepspeed
-        else None,
+        replay_dir=run.work / "prepared" / "replay",
+        deepspeed_config=_deepspeed(run),
         progress=not run.options.quiet,
         seeds=taxonomy_seeds(run.project.taxonomy_root, list(run.plan.leaves)),
     )
-    for leaf, samples in result.heldout.items():
-        rows = [dict(s.record) for s in samples if s.record]
-        write_records(_data_file(prepared / "heldout", leaf), rows)
     return {
-        "trained": True,
         "final_model": str(result.final_model),
-        "metrics": str(result.metrics_path),
-        "eval": str(result.eval_path),
         "plots": [str(p) for p in result.plots],
         "phases": [asdict(p) for p in result.phases],
+    }
+
+
+def _train_launched(run: Run, files: list[Path]) -> dict[str, Any]:
+    """``<launcher> -m seedtree train ...`` (torchrun over several GPUs); results from its files."""
+    import subprocess
+
+    out = run.work / "train"
+    command = [*run.project.config.retrain.launcher, "-m", "seedtree", "train"]
+    command += [arg for f in files for arg in ("--data", str(f))]
+    command += ["--from", run.plan.start_model, "--out", str(out), "--recipe", str(run.recipe_path)]
+    command += ["--replay", str(run.work / "prepared" / "replay"), "-C", str(run.project.repo_root)]
+    deepspeed = _deepspeed(run)
+    command += ["--deepspeed", str(deepspeed)] if deepspeed else []
+    command += ["--quiet"] if run.options.quiet else []
+    run.say(f"[train] {' '.join(command)}")
+    done = subprocess.run(command, cwd=run.project.repo_root, check=False)
+    if done.returncode != 0:
+        raise UsageError(f"training failed (exit {done.returncode}): {' '.join(command)}")
+    phases = json.loads((out / "summary.json").read_text(encoding="utf-8"))["phases"]
+    plots = [str(p) for p in (out / "loss.png", out / "forgetting.png") if p.is_file()]
+    return {"final_model": phases[-1]["model_dir"], "plots": plots, "phases": phases}
+
+
+def _write_heldout(run: Run, files: list[Path]) -> None:
+    """The held-out samples of the leaves trained now, as the trainer chose them."""
+    from seedtree.train.data import load_samples, read_heldout
+
+    prepared = run.work / "prepared"
+    chosen = read_heldout(prepared / "replay")
+    for leaf, samples in load_samples(files).items():
+        ids = set(chosen.get(leaf, ()))
+        rows = [dict(s.record) for s in samples if s.id in ids and s.record]
+        write_records(_data_file(prepared / "heldout", leaf), rows)
+
+
+def _train(run: Run) -> dict[str, Any]:
+    files = _train_files(run)
+    if not files:
+        return {"trained": False, "final_model": run.plan.start_model}
+    if run.project.config.retrain.launcher:
+        result = _train_launched(run, files)
+    else:
+        result = _train_in_process(run, files)
+    _write_heldout(run, files)
+    out = run.work / "train"
+    return {
+        "trained": True,
+        "metrics": str(out / "metrics.jsonl"),
+        "eval": str(out / "eval.json"),
+        **result,
     }
 
 
