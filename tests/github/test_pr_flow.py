@@ -85,7 +85,10 @@ def test_pull_request_flow_with_the_tiny_teacher(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     repo = make_repo("seeds")
-    config = f"teacher:\n  model: {tiny_model_dir}\ngenerate:\n  max_tokens: 24\n"
+    config = (
+        f"teacher:\n  model: {tiny_model_dir}\n"
+        "generate:\n  max_tokens: 24\n  max_attempts_factor: 1.0\n"
+    )
     _branch_adding_a_leaf(repo, config)
 
     assert run(["diff", "-C", str(repo), "--base", "main", "--format", "json"]) == 0
@@ -94,10 +97,10 @@ def test_pull_request_flow_with_the_tiny_teacher(
     assert run(["validate", "-C", str(repo), "--changed", "--base", "main"]) == 0
 
     out = tmp_path / "preview.md"
-    assert _preview(repo, out, "--samples", "2") == 0
+    assert _preview(repo, out, "--samples", "1") == 0
     report = load_report(out.with_suffix(".json").read_text(encoding="utf-8"), "preview.json")
     (leaf,) = report.leaves
-    assert report.teacher is not None and report.samples_per_leaf == 2
+    assert report.teacher is not None and report.samples_per_leaf == 1
     assert leaf.id == LEAF and leaf.funnel and leaf.estimate
     assert leaf.note is None
     body = out.with_suffix(".json")
@@ -110,7 +113,7 @@ def test_pull_request_flow_with_the_tiny_teacher(
     seed = repo / "taxonomy" / LEAF / "qna.yaml"
     seed.write_text(seed.read_text(encoding="utf-8").replace("ancient", "antique"), "utf-8")
     git(repo, "commit", "-q", "-a", "-m", "edit a seed")
-    assert _preview(repo, out, "--samples", "1") == 0
+    assert _preview(repo, out, "--samples", "0") == 0  # the seeds alone, no teacher
     assert run(args) == 0
     (edited,) = github_env.comments()
     assert edited["id"] == first_id and edited["body"] != first_body

@@ -110,7 +110,11 @@ class GenerateConfig(_Section):
 
 
 class PreviewConfig(_Section):
+    # generated samples shown per changed leaf
     samples: int = 3
+    # attempt cap of the preview's generation (generate.max_attempts_factor is for full runs):
+    # a preview shows what the teacher makes of a leaf, it does not insist on the full count
+    max_attempts_factor: float = 2.0
 
 
 class TrainConfig(_Section):

@@ -208,6 +208,8 @@ def generate_previews(
 
     config = project.config.generate
     costs = estimate(list(leaves), config, repo_root=project.repo_root)
+    factor = min(config.max_attempts_factor, project.config.preview.max_attempts_factor)
+    config = config.model_copy(update={"max_attempts_factor": factor})
     if samples <= 0 or not leaves:
         return None, {leaf_id: Generated(estimate=cost) for leaf_id, cost in costs.items()}
     teacher = create_teacher(project.config.teacher)
