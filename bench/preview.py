@@ -15,6 +15,7 @@ same leaf, the part of the preview that does not involve the teacher.
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -50,13 +51,20 @@ def make_repo(parent: Path) -> Path:
     return repo
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(args: list[str], repo: Path, env: dict[str, str]) -> float:
-    started = time.perf_counter()
+    """Wall time of one seedtree command (its CPU time is printed too: the machine is shared)."""
+    started, cpu = time.perf_counter(), _children_cpu()
     done = subprocess.run(
         [str(BIN / "seedtree"), *args], cwd=repo, env=env, capture_output=True, text=True
     )
     elapsed = time.perf_counter() - started
-    print(f"  seedtree {' '.join(args[:2])}: {elapsed:.1f} s", flush=True)
+    used = _children_cpu() - cpu
+    print(f"  seedtree {' '.join(args[:2])}: {elapsed:.1f} s wall, {used:.1f} s CPU", flush=True)
     if done.returncode != 0:
         sys.exit(f"seedtree {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     return elapsed
