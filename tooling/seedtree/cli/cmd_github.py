@@ -53,7 +53,10 @@ def comment(
 def preview(
     base: Annotated[
         str | None,
-        typer.Option("--base", help="Compare against this ref (default: the PR's merge base)."),
+        typer.Option(
+            "--base",
+            help="Compare with the merge-base of this ref (default: origin/main, else main).",
+        ),
     ] = None,
     samples: Annotated[
         int | None,
