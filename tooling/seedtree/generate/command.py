@@ -80,9 +80,12 @@ def run_generate(
 
 
 def _console() -> object:
+    import sys
+
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    # logs and pipes get full lines (leaf ids unbroken); a terminal gets its own width
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 
 
 def _print_estimate(costs: dict[str, LeafEstimate]) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 from rapidfuzz.distance import LCSseq
@@ -31,25 +31,29 @@ def tokens(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def rouge_l(a: Sequence[str], b: Sequence[str]) -> float:
+def rouge_l(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
     """ROUGE-L F1 of two token lists (1.0 for two empty lists)."""
     if not a and not b:
         return 1.0
     return 2.0 * LCSseq.similarity(a, b) / (len(a) + len(b))
 
 
-def _tagged(words: Sequence[str]) -> list[str]:
-    seen: Counter[str] = Counter()
+def _tagged(ids: Sequence[int]) -> list[int]:
+    """Each token id with its occurrence number folded in, so multisets become sets."""
+    seen: Counter[int] = Counter()
     out = []
-    for word in words:
-        out.append(f"{word}\x00{seen[word]}")
-        seen[word] += 1
+    for token in ids:
+        out.append(token * _OCCURRENCES + min(seen[token], _OCCURRENCES - 1))
+        seen[token] += 1
     return out
+
+
+_OCCURRENCES = 4096
 
 
 @dataclass
 class _Entry:
-    words: list[str]
+    ids: list[int]
     reason: str  # what a match with this entry is called
 
 
@@ -60,68 +64,88 @@ class Deduper:
     threshold: float
     entries: list[_Entry] = field(default_factory=list)
     exact: dict[str, str] = field(default_factory=dict)
+    vocab: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
             raise ValueError(f"ROUGE-L threshold must be in (0, 1], got {self.threshold}")
 
+    def _ids(self, text: str) -> list[int]:
+        return [self.vocab.setdefault(w, len(self.vocab)) for w in tokens(text)]
+
     def add_seeds(self, texts: Sequence[str]) -> None:
         for text in texts:
-            self._keep(text, SEED_COPY)
+            self._keep(text, self._ids(text), SEED_COPY)
 
-    def _keep(self, text: str, reason: str) -> None:
-        self.exact.setdefault(" ".join(tokens(text)) or text.strip().lower(), reason)
-        self.entries.append(_Entry(tokens(text), reason))
+    def _keep(self, text: str, ids: list[int], reason: str) -> None:
+        self.exact.setdefault(_exact_key(text), reason)
+        self.entries.append(_Entry(ids, reason))
 
     def filter(self, texts: Sequence[str]) -> list[str | None]:
         """For each text in order: None when kept (and remembered), else the rejection reason."""
-        index = _Index(self.threshold, [e.words for e in self.entries] + [tokens(t) for t in texts])
+        new = [self._ids(t) for t in texts]
+        index = _Index(self.threshold, [e.ids for e in self.entries] + new)
         for i, entry in enumerate(self.entries):
-            index.add(i, entry.words)
+            index.add(i, entry.ids)
         out: list[str | None] = []
-        for text in texts:
-            reason = self._match(index, text)
+        for text, ids in zip(texts, new, strict=True):
+            reason = self._match(index, text, ids)
             if reason is None:
-                index.add(len(self.entries), tokens(text))
-                self._keep(text, DUPLICATE)
+                index.add(len(self.entries), ids)
+                self._keep(text, ids, DUPLICATE)
             out.append(reason)
         return out
 
-    def _match(self, index: _Index, text: str) -> str | None:
-        words = tokens(text)
-        key = " ".join(words) or text.strip().lower()
+    def _match(self, index: _Index, text: str, ids: list[int]) -> str | None:
+        key = _exact_key(text)
         if key in self.exact:
             return self.exact[key]
-        for j in index.candidates(words):
-            if rouge_l(words, self.entries[j].words) >= self.threshold:
+        for j in index.candidates(ids):
+            if rouge_l(ids, self.entries[j].ids) >= self.threshold:
                 return self.entries[j].reason
         return None
 
 
+def _exact_key(text: str) -> str:
+    return " ".join(tokens(text)) or text.strip().lower()
+
+
 class _Index:
-    """Prefix-filter index over occurrence-tagged tokens ordered rarest first."""
+    """Prefix-filter index (with PPJoin's positional filter) over occurrence-tagged token ids
+    ordered rarest first."""
 
-    def __init__(self, threshold: float, corpus: Sequence[Sequence[str]]) -> None:
+    def __init__(self, threshold: float, corpus: Sequence[Sequence[int]]) -> None:
         self.t = threshold
-        frequency: Counter[str] = Counter()
-        for words in corpus:
-            frequency.update(_tagged(words))
+        frequency: Counter[int] = Counter()
+        for ids in corpus:
+            frequency.update(_tagged(ids))
         self.rank = {tok: (n, tok) for tok, n in frequency.items()}
-        self.postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        self.postings: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
 
-    def _prefix(self, words: Sequence[str]) -> list[str]:
-        ordered = sorted(_tagged(words), key=lambda tok: self.rank.get(tok, (0, tok)))
-        need = math.ceil(self.t * len(ordered) / (2.0 - self.t) - 1e-9)
-        return ordered[: max(1, len(ordered) - need + 1)]
+    def _ordered(self, ids: Sequence[int]) -> list[int]:
+        return sorted(_tagged(ids), key=lambda tok: self.rank.get(tok, (0, tok)))
 
-    def add(self, entry: int, words: Sequence[str]) -> None:
-        for tok in self._prefix(words):
-            self.postings[tok].append((entry, len(words)))
+    def _prefix_length(self, n: int) -> int:
+        need = math.ceil(self.t * n / (2.0 - self.t) - 1e-9)
+        return max(1, n - need + 1)
 
-    def candidates(self, words: Sequence[str]) -> list[int]:
-        n = len(words)
-        low, high = n * self.t / (2.0 - self.t) - 1e-9, n * (2.0 - self.t) / self.t + 1e-9
-        found: set[int] = set()
-        for tok in self._prefix(words):
-            found.update(j for j, m in self.postings.get(tok, ()) if low <= m <= high)
-        return sorted(found)
+    def add(self, entry: int, ids: Sequence[int]) -> None:
+        ordered = self._ordered(ids)
+        for position, tok in enumerate(ordered[: self._prefix_length(len(ordered))]):
+            self.postings[tok].append((entry, len(ordered), position))
+
+    def candidates(self, ids: Sequence[int]) -> list[int]:
+        """Entries whose token overlap with ``ids`` can still reach the threshold."""
+        ordered = self._ordered(ids)
+        n, t = len(ordered), self.t
+        low, high = n * t / (2.0 - t) - 1e-9, n * (2.0 - t) / t + 1e-9
+        overlap: dict[int, int] = {}
+        for i, tok in enumerate(ordered[: self._prefix_length(n)]):
+            for j, m, position in self.postings.get(tok, ()):
+                seen = overlap.get(j, 0)
+                if seen < 0 or not low <= m <= high:
+                    continue
+                need = math.ceil(t * (n + m) / 2.0 - 1e-9)
+                fits = seen + 1 + min(n - i - 1, m - position - 1) >= need
+                overlap[j] = seen + 1 if fits else -1
+        return sorted(j for j, seen in overlap.items() if seen > 0)
