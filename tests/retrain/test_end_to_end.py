@@ -71,14 +71,11 @@ def _ids_by_leaf(version_dir: Path) -> dict[str, set[str]]:
 
 def test_three_commits_three_versions(
     skills_repo: Path,
-    tiny_model_dir: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     repo = skills_repo
-    # training runs as `python -m seedtree train ...`, the way torchrun launches it on GPUs
-    write_settings(repo, tiny_model_dir, launcher=[sys.executable])
     teachers = Teachers()
     first = git(repo, "rev-parse", "HEAD").strip()
 
@@ -144,7 +141,8 @@ def test_three_commits_three_versions(
 def test_learning_rate_zero_is_refused_without_a_tag(
     skills_repo: Path, tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_settings(skills_repo, tiny_model_dir, lr=0.0)
+    # training runs as `python -m seedtree train ...`, the way torchrun launches it on GPUs
+    write_settings(skills_repo, tiny_model_dir, lr=0.0, launcher=[sys.executable])
     commit(skills_repo, "learning rate 0")
     teachers = Teachers()
     assert _retrain(skills_repo, teachers) == 1

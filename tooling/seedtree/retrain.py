@@ -132,7 +132,9 @@ def _leaf_hashes(project: Project) -> tuple[dict[str, Leaf], dict[str, str]]:
 
 
 def make_plan(project: Project, options: Options) -> Plan:
-    """What a retrain of ``HEAD`` would do, without doing any of it."""
+    """What a retrain of ``HEAD`` would do, without doing any of it.
+
+    A dry run names the starting model without resolving it (no model is converted)."""
     from seedtree.git import head_commit
     from seedtree.gitdiff import changed_leaves
 
@@ -160,7 +162,9 @@ def make_plan(project: Project, options: Options) -> Plan:
         version=f"v{number}",
         previous=start.version if start else None,
         base_model=start.lineage.base_model if start else _base_name(project.config, options),
-        start_model=str(_start_model(project, start, options)),
+        start_model=_base_name(project.config, options)
+        if options.dry_run and start is None
+        else str(_start_model(project, start, options)),
         base_commit=start.commit if start else None,
         generate=dict(sorted(generate.items())),
         removed=removed,
