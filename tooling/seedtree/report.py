@@ -91,7 +91,8 @@ def _funnel_section(data: ReportInput) -> list[str]:
         lines += ["", f"### `{leaf}`: {info['samples']} samples accepted", ""]
         funnel = info.get("funnel")
         if isinstance(funnel, Mapping):
-            lines += _table(["stage", "value"], [[k, _compact(v)] for k, v in funnel.items()])
+            rows = [[k, _compact(v)] for k, v in funnel.items() if v is not None]
+            lines += _table(["stage", "value"], rows)
     return lines
 
 
@@ -194,7 +195,7 @@ def headline(data: ReportInput) -> list[str]:
     replayed = len(data.prepared.get("replay_leaves", []))
     return [
         f"- leaves trained: {len(plan['generate'])}, removed: {len(plan['removed'])}, "
-        f"renamed: {len(plan['renamed'])}, in the replay buffer: {replayed}",
+        f"renamed: {len(plan['renamed'])}, replayed from earlier versions: {replayed}",
         f"- samples generated: {samples} ({data.generation.get('teacher_calls', 0)} teacher calls)",
         f"- held-out loss drop on trained leaves: {_fmt(mean, '+.2%')}; "
         f"worst forgetting: {_fmt(worst, '+.2%')}",
