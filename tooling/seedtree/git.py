@@ -8,6 +8,7 @@ GitPython is imported only when a git command actually runs.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -202,7 +203,8 @@ def run_git_bounded(
         elif _folder_bytes(repo_root) > max_bytes:
             problem = f"stopped: more than {max_bytes:,} bytes"
     if problem is not None:  # git's helpers (git-remote-https) go too: the whole group
-        os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # it may have ended since the last poll
+            os.killpg(proc.pid, signal.SIGKILL)
     _out, err = proc.communicate()
     if problem is None and _folder_bytes(repo_root) > max_bytes:
         problem = f"stopped: more than {max_bytes:,} bytes"
