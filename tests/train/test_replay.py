@@ -67,3 +67,14 @@ def test_draw_replay_is_deterministic_at_the_ratio(make_dataset: Callable[..., P
     assert pool[TIDES][0].id not in {s.id for s in first}
     assert first == draw_replay(pool, [source], 10, exclude, "s")
     assert first != draw_replay(pool, [source], 10, exclude, "other seed")
+
+
+def test_draw_replay_spreads_over_the_earlier_leaves(make_dataset: Callable[..., Path]) -> None:
+    leaves = {f"knowledge/topic_{i}": "knowledge" for i in range(5)}
+    pool = load_samples(make_dataset(n=10, leaves=leaves))
+    source = ReplaySource(select=Selector(kinds=("knowledge",)), ratio=1.0)
+    for seed in ("a", "b", "c"):
+        drawn = draw_replay(pool, [source], 7, set(), seed)
+        per_leaf = sorted(sum(s.leaf == leaf for s in drawn) for leaf in leaves)
+        assert per_leaf == [1, 1, 1, 2, 2], seed  # every leaf once before any twice
+        assert len({s.id for s in drawn}) == 7

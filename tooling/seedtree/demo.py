@@ -98,7 +98,20 @@ def _clone(demo: Demo) -> None:
     tags = demo.git("tag", "--list", "model/*").split()
     if tags:
         demo.git("tag", "--delete", *tags)
+    _take_local_settings(demo)
     print(f"clone: {demo.repo}\nSEEDTREE_HOME: {os.environ['SEEDTREE_HOME']}")
+
+
+def _take_local_settings(demo: Demo) -> None:
+    """The clone holds committed files; the demo settings as edited in this checkout win."""
+    for source in sorted((PROJECT_ROOT / "demo").glob("*.yaml")):
+        target = demo.repo / "demo" / source.name
+        if not target.is_file() or target.read_bytes() != source.read_bytes():
+            shutil.copyfile(source, target)
+            demo.git("add", f"demo/{source.name}")
+    if demo.git("status", "--porcelain", "--", "demo"):
+        demo.git("commit", "--quiet", "-m", "demo settings from the working tree")
+        print("demo settings: taken from the working tree (uncommitted edits)")
 
 
 def _fetch_model() -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import itertools
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -194,22 +195,29 @@ def draw_replay(
     exclude: set[str],
     seed: str,
 ) -> list[Sample]:
-    """Replay for a phase with ``n_new`` new samples: per source, ``ratio * n_new`` samples
-    drawn without replacement from the matching pool (sorted by id, then shuffled by ``seed``)."""
+    """Replay for a phase with ``n_new`` new samples: per source, ``ratio * n_new`` samples drawn
+    without replacement from the matching pool, spread over its leaves: every leaf gives one
+    before any gives a second, leaves and samples in an order shuffled by ``seed``."""
     chosen: list[Sample] = []
     taken = set(exclude)
     for number, source in enumerate(sources):
-        candidates = sorted(
-            (
-                s
-                for leaf in sorted(pool)
-                for s in pool[leaf]
-                if s.id not in taken and source.select.matches(s.leaf, s.kind, s.length)
-            ),
-            key=lambda s: s.id,
-        )
-        random.Random(f"{seed}:{number}").shuffle(candidates)
-        picked = candidates[: round(source.ratio * n_new)]
+        rng = random.Random(f"{seed}:{number}")
+        per_leaf = []
+        for leaf in sorted(pool):
+            matching = sorted(
+                (
+                    s
+                    for s in pool[leaf]
+                    if s.id not in taken and source.select.matches(s.leaf, s.kind, s.length)
+                ),
+                key=lambda s: s.id,
+            )
+            rng.shuffle(matching)
+            if matching:
+                per_leaf.append(matching)
+        rng.shuffle(per_leaf)
+        rounds = (s for row in itertools.zip_longest(*per_leaf) for s in row if s is not None)
+        picked = list(itertools.islice(rounds, round(source.ratio * n_new)))
         taken |= {s.id for s in picked}
         chosen += picked
     return chosen
