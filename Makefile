@@ -53,7 +53,7 @@ lock: $(STAMP)
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 	  --extra dev,generate,train,github -o $(LOCK) pyproject.toml requirements/pins.in
 	sed -i '/^--extra-index-url/d; /^--find-links/d; /^seedtree @ /d' $(LOCK)
-	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe -c $(LOCK) \
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras -c $(LOCK) \
 	  -o requirements/build.txt requirements/build.in
 	sed -i '/^--extra-index-url/d; /^--find-links/d' requirements/build.txt
 
