@@ -15,8 +15,8 @@ no longer describes it. Phases draw replay from it at a ratio, deterministically
 from __future__ import annotations
 
 import hashlib
-import json
 import itertools
+import json
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
