@@ -104,11 +104,9 @@ def _clone(demo: Demo) -> None:
 
 def _take_local_settings(demo: Demo) -> None:
     """The clone holds committed files; the demo settings as edited in this checkout win."""
-    for source in sorted((PROJECT_ROOT / "demo").glob("*.yaml")):
-        target = demo.repo / "demo" / source.name
-        if not target.is_file() or target.read_bytes() != source.read_bytes():
-            shutil.copyfile(source, target)
-            demo.git("add", f"demo/{source.name}")
+    for source in (PROJECT_ROOT / "demo").glob("*.yaml"):
+        shutil.copyfile(source, demo.repo / "demo" / source.name)
+    demo.git("add", "--", "demo")
     if demo.git("status", "--porcelain", "--", "demo"):
         demo.git("commit", "--quiet", "-m", "demo settings from the working tree")
         print("demo settings: taken from the working tree (uncommitted edits)")

@@ -202,22 +202,24 @@ def draw_replay(
     taken = set(exclude)
     for number, source in enumerate(sources):
         rng = random.Random(f"{seed}:{number}")
-        per_leaf = []
-        for leaf in sorted(pool):
-            matching = sorted(
-                (
-                    s
-                    for s in pool[leaf]
-                    if s.id not in taken and source.select.matches(s.leaf, s.kind, s.length)
-                ),
-                key=lambda s: s.id,
-            )
-            rng.shuffle(matching)
-            if matching:
-                per_leaf.append(matching)
+        per_leaf = [
+            rows for leaf in sorted(pool) if (rows := _shuffled(pool[leaf], source, taken, rng))
+        ]
         rng.shuffle(per_leaf)
         rounds = (s for row in itertools.zip_longest(*per_leaf) for s in row if s is not None)
         picked = list(itertools.islice(rounds, round(source.ratio * n_new)))
         taken |= {s.id for s in picked}
         chosen += picked
     return chosen
+
+
+def _shuffled(
+    rows: Sequence[Sample], source: ReplaySource, taken: set[str], rng: random.Random
+) -> list[Sample]:
+    """The samples of one leaf that ``source`` selects and nobody took, in ``rng``'s order."""
+    matching = sorted(
+        (s for s in rows if s.id not in taken and source.select.matches(s.leaf, s.kind, s.length)),
+        key=lambda s: s.id,
+    )
+    rng.shuffle(matching)
+    return matching
