@@ -50,11 +50,21 @@ def test_json_report(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _break_haiku(repo)
     (repo / HAIKU / "attribution.txt").unlink()
     assert run(["validate", "--format", "json"]) == 1
-    report = json.loads(capsys.readouterr().out)
+    out = capsys.readouterr().out
+    report = json.loads(out)
     assert report["summary"] == {"files": 5, "errors": 2, "warnings": 0, "files_with_findings": 1}
     assert {f["rule"] for f in report["findings"]} == {"duplicate-key", "attribution-missing"}
     for finding in report["findings"]:
         assert set(finding) == {"file", "line", "column", "severity", "rule", "message"}
+    one_a_line = [json.loads(line.strip().rstrip(",")) for line in out.splitlines()[9:11]]
+    assert one_a_line == report["findings"]
+
+
+def test_json_report_without_findings(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["validate", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["findings"] == []
+    assert report["summary"]["files"] == 5
 
 
 def test_github_annotations_chosen_under_actions(

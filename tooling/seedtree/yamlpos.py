@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import stat
 from bisect import bisect_right
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -181,10 +181,17 @@ class _Composer:
         return bool(self.stack) and self.stack[-1].is_map and self.stack[-1].expect_key
 
     # -- events ---------------------------------------------------------------------------------
-    def feed(self, event: Any) -> None:
-        handler = _HANDLERS.get(type(event))
-        if handler is not None:
-            handler(self, event)
+    def compose(self, text: str) -> None:
+        """Take every event of ``text`` from libyaml (a plain loop: this is the hot path)."""
+        loader = _LOADER(text)
+        handlers = _HANDLERS
+        try:
+            for event in iter(loader.get_event, None):
+                handler = handlers.get(type(event))
+                if handler is not None:
+                    handler(self, event)
+        finally:
+            loader.dispose()
 
     def document_start(self, event: Any) -> None:
         self.documents += 1
@@ -345,16 +352,11 @@ def _finding(file: str, pos: Pos, rule: str, message: str, severity: Severity = 
     return Finding(file, pos.line, pos.column, severity, rule, message)
 
 
-def _events(text: str) -> Iterator[Any]:
-    return yaml.parse(text, Loader=_LOADER)
-
-
 def parse_text(text: str, file: str = "<text>") -> ParsedYaml:
     """Parse ``text``; never raises for bad input (problems are findings)."""
     composer = _Composer(file, text)
     try:
-        for event in _events(text):
-            composer.feed(event)
+        composer.compose(text)
     except YamlRefused as refused:
         finding = _finding(file, refused.pos, refused.rule, refused.message)
         return ParsedYaml(file, text, None, False, (*composer.findings, finding))

@@ -104,7 +104,7 @@ def duplicate_seeds(check: FileCheck) -> Iterator[Finding]:
     if check.kind != "skills":
         return
     exact: dict[tuple[str, str], int] = {}
-    near: dict[tuple[str, str], int] = {}
+    asked: dict[str, list[tuple[int, str]]] = {}  # normalised question -> (seed, its context)
     for i, seed in _seeds(check):
         context, question = _text(seed.get("context")).strip(), _text(seed.get("question"))
         key = (context, question.strip())
@@ -117,15 +117,21 @@ def duplicate_seeds(check: FileCheck) -> Iterator[Finding]:
             )
             continue
         exact[key] = i
-        loose = (" ".join(context.lower().split()), normalise(question))
-        if loose in near:
+        same_question = asked.setdefault(normalise(question), [])
+        earlier = next((j for j, other in same_question if _alike(other, context)), None)
+        if earlier is not None:
             yield check.at_path(
                 ("seed_examples", i, "question"),
                 "near-duplicate-question",
-                f"seed_examples/{i} asks nearly the same question as seed_examples/{near[loose]}"
+                f"seed_examples/{i} asks nearly the same question as seed_examples/{earlier}"
                 " over the same context: make the seeds more diverse",
             )
-        near.setdefault(loose, i)
+        same_question.append((i, context))
+
+
+def _alike(context: str, other: str) -> bool:
+    """The same context but for case and spacing (normalised only when questions meet)."""
+    return " ".join(context.lower().split()) == " ".join(other.lower().split())
 
 
 def _qa_pairs(check: FileCheck) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:

