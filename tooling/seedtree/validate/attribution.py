@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from seedtree.findings import Finding
 from seedtree.taxonomy import ATTRIBUTION
@@ -42,14 +43,10 @@ def normalise_license(name: str) -> str:
     return "-".join(name.replace("_", " ").replace("-", " ").split()).upper()
 
 
-def _shown(check: FileCheck) -> str:
-    return str(Path(check.shown).parent / ATTRIBUTION)
-
-
 def attribution(check: FileCheck) -> Iterator[Finding]:
-    path = check.path.parent / ATTRIBUTION
-    shown = _shown(check)
-    if not path.is_file():
+    path = os.path.join(os.path.dirname(check.path), ATTRIBUTION)
+    shown = posixpath.join(posixpath.dirname(check.shown), ATTRIBUTION)
+    if not os.path.isfile(path):
         yield check.at(
             Pos(1, 1),
             "attribution-missing",

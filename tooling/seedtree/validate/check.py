@@ -59,7 +59,7 @@ def relative_to_root(path: Path, root: Path | None) -> PurePosixPath | None:
     relative = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
     if relative.startswith(".."):
         return None
-    return PurePosixPath(Path(relative).as_posix())
+    return PurePosixPath(relative if os.sep == "/" else relative.replace(os.sep, "/"))
 
 
 def _make_check(target: Target, parsed: ParsedYaml, config: ValidateConfig) -> FileCheck:

@@ -6,7 +6,6 @@ import os
 import re
 from collections.abc import Iterator
 from functools import lru_cache
-from pathlib import PurePosixPath
 from typing import Any
 
 from seedtree.findings import Finding
@@ -90,7 +89,7 @@ def nested_leaf(check: FileCheck) -> Iterator[Finding]:
     if check.root is None or check.rel is None:
         return
     for depth in range(1, len(check.rel.parts) - 1):
-        above = PurePosixPath(*check.rel.parts[:depth])
+        above = "/".join(check.rel.parts[:depth])
         if _is_leaf_dir(os.path.join(check.root, above)):
             yield check.at(
                 _START,
