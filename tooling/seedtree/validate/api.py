@@ -50,14 +50,16 @@ def _is_leaf_name(name: str) -> bool:
 
 
 def _walk(folder: Path) -> Iterator[Path]:
-    """Every ``qna.yaml`` (or misnamed one, file or folder) below ``folder``, sorted."""
-    found: list[Path] = []
+    """Every ``qna.yaml`` (or misnamed one, file or folder) below ``folder``, sorted as paths
+    sort (found as strings: pathlib would be most of the time of a big tree)."""
+    found: list[str] = []
+    join = os.path.join
     for current, dirs, files in os.walk(folder):
-        base = Path(current)
-        found.extend(base / name for name in dirs if _is_leaf_name(name))
+        found.extend(join(current, name) for name in dirs if _is_leaf_name(name))
         dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
-        found.extend(base / name for name in files if _is_leaf_name(name))
-    yield from sorted(found)
+        found.extend(join(current, name) for name in files if _is_leaf_name(name))
+    found.sort(key=lambda path: path.split(os.sep))
+    return map(Path, found)
 
 
 def discover(path: Path) -> list[Path]:
@@ -82,14 +84,13 @@ def discover(path: Path) -> list[Path]:
     return list(_walk(path))
 
 
-def shown_path(path: Path) -> str:
-    """``path`` as the user should read it: relative to the working folder when inside it."""
+def shown_path(path: Path, cwd: str | None = None) -> str:
+    """``path`` as the user should read it: relative to the working folder (``cwd``, by default
+    the current one) when inside it."""
     if not path.is_absolute():
         return path.as_posix()
-    try:
-        return path.relative_to(Path.cwd()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    text, base = str(path), os.path.join(cwd or os.getcwd(), "")
+    return (text[len(base) :] if text.startswith(base) else text).replace(os.sep, "/")
 
 
 @cache
@@ -106,14 +107,19 @@ def _repo_of_root(root: str) -> Path:
     return find_repo_root(Path(root))
 
 
-def _target(path: Path, latest: bool) -> Target:
+@cache
+def _root_path(root: str) -> Path:
+    return Path(root)
+
+
+def _target(path: Path, latest: bool, cwd: str) -> Target:
     absolute = os.path.abspath(path)
     root = _root_of_dir(os.path.dirname(absolute))
     if root is None:
         found = find_root(path)
         root = str(found) if found is not None else None
     repo = _repo_of_root(root) if root is not None else None
-    return Target(path, shown_path(path), Path(root) if root else None, latest, repo)
+    return Target(path, shown_path(path, cwd), _root_path(root) if root else None, latest, repo)
 
 
 def targets_for(
@@ -122,6 +128,7 @@ def targets_for(
     """One :class:`Target` per distinct leaf file under ``paths``."""
     seen: set[str] = set()
     targets: list[Target] = []
+    cwd = os.getcwd()
     for given in paths:
         for path in discover(given):
             absolute = os.path.abspath(path)
@@ -129,7 +136,7 @@ def targets_for(
                 continue
             seen.add(absolute)
             latest = bool(latest_for(Path(absolute))) if latest_for is not None else False
-            targets.append(_target(path, latest))
+            targets.append(_target(path, latest, cwd))
     return targets
 
 
