@@ -45,3 +45,29 @@ def test_top_level_must_be_a_mapping(leaf: Path, text: str) -> None:
     (finding,) = validate_leaf(leaf)
     assert (finding.rule, finding.line, finding.column) == ("schema", 1, 1)
     assert "must be a mapping" in finding.message
+
+
+def _grounded(leaf: Path, seeds: list[tuple[str, str]]) -> Path:
+    """A grounded skill beside ``leaf``'s folder with the given (context, question) seeds."""
+    path = leaf.parents[2] / "grounded" / "asked" / "qna.yaml"
+    path.parent.mkdir(parents=True)
+    lines = ["version: 3", "created_by: someone", "task_description: Answer from the text."]
+    lines.append("seed_examples:")
+    for n, (context, question) in enumerate(seeds):
+        lines += [f"  - context: {context!r}", f"    question: {question!r}", f"    answer: a{n}"]
+    path.write_text("\n".join(lines) + "\n")
+    (path.parent / "attribution.txt").write_text((leaf.parent / "attribution.txt").read_text())
+    return path
+
+
+def test_one_question_over_many_contexts_is_fine_but_not_over_the_same(leaf: Path) -> None:
+    seeds = [(f"The report of day {n}.", "What happened?") for n in range(6)]
+    seeds.append(("the  REPORT of day 0.", "what happened"))  # seed 0 again, but for case/space
+    seeds.append(("The report of day 1.", "What happened?"))  # seed 1 exactly
+    found = [(f.rule, f.line, f.message) for f in validate_leaf(_grounded(leaf, seeds))]
+    assert [(rule, line) for rule, line, _ in found] == [
+        ("near-duplicate-question", 24),
+        ("duplicate-seed", 27),
+    ]
+    assert "as seed_examples/0 over" in found[0][2]
+    assert "as seed_examples/1:" in found[1][2]

@@ -104,7 +104,10 @@ def duplicate_seeds(check: FileCheck) -> Iterator[Finding]:
     if check.kind != "skills":
         return
     exact: dict[tuple[str, str], int] = {}
-    asked: dict[str, list[tuple[int, str]]] = {}  # normalised question -> (seed, its context)
+    # contexts are long and questions rarely repeat: a context is normalised (once) only when
+    # its normalised question is asked by another seed too
+    alone: dict[str, tuple[int, str] | None] = {}  # question -> its only seed so far, or None
+    near: dict[tuple[str, str], int] = {}  # (question, context), normalised -> first seed
     for i, seed in _seeds(check):
         context, question = _text(seed.get("context")).strip(), _text(seed.get("question"))
         key = (context, question.strip())
@@ -117,21 +120,26 @@ def duplicate_seeds(check: FileCheck) -> Iterator[Finding]:
             )
             continue
         exact[key] = i
-        same_question = asked.setdefault(normalise(question), [])
-        earlier = next((j for j, other in same_question if _alike(other, context)), None)
-        if earlier is not None:
+        asked = normalise(question)
+        if asked not in alone:
+            alone[asked] = (i, context)
+            continue
+        single = alone[asked]
+        if single is not None:
+            near[(asked, _loose(single[1]))], alone[asked] = single[0], None
+        loose = (asked, _loose(context))
+        if loose in near:
             yield check.at_path(
                 ("seed_examples", i, "question"),
                 "near-duplicate-question",
-                f"seed_examples/{i} asks nearly the same question as seed_examples/{earlier}"
+                f"seed_examples/{i} asks nearly the same question as seed_examples/{near[loose]}"
                 " over the same context: make the seeds more diverse",
             )
-        same_question.append((i, context))
+        near.setdefault(loose, i)
 
 
-def _alike(context: str, other: str) -> bool:
-    """The same context but for case and spacing (normalised only when questions meet)."""
-    return " ".join(context.lower().split()) == " ".join(other.lower().split())
+def _loose(context: str) -> str:
+    return " ".join(context.lower().split())
 
 
 def _qa_pairs(check: FileCheck) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
