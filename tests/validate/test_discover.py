@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from seedtree.validate.api import discover, shown_path, targets_for
+from seedtree.config import ValidateConfig
+from seedtree.validate import api
+from seedtree.validate.api import discover, shown_path, targets_for, validate_paths
+
+HAIKU = "taxonomy/compositional_skills/writing/poetry/haiku/qna.yaml"
 
 
 def test_found_in_path_order_with_hidden_and_vendored_folders_left_out(tmp_path: Path) -> None:
@@ -33,3 +38,16 @@ def test_targets_are_named_relative_to_the_working_folder(
     assert target.root == tmp_path
     assert shown_path(leaf, cwd="/elsewhere") == leaf.as_posix()
     assert shown_path(Path("./science//qna.yaml")) == "science/qna.yaml"
+
+
+def test_both_cores_find_what_one_finds(
+    make_repo: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_repo()
+    monkeypatch.chdir(root)
+    (root / HAIKU).write_text((root / HAIKU).read_text().replace("version: 3\n", "version: x\n"))
+    serial = validate_paths([Path("taxonomy")], config=ValidateConfig())
+    monkeypatch.setattr(api, "PARALLEL_MIN_FILES", 2)
+    monkeypatch.setattr(api.os, "cpu_count", lambda: 2)
+    parallel = validate_paths([Path("taxonomy")], config=ValidateConfig())
+    assert serial.findings and parallel == serial

@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -104,7 +103,7 @@ def _root_of_dir(folder: str) -> str | None:
 
 @cache
 def _repo_of_root(root: str) -> Path:
-    return find_repo_root(Path(root))
+    return find_repo_root(_root_path(root))
 
 
 @cache
@@ -160,6 +159,7 @@ def _check_all(targets: Sequence[Target], config: ValidateConfig) -> list[list[F
         if len(targets) < PARALLEL_MIN_FILES or workers < 2:
             return [check_file(t, config) for t in targets]
         import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
         context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
         chunk = max(1, len(targets) // (workers * 8))
