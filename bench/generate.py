@@ -86,7 +86,7 @@ def bench_generation(samples: int, max_tokens: int) -> None:
     from seedtree.generate.chunking import token_counter
     from seedtree.generate.run import generate_leaves
     from seedtree.models import resolve_model
-    from seedtree.taxonomy import load_taxonomy
+    from seedtree.taxonomy.leaves import load_taxonomy
     from seedtree.teacher.embedded import EmbeddedTeacher
 
     config = GenerateConfig(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from seedtree.config import GenerateConfig
-from seedtree.taxonomy import Leaf, load_taxonomy
+from seedtree.taxonomy.leaves import Leaf, load_taxonomy
 
 SKILL = "compositional_skills/writing/poetry/haiku"
 GROUNDED = "compositional_skills/grounded/summarize_meeting_notes"

@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from generate.scripted import ScriptedTeacher
 from seedtree.config import GenerateConfig
 from seedtree.generate.run import generate_leaves
-from seedtree.taxonomy import load_taxonomy
+from seedtree.taxonomy.leaves import load_taxonomy
 
 
 def main() -> None:

@@ -14,7 +14,8 @@ from retrain.scripted import factory
 from seedtree.cli import _print_error
 from seedtree.errors import SeedtreeError
 from seedtree.project import open_project
-from seedtree.retrain import Options, retrain
+from seedtree.retrain.command import retrain
+from seedtree.retrain.state import Options
 
 
 def main() -> int:

@@ -88,7 +88,7 @@ def fresh_generation_calls(
     from retrain.scripted import ScriptedTeacher
     from seedtree.generate.run import generate_leaves
     from seedtree.project import open_project
-    from seedtree.taxonomy import load_leaf
+    from seedtree.taxonomy.leaves import load_leaf
 
     project = open_project(repo)
     home = os.environ["SEEDTREE_HOME"]

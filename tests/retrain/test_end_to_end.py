@@ -20,8 +20,12 @@ from retrain.scripted import ScriptedTeacher
 from retrain.support import LEAVES, commit, edit_task, fresh_generation_calls, write_settings
 from seedtree.cli import run
 from seedtree.project import open_project
-from seedtree.release import artifacts_dir, current_release, releases
-from seedtree.retrain import Options, retrain, work_root
+from seedtree.retrain.command import retrain
+from seedtree.retrain.release import artifacts_dir, current_release, releases
+from seedtree.retrain.state import Options, work_root
+
+# trains models or runs retrain in subprocesses for minutes
+pytestmark = pytest.mark.slow
 
 A, B, C = sorted(LEAVES)  # antonyms, unit_conversion, haiku (sorted ids)
 D = "compositional_skills/writing/poetry/limerick"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from seedtree.config import RetrainConfig
-from seedtree.gate import decide
+from seedtree.retrain.gate import decide
 
 SETTINGS = RetrainConfig(min_learning=0.05, max_forgetting=0.10)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from seedtree.journal import Busy, Journal, exclusive
+from seedtree.retrain.journal import Busy, Journal, exclusive
 
 
 def test_a_finished_step_is_not_run_again(tmp_path: Path) -> None:

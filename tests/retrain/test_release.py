@@ -11,7 +11,7 @@ import pytest
 from helpers import git
 from seedtree.cli import run
 from seedtree.errors import UsageError
-from seedtree.release import (
+from seedtree.retrain.release import (
     GateDecision,
     Lineage,
     artifacts_dir,

@@ -14,8 +14,11 @@ import pytest
 
 from retrain.support import LEAVES, fresh_generation_calls
 from seedtree.project import open_project
-from seedtree.release import releases
-from seedtree.retrain import work_root
+from seedtree.retrain.release import releases
+from seedtree.retrain.state import work_root
+
+# trains models or runs retrain in subprocesses for minutes
+pytestmark = pytest.mark.slow
 
 RUNNER = Path(__file__).resolve().parent / "run_retrain.py"
 

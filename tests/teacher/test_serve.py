@@ -10,9 +10,9 @@ import pytest
 
 from seedtree.cli import run
 from seedtree.errors import TeacherError
-from seedtree.serve import BadRequest, BatchingEngine, parse_chat_request
 from seedtree.teacher.base import TeacherRequest
 from seedtree.teacher.embedded import EmbeddedTeacher, Generated
+from seedtree.teacher.serve import BadRequest, BatchingEngine, parse_chat_request
 from teacher.support import chat
 
 

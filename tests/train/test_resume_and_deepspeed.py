@@ -19,6 +19,9 @@ from seedtree.train.evaluate import evaluate_model
 from seedtree.train.recipe import Recipe
 from seedtree.train.run import train_run
 
+# trains models or runs retrain in subprocesses for minutes
+pytestmark = pytest.mark.slow
+
 
 def _rows(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]

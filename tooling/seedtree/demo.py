@@ -27,7 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seedtree.atomic import write_text
+from seedtree.cli import run
 from seedtree.errors import SeedtreeError, UsageError
+from seedtree.git import run_git
+from seedtree.home import models_dir
+from seedtree.models import ensure_default
+from seedtree.retrain.release import artifacts_dir
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEMO_LEAVES = Path(__file__).resolve().parent / "data" / "demo"
@@ -54,14 +59,12 @@ class Demo:
         print(f"=== {name}: {seconds:.1f} s", flush=True)
 
     def cli(self, *args: str, allowed: tuple[int, ...] = (0,)) -> None:
-        from seedtree.cli import run
 
         code = run([*args, "-C", str(self.repo), "--config", str(self.repo / CONFIG)])
         if code not in allowed:
             raise DemoFailed(f"`seedtree {' '.join(args)}` exited with {code}", code)
 
     def git(self, *args: str) -> str:
-        from seedtree.git import run_git
 
         return run_git(self.repo, *args)
 
@@ -74,7 +77,6 @@ class DemoFailed(SeedtreeError):
 
 def _environment(workdir: Path) -> None:
     """Own $SEEDTREE_HOME (unless set); the converted model store is shared with the user's."""
-    from seedtree.home import models_dir
 
     os.environ.setdefault("SEEDTREE_MODELS_DIR", str(models_dir()))
     os.environ.setdefault("SEEDTREE_HOME", str(workdir / "seedtree-home"))
@@ -84,7 +86,6 @@ def _environment(workdir: Path) -> None:
 
 
 def _clone(demo: Demo) -> None:
-    from seedtree.git import run_git
 
     if not (PROJECT_ROOT / ".git").exists() or not (PROJECT_ROOT / CONFIG).is_file():
         raise UsageError(
@@ -113,7 +114,6 @@ def _take_local_settings(demo: Demo) -> None:
 
 
 def _fetch_model() -> None:
-    from seedtree.models import ensure_default
 
     print(f"model: {ensure_default()}")
 
@@ -148,7 +148,6 @@ def _change(demo: Demo, branch: str, source: str, leaf: str, version: str) -> No
 
 def _combined_report(demo: Demo) -> Path:
     """``report.md`` in the demo folder: both versions' reports, plots copied beside it."""
-    from seedtree.release import artifacts_dir
 
     parts = ["# seedtree demo: two merges, two model versions", "", "| stage | time |", "|---|---|"]
     parts += [f"| {name} | {seconds:.1f} s |" for name, seconds in demo.timings]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seedtree.config import CONFIG_FILE, Config, load_config
-from seedtree.taxonomy import TOPS
+from seedtree.taxonomy.leaves import TOPS
 
 
 @dataclass(frozen=True)

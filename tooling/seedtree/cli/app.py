@@ -11,6 +11,9 @@ from typing import Annotated
 
 import typer
 
+from seedtree import __version__
+from seedtree.project import open_project
+
 app = typer.Typer(
     name="seedtree",
     help="Validate, preview and train from a git taxonomy of LLM seed examples.",
@@ -34,10 +37,23 @@ RepoOption = Annotated[
 ]
 
 
+PathsArg = Annotated[
+    list[Path] | None,
+    typer.Argument(help="Files or folders (default: the taxonomy root).", show_default=False),
+]
+
+
+def paths_or_root(
+    paths: list[Path] | None, repo_root: Path | None, config: Path | None
+) -> list[Path]:
+    """The paths given, or the taxonomy root of the project when none are."""
+    if paths:
+        return paths
+    return [open_project(repo_root, config).taxonomy_root]
+
+
 def _version(value: bool) -> None:
     if value:
-        from seedtree import __version__
-
         typer.echo(f"seedtree {__version__}")
         raise typer.Exit(0)
 

@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from seedtree.errors import UsageError
+from seedtree.models import resolve_model
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -55,7 +56,6 @@ def token_counter(name: str) -> TokenCounter:
     """``"whitespace"``, a model name for :func:`seedtree.models.resolve_model`, or a folder."""
     if name == WHITESPACE:
         return whitespace_tokens
-    from seedtree.models import resolve_model
 
     folder = resolve_model(name)
     if not (Path(folder) / "tokenizer_config.json").is_file():

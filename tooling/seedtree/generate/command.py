@@ -7,8 +7,12 @@ from pathlib import Path
 
 from seedtree.errors import EXIT_OK, UsageError
 from seedtree.generate.run import GenerationReport, LeafEstimate, estimate, generate_leaves
+from seedtree.generate.store import AnswerStore, gc, info
 from seedtree.project import Project
-from seedtree.taxonomy import QNA, Leaf, load_leaf, load_taxonomy
+from seedtree.taxonomy.changes import changed_leaves, subtrees
+from seedtree.taxonomy.identity import leaf_hash
+from seedtree.taxonomy.leaves import QNA, Leaf, load_leaf, load_taxonomy
+from seedtree.teacher import create_teacher
 
 
 def _leaves_under(project: Project, path: Path) -> list[Path]:
@@ -28,7 +32,6 @@ def select_leaves(
     if changed:
         if paths:
             raise UsageError("give PATHS or --changed, not both")
-        from seedtree.gitdiff import changed_leaves, subtrees
 
         ids = subtrees(changed_leaves(project.repo_root, root, base))
         return [load_leaf(root / leaf_id / QNA, root) for leaf_id in ids]
@@ -60,7 +63,6 @@ def run_generate(
         costs = estimate(leaves, config, repo_root=project.repo_root, samples=samples)
         _print_estimate(costs)
         return EXIT_OK
-    from seedtree.teacher import create_teacher
 
     teacher = create_teacher(project.config.teacher)
     try:
@@ -151,11 +153,10 @@ def print_report(report: GenerationReport, quiet: bool = False) -> None:
 
 def live_leaf_hashes(project: Project) -> set[str]:
     """Hashes of the current leaves and of every leaf a released model was trained on."""
-    from seedtree.identity import leaf_hash
 
     live = {leaf_hash(leaf, project.repo_root) for leaf in load_taxonomy(project.taxonomy_root)}
     try:
-        from seedtree.release import releases
+        from seedtree.retrain.release import releases
     except ImportError:
         return live
     for release in releases(project.repo_root):
@@ -164,7 +165,6 @@ def live_leaf_hashes(project: Project) -> set[str]:
 
 
 def run_cache_info(project: Project) -> int:
-    from seedtree.generate.store import AnswerStore, info
 
     store = AnswerStore.for_repo(project.repo_root)
     try:
@@ -180,7 +180,6 @@ def run_cache_info(project: Project) -> int:
 
 def run_cache_gc(project: Project, keep: Iterable[str]) -> int:
     """Drop stored answers that no current leaf and no released model needs."""
-    from seedtree.generate.store import AnswerStore, gc, info
 
     live = live_leaf_hashes(project) | set(keep)
     store = AnswerStore.for_repo(project.repo_root)

@@ -28,7 +28,7 @@ from seedtree.generate.chunking import Chunk
 from seedtree.generate.dedup import Deduper
 from seedtree.generate.funnel import Funnel
 from seedtree.generate.prompts import Prompts, Template
-from seedtree.taxonomy import Leaf
+from seedtree.taxonomy.leaves import Leaf
 from seedtree.teacher.base import (
     LabelScores,
     Message,

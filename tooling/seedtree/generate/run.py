@@ -26,7 +26,11 @@ from seedtree.generate.progress import StageProgress
 from seedtree.generate.prompts import Prompts
 from seedtree.generate.samples import Provenance, record
 from seedtree.generate.store import AnswerStore, dataset_path, default_datasets_dir
-from seedtree.taxonomy import Leaf
+from seedtree.git import head_commit
+from seedtree.project import find_repo_root
+from seedtree.taxonomy.documents import load_documents
+from seedtree.taxonomy.identity import leaf_hash
+from seedtree.taxonomy.leaves import Leaf
 from seedtree.teacher.base import Teacher
 
 
@@ -82,7 +86,6 @@ def leaf_chunks(
     leaf: Leaf, repo_root: Path, config: GenerateConfig, count: TokenCounter
 ) -> tuple[Chunk, ...]:
     """A knowledge leaf's document chunks (its seed contexts when it resolves no document)."""
-    from seedtree.documents import load_documents
 
     chunks: list[Chunk] = []
     for doc in load_documents(leaf, repo_root):
@@ -96,7 +99,6 @@ def leaf_chunks(
 
 
 def _commit(repo_root: Path) -> str | None:
-    from seedtree.git import head_commit
 
     try:
         return head_commit(repo_root)
@@ -112,7 +114,6 @@ def _leaf_run(
     wanted: int,
     count: TokenCounter | None,
 ) -> LeafRun:
-    from seedtree.identity import leaf_hash
 
     chunks: tuple[Chunk, ...] = ()
     if leaf.kind == "knowledge":
@@ -198,7 +199,6 @@ def estimate(
     Prompt tokens are approximated from word counts (4 tokens per 3 words); every generation call
     counts ``max_tokens`` completion tokens.
     """
-    from seedtree.project import find_repo_root
 
     wanted = config.samples_per_leaf if samples is None else samples
     out = {}

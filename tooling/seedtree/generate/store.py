@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from seedtree.errors import SeedtreeError
+from seedtree.git import repository_id
 from seedtree.home import repo_home
 
 DB_NAME = "answers.sqlite"
@@ -43,7 +44,6 @@ def cache_key(*parts: str) -> str:
 
 
 def generate_home(repo_root: Path) -> Path:
-    from seedtree.git import repository_id
 
     return repo_home(repository_id(repo_root)) / "generate"
 

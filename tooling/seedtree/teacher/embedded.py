@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from seedtree.errors import TeacherError, UsageError
+from seedtree.models import resolve_model
 from seedtree.teacher.base import (
     Completion,
     LabelScores,
@@ -334,7 +335,6 @@ class EmbeddedTeacher:
 
 def create(config: TeacherConfig) -> EmbeddedTeacher:
     """Build the embedded teacher from configuration (``model`` resolved by the model store)."""
-    from seedtree.models import resolve_model
 
     return EmbeddedTeacher(
         resolve_model(config.model),

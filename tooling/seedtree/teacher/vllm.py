@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from seedtree.errors import TeacherError, UsageError
+from seedtree.models import resolve_model
 from seedtree.teacher.base import (
     Completion,
     LabelScores,
@@ -164,7 +165,6 @@ def create(config: TeacherConfig) -> VLLMTeacher:
 
 
 def _model_path(name: str) -> str:
-    from seedtree.models import resolve_model
 
     try:
         return str(resolve_model(name))

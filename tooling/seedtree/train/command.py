@@ -7,8 +7,13 @@ from pathlib import Path
 
 from seedtree.config import TrainConfig
 from seedtree.errors import EXIT_OK, ConfigError
+from seedtree.models import resolve_model
 from seedtree.project import Project
-from seedtree.taxonomy import QNA, load_leaf
+from seedtree.taxonomy.leaves import QNA, load_leaf
+from seedtree.train.data import load_samples
+from seedtree.train.engine import read_ds_config
+from seedtree.train.recipe import load_recipe
+from seedtree.train.run import train_run
 
 
 def resolve_file(name: str, project: Project, what: str) -> Path:
@@ -45,11 +50,6 @@ def train_command(
     quiet: bool,
 ) -> int:
     """Train on the JSONL datasets in ``data`` from ``model``; results under ``out``."""
-    from seedtree.models import resolve_model
-    from seedtree.train.data import load_samples
-    from seedtree.train.engine import read_ds_config
-    from seedtree.train.recipe import load_recipe
-    from seedtree.train.run import train_run
 
     # everything the user wrote is checked before any model is loaded
     recipe = load_recipe(resolve_file(settings.recipe, project, "recipe"))

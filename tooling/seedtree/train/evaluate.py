@@ -21,6 +21,8 @@ from typing import Any, Literal
 
 from seedtree.atomic import write_json
 from seedtree.train.data import Record, Sample, parse_sample
+from seedtree.train.engine import device
+from seedtree.train.loop import load_model, load_tokenizer
 from seedtree.train.packing import collate, first_fit, token_losses
 from seedtree.train.render import Encoded, Renderer
 
@@ -186,8 +188,6 @@ def evaluate_model(
     The template and system prompt default to those the model was trained with (its
     ``seedtree-train.json``), else the model's chat template and each sample's system message.
     """
-    from seedtree.train.engine import device
-    from seedtree.train.loop import load_model, load_tokenizer
 
     info = _train_info(model_dir)
     chosen: Literal["chat", "lab"] = (

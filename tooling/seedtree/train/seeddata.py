@@ -11,7 +11,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from seedtree.taxonomy import Leaf, load_taxonomy
+from seedtree.taxonomy.leaves import Leaf, load_taxonomy
 
 SYSTEM = "You are a helpful, accurate assistant."
 QUESTION_FORMS = ("{q}", "Please answer this: {q}", "{q} Answer in your own words.")

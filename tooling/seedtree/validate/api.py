@@ -18,7 +18,7 @@ from seedtree.config import CONFIG_FILE, ValidateConfig
 from seedtree.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from seedtree.findings import Finding
 from seedtree.project import find_repo_root, open_project
-from seedtree.taxonomy import ATTRIBUTION, QNA, TOPS, find_root
+from seedtree.taxonomy.leaves import ATTRIBUTION, QNA, TOPS, find_root
 from seedtree.validate.check import Target, check_file
 from seedtree.validate.layout import is_misnamed
 

@@ -13,7 +13,8 @@ from seedtree.config import ValidateConfig
 from seedtree.errors import UsageError
 from seedtree.findings import Finding
 from seedtree.project import Project
-from seedtree.taxonomy import QNA
+from seedtree.taxonomy.documents import check_documents
+from seedtree.taxonomy.leaves import QNA, load_leaf
 from seedtree.validate.api import ValidationResult, targets_for, validate_targets
 from seedtree.validate.report import RENDERERS
 
@@ -39,9 +40,9 @@ def choose_format(requested: OutputFormat) -> str:
 
 def _changed_paths(project: Project, base: str | None, err: TextIO) -> list[Path]:
     try:
-        from seedtree.gitdiff import changed_leaves
+        from seedtree.taxonomy.changes import changed_leaves
     except ImportError:
-        raise UsageError("--changed needs change detection (seedtree.gitdiff)") from None
+        raise UsageError("--changed needs change detection (seedtree.taxonomy.changes)") from None
     changed = changed_leaves(project.repo_root, project.taxonomy_root, base)
     commit = (changed.base_commit or "")[:12]
     err.write(f"comparing with {changed.base_ref}{f' ({commit})' if commit else ''}\n")
@@ -53,11 +54,6 @@ def _changed_paths(project: Project, base: str | None, err: TextIO) -> list[Path
 def _document_findings(
     result: ValidationResult, paths: Sequence[Path], project: Project
 ) -> list[Finding]:
-    try:
-        from seedtree.documents import check_documents
-    except ImportError:
-        raise UsageError("--documents needs document resolution (seedtree.documents)") from None
-    from seedtree.taxonomy import load_leaf
 
     broken = {f.file for f in result.findings if f.is_error}
     found: list[Finding] = []

@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 
 from seedtree.findings import Finding
+from seedtree.taxonomy.yamlpos import Pos
 from seedtree.validate.context import FileCheck
-from seedtree.yamlpos import Pos
 
 FIRST_LINTED_VERSION = 2
 MAX_BLANK = 2

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from seedtree.findings import Finding, Severity
+from seedtree.taxonomy.yamlpos import read_file
 from seedtree.validate.context import FileCheck
-from seedtree.yamlpos import read_file
 
 # (what, markers, pattern): a pattern runs only when one of its literal markers is in the text
 SECRETS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (

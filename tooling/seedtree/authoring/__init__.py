@@ -1,0 +1,1 @@
+"""Writing leaves: ``seedtree new`` (scaffold), ``fmt`` and ``migrate``."""

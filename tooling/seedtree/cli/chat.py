@@ -1,0 +1,28 @@
+"""CLI: ``seedtree chat``: talk to a released version."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from seedtree.cli.app import ConfigOption, RepoOption, app
+
+
+@app.command(rich_help_panel="Data and models")
+def chat(
+    model: Annotated[
+        str | None, typer.Option("--model", help="Version to talk to (default: the current one).")
+    ] = None,
+    prompt: Annotated[
+        str | None, typer.Option("--prompt", help="Answer this one prompt and exit (scripts).")
+    ] = None,
+    max_tokens: Annotated[int, typer.Option(help="Longest answer, in tokens.")] = 256,
+    repo_root: RepoOption = None,
+    config: ConfigOption = None,
+) -> int:
+    """Talk to a released model version with the template and system prompt it was trained with."""
+    from seedtree.project import open_project
+    from seedtree.retrain.chat import chat_command
+
+    return chat_command(open_project(repo_root, config), model, prompt, max_tokens)

@@ -1,0 +1,25 @@
+"""CLI: ``seedtree migrate``: bring leaves to the latest schema version."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from seedtree.cli.app import ConfigOption, PathsArg, RepoOption, app, paths_or_root
+
+
+@app.command("migrate", rich_help_panel="Contributing")
+def migrate(
+    paths: PathsArg = None,
+    to: Annotated[int, typer.Option("--to", help="The schema version to migrate to.")] = 3,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report what would change; write nothing.")
+    ] = False,
+    config: ConfigOption = None,
+    repo_root: RepoOption = None,
+) -> int:
+    """Upgrade skills leaves to the latest version in place; list what knowledge leaves need."""
+    from seedtree.authoring.migrate import run_migrate
+
+    return run_migrate(paths_or_root(paths, repo_root, config), to=to, dry_run=dry_run)

@@ -1,0 +1,69 @@
+"""CLI: ``seedtree retrain``: merge to model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from seedtree.cli.app import ConfigOption, RepoOption, app
+
+
+@app.command(rich_help_panel="Merge")
+def retrain(
+    base_model: Annotated[
+        str | None,
+        typer.Option(
+            "--base-model",
+            help="Model v1 starts from ('default', a store name or an HF folder); a base "
+            "different from the current version's retrains every leaf from it.",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan and its expected cost; do nothing.")
+    ] = False,
+    override_gate: Annotated[
+        bool,
+        typer.Option("--override-gate", help="Release even if the gate refuses (needs --reason)."),
+    ] = False,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why the gate is overridden (recorded).")
+    ] = None,
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="Exit at once if another retrain is running.")
+    ] = False,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--report-dir",
+            help="Do not train: copy the report of the last run on HEAD into this folder.",
+            file_okay=False,
+        ),
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bars (CI logs).")
+    ] = False,
+    repo_root: RepoOption = None,
+    config: ConfigOption = None,
+) -> int:
+    """Retrain the current model on the leaves changed since it and release the next version."""
+    from seedtree.errors import UsageError
+    from seedtree.project import open_project
+    from seedtree.retrain.command import collect_report
+    from seedtree.retrain.command import retrain as run
+    from seedtree.retrain.state import Options
+
+    project = open_project(repo_root, config)
+    if report_dir is not None:
+        return collect_report(project, report_dir)
+    if override_gate != (reason is not None):
+        raise UsageError("--override-gate and --reason go together: say why the gate is overridden")
+    options = Options(
+        base_model=base_model,
+        dry_run=dry_run,
+        override_reason=reason if override_gate else None,
+        wait=not no_wait,
+        quiet=quiet or project.config.retrain.quiet,
+    )
+    return run(project, options)

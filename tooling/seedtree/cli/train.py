@@ -1,0 +1,47 @@
+"""CLI: ``seedtree train``: phased training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from seedtree.cli.app import ConfigOption, RepoOption, app
+
+
+@app.command(rich_help_panel="Data and models")
+def train(
+    data: Annotated[
+        list[Path],
+        typer.Option("--data", help="A JSONL dataset file or a folder of them (repeatable)."),
+    ],
+    model: Annotated[
+        str, typer.Option("--from", help="'default' (embedded SmolLM2) or an HF-format folder.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Output folder (a rerun resumes).")],
+    recipe: Annotated[
+        str | None, typer.Option(help="Training recipe (default: train.recipe in the config).")
+    ] = None,
+    deepspeed: Annotated[
+        str | None, typer.Option(help="DeepSpeed ZeRO JSON, e.g. training/deepspeed/zero3.json.")
+    ] = None,
+    replay: Annotated[
+        Path | None,
+        typer.Option(help="Replay buffer folder kept across runs (default: OUT/replay)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Plain lines, no bars.")] = False,
+    local_rank: Annotated[
+        int | None, typer.Option("--local_rank", hidden=True, help="Set by the deepspeed launcher.")
+    ] = None,
+    repo_root: RepoOption = None,
+    config: ConfigOption = None,
+) -> int:
+    """Train the recipe's phases (knowledge, then skills) with replay; evaluate after each."""
+    from seedtree.config import with_overrides
+    from seedtree.project import open_project
+    from seedtree.train.command import train_command
+
+    project = open_project(repo_root, config)
+    settings = with_overrides(project.config, "train", recipe=recipe, deepspeed=deepspeed)
+    return train_command(data, model, out, project, settings.train, replay, quiet)

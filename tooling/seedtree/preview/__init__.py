@@ -1,0 +1,1 @@
+"""Pull-request previews: changed leaves -> generation preview -> markdown -> PR comment."""

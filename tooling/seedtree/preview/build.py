@@ -1,0 +1,310 @@
+"""``seedtree preview``: what the teacher makes of a pull request's changed leaves.
+
+Reads top to bottom: find the changed leaves (:mod:`seedtree.taxonomy.changes`), validate them
+(:mod:`seedtree.validate`), generate a few samples from each valid one with the configured teacher
+and estimate the full generation (:mod:`seedtree.generate`), say what retraining drops for deleted
+ones, then write ``preview.json`` (data) and ``preview.md`` (the comment, every PR string escaped
+by :mod:`seedtree.preview.mdsafe`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from seedtree import atomic
+from seedtree.errors import EXIT_OK
+from seedtree.findings import Finding
+from seedtree.git import head_commit, run_git
+from seedtree.preview.model import (
+    ChunkView,
+    DroppedView,
+    Figure,
+    FindingView,
+    LeafPreview,
+    PreviewReport,
+    SampleView,
+    SeedView,
+)
+from seedtree.preview.render import links_from_env, render
+from seedtree.project import Project
+from seedtree.taxonomy.changes import changed_leaves
+from seedtree.taxonomy.leaves import QNA, Leaf, load_leaf
+from seedtree.teacher import create_teacher
+from seedtree.validate.api import validate_paths
+
+if TYPE_CHECKING:
+    from seedtree.generate.run import LeafEstimate, LeafResult
+    from seedtree.taxonomy.changes import ChangedLeaf, ChangedLeaves
+
+DEFAULT_OUT = Path("preview.md")
+
+
+# -- validation ----------------------------------------------------------------------------------
+
+
+def _repo_relative(file: str, repo_root: Path) -> str:
+    path = Path(file)
+    absolute = path if path.is_absolute() else (Path.cwd() / path)
+    try:
+        return absolute.resolve().relative_to(repo_root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _finding_view(finding: Finding, repo_root: Path) -> FindingView:
+    return FindingView(
+        file=_repo_relative(finding.file, repo_root),
+        line=finding.line,
+        column=finding.column,
+        severity=finding.severity,
+        rule=finding.rule,
+        message=finding.message,
+    )
+
+
+def _leaf_dir(project: Project, leaf_id: str) -> str:
+    folder = project.taxonomy_root / leaf_id
+    return _repo_relative(str(folder), project.repo_root) + "/"
+
+
+def validate_changed(
+    project: Project, changed: Sequence[ChangedLeaf]
+) -> dict[str, list[FindingView]]:
+    """Findings per changed (not deleted) leaf id, with repository-relative paths."""
+
+    paths = [
+        project.taxonomy_root / c.id / QNA
+        for c in changed
+        if c.kind != "deleted" and (project.taxonomy_root / c.id / QNA).is_file()
+    ]
+    result = validate_paths(paths, config=project.config.validate_, latest_for=lambda _: True)
+    views = [_finding_view(f, project.repo_root) for f in result.findings]
+    by_leaf: dict[str, list[FindingView]] = {c.id: [] for c in changed}
+    for leaf_id in by_leaf:
+        prefix = _leaf_dir(project, leaf_id)
+        by_leaf[leaf_id] = sorted(
+            (v for v in views if v.file.startswith(prefix)), key=lambda v: (v.file, v.line)
+        )
+    return by_leaf
+
+
+# -- one leaf's static part ----------------------------------------------------------------------
+
+
+def _seeds(leaf: Leaf) -> list[SeedView]:
+    if leaf.kind == "knowledge":
+        return [
+            SeedView(question=qa.question, answer=qa.answer, context=seed.context)
+            for seed in leaf.knowledge_seeds
+            for qa in seed.qas
+        ]
+    return [
+        SeedView(question=s.question, answer=s.answer, context=s.context) for s in leaf.skill_seeds
+    ]
+
+
+def _dropped(project: Project, base_commit: str | None, leaf_id: str) -> DroppedView:
+    """What the base had for a deleted leaf: its seeds, and samples stored for it here."""
+    seeds = 0
+    if base_commit is not None:
+        rel = _leaf_dir(project, leaf_id) + QNA
+        try:
+            import yaml
+
+            data = yaml.safe_load(run_git(project.repo_root, "show", f"{base_commit}:{rel}"))
+            seeds = len(data.get("seed_examples") or []) if isinstance(data, dict) else 0
+        except Exception:  # the base copy is unreadable: say 0 rather than fail the preview
+            seeds = 0
+    return DroppedView(seeds=seeds, samples=_stored_samples(project, leaf_id))
+
+
+def _stored_samples(project: Project, leaf_id: str) -> int:
+    """Generated samples this machine holds for ``leaf_id`` (0 on a fresh CI runner)."""
+    try:
+        from seedtree.generate.store import stored_sample_count
+    except ImportError:  # a light install without the generate extra
+        return 0
+    return stored_sample_count(project.repo_root, leaf_id)
+
+
+def _static_preview(
+    project: Project, change: ChangedLeaf, findings: list[FindingView], base_commit: str | None
+) -> tuple[LeafPreview, Leaf | None]:
+    common: dict[str, Any] = {
+        "id": change.id,
+        "change": change.kind,
+        "renamed_from": change.renamed_from,
+        "files": list(change.files),
+        "findings": findings,
+    }
+    if change.kind == "deleted":
+        return LeafPreview(**common, dropped=_dropped(project, base_commit, change.id)), None
+    qna = project.taxonomy_root / change.id / QNA
+    if any(f.severity == "error" for f in findings) or not qna.is_file():
+        note = "not generated: fix the validation errors first"
+        return LeafPreview(**common, note=note), None
+    leaf = load_leaf(qna, project.taxonomy_root)
+    return LeafPreview(**common, kind=leaf.kind, seeds=_seeds(leaf)), leaf
+
+
+# -- generation ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Generated:
+    """What generation gives one leaf's preview (a note instead when it could not run)."""
+
+    result: LeafResult | None = None
+    estimate: LeafEstimate | None = None
+    note: str | None = None
+
+
+def _sample_view(row: dict[str, Any]) -> SampleView:
+    by_role = {m.get("role"): str(m.get("content", "")) for m in row.get("messages") or []}
+    meta = row.get("metadata") or {}
+    scores = meta.get("judge_scores") or {}
+    return SampleView(
+        question=by_role.get("user", ""),
+        answer=by_role.get("assistant", ""),
+        context=meta.get("context"),
+        scores={str(k): float(v) for k, v in scores.items() if isinstance(v, int | float)},
+    )
+
+
+def _chunk_views(result: LeafResult) -> list[ChunkView]:
+    """The document chunks the samples came from (all the leaf's chunks when none was kept)."""
+    used = {(row.get("metadata") or {}).get("chunk_id") for row in result.samples}
+    chunks = [c for c in result.chunks if c.id in used] or list(result.chunks)
+    return [ChunkView(source=c.source, index=c.index, text=c.text) for c in chunks]
+
+
+def _estimate_figures(cost: LeafEstimate) -> list[Figure]:
+    pairs = [
+        ("samples", cost.samples),
+        ("teacher calls, at least", cost.calls_min),
+        ("at most", cost.calls_max),
+        ("tokens, at least", cost.tokens_min),
+        ("at most", cost.tokens_max),
+    ]
+    if cost.chunks:
+        pairs.insert(1, ("document chunks", cost.chunks))
+    return [Figure(label=k, value=float(v)) for k, v in pairs]
+
+
+def generate_previews(
+    project: Project, leaves: Sequence[Leaf], samples: int, quiet: bool
+) -> tuple[str | None, dict[str, Generated]]:
+    """The teacher's id and, per leaf id, a few generated samples and the full-run estimate."""
+    try:
+        from seedtree.generate.run import estimate, generate_leaves
+    except ImportError as exc:  # a light install without the generate extra
+        note = f"not generated: generation is not available here ({exc.name} missing)"
+        return None, {leaf.id: Generated(note=note) for leaf in leaves}
+
+    config = project.config.generate
+    costs = estimate(list(leaves), config, repo_root=project.repo_root)
+    factor = min(config.max_attempts_factor, project.config.preview.max_attempts_factor)
+    config = config.model_copy(update={"max_attempts_factor": factor})
+    if samples <= 0 or not leaves:
+        return None, {leaf_id: Generated(estimate=cost) for leaf_id, cost in costs.items()}
+    teacher = create_teacher(project.config.teacher)
+    try:
+        with tempfile.TemporaryDirectory(prefix="seedtree-preview-") as tmp:
+            report = generate_leaves(
+                list(leaves), teacher, repo_root=project.repo_root, config=config,
+                samples=samples, out_dir=Path(tmp), quiet=quiet,
+            )  # fmt: skip
+    finally:
+        teacher.close()
+    out = {i: Generated(result=r, estimate=costs.get(i)) for i, r in report.leaves.items()}
+    return report.teacher, out
+
+
+def _with_generation(view: LeafPreview, generated: Generated) -> LeafPreview:
+    update: dict[str, Any] = {"note": generated.note} if generated.note else {}
+    if generated.estimate is not None:
+        update["estimate"] = _estimate_figures(generated.estimate)
+    result = generated.result
+    if result is not None:
+        update["samples"] = [_sample_view(row) for row in result.samples]
+        update["funnel"] = [
+            Figure(label=k.replace("_", " "), value=float(v)) for k, v in result.funnel.steps()
+        ]
+        update["chunks"] = _chunk_views(result)
+    return view.model_copy(update=update)
+
+
+# -- the whole preview ---------------------------------------------------------------------------
+
+
+def build_preview(
+    project: Project, *, base: str | None, samples: int, quiet: bool = False
+) -> PreviewReport:
+    """Everything the preview shows, as data."""
+
+    started = time.perf_counter()
+    changed = changed_leaves(project.repo_root, project.taxonomy_root, base)
+    return preview_changes(project, changed, samples=samples, quiet=quiet, started=started)
+
+
+def preview_changes(
+    project: Project, changed: ChangedLeaves, *, samples: int, quiet: bool, started: float
+) -> PreviewReport:
+    """The preview of ``changed``: validation, generation, estimate, what deletions drop."""
+    findings = validate_changed(project, changed.leaves)
+    views, leaves = [], []
+    for change in changed.leaves:
+        view, leaf = _static_preview(project, change, findings[change.id], changed.base_commit)
+        views.append(view)
+        if leaf is not None:
+            leaves.append(leaf)
+    teacher, generated = generate_previews(project, leaves, samples, quiet)
+    views = [_with_generation(v, generated[v.id]) if v.id in generated else v for v in views]
+    return PreviewReport(
+        base_ref=changed.base_ref,
+        base_commit=changed.base_commit,
+        head_commit=_head_commit(project.repo_root),
+        teacher=teacher,
+        samples_per_leaf=samples,
+        seconds=round(time.perf_counter() - started, 1),
+        leaves=views,
+    )
+
+
+def _head_commit(repo_root: Path) -> str | None:
+
+    try:
+        return str(head_commit(repo_root))
+    except Exception:  # an unborn branch: the preview still describes the working tree
+        return None
+
+
+def run_preview(
+    project: Project,
+    *,
+    base: str | None = None,
+    samples: int | None = None,
+    out: Path | None = None,
+    quiet: bool = False,
+) -> int:
+    """``seedtree preview``: write preview.md and preview.json, print a one-line summary."""
+
+    count = project.config.preview.samples if samples is None else samples
+    report = build_preview(project, base=base, samples=count, quiet=quiet)
+    markdown = render(report, links_from_env(os.environ, report.head_commit))
+    md_path = out or DEFAULT_OUT
+    json_path = md_path.with_suffix(".json")
+    atomic.write_text(md_path, markdown + "\n")
+    atomic.write_text(json_path, report.model_dump_json(indent=2) + "\n")
+    errors = sum(leaf.errors for leaf in report.leaves)
+    print(
+        f"preview: {len(report.leaves)} changed leaf(s) against {report.base_ref}, "
+        f"{errors} validation error(s), {report.seconds:.0f} s; wrote {md_path} and {json_path}"
+    )
+    return EXIT_OK

@@ -1,0 +1,365 @@
+"""One sticky comment per pull request, through GitHub's REST API (PyGithub).
+
+The comment seedtree owns starts with a hidden marker and is written by the token's user: the
+first run creates it, later runs edit it in place (or leave it if nothing changed), and a comment
+that lacks the marker or was written by someone else is never touched. The API address comes from
+``GITHUB_API_URL`` (GitHub Enterprise works), the token from ``GITHUB_TOKEN`` or ``GH_TOKEN``.
+Rate limits are retried a bounded number of times, waiting as ``Retry-After`` or
+``X-RateLimit-Reset`` say; a read-only token (a pull request from a fork) gets an error that says
+so and what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from seedtree.errors import EXIT_OK, SeedtreeError, UsageError
+from seedtree.preview import mdsafe
+from seedtree.preview.model import load_report
+from seedtree.preview.render import links_from_env, render
+
+if TYPE_CHECKING:
+    from github import Github
+    from github.IssueComment import IssueComment
+    from github.PullRequest import PullRequest
+
+MARKER = "<!-- seedtree:preview -->"
+_MARKER_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+DEFAULT_API_URL = "https://api.github.com"
+ACTIONS_BOT = "github-actions[bot]"
+MAX_RETRIES = 3
+MAX_WAIT_S = 60.0
+_REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+
+T = TypeVar("T")
+Sleep = Callable[[float], None]
+
+
+class GitHubError(SeedtreeError):
+    """The GitHub API refused or failed a request, after the retries it deserved."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where to comment and with what credentials."""
+
+    repo: str
+    pr: int
+    api_url: str
+    token: str
+    author: str | None = None  # the token's login; looked up (or assumed) when None
+    marker: str = MARKER
+    head_sha: str | None = None  # post only if the pull request's head is still this commit
+
+
+def marker_for(name: str) -> str:
+    """The hidden marker of one kind of sticky comment (``preview``, ``retrain``)."""
+    if not _MARKER_NAME.fullmatch(name):
+        raise UsageError(f"--marker {name!r}: expected lowercase letters, digits and dashes")
+    return f"<!-- seedtree:{name} -->"
+
+
+@dataclass(frozen=True)
+class CommentResult:
+    action: Literal["created", "updated", "unchanged", "skipped"]
+    comment_id: int
+    url: str
+    removed_duplicates: int = 0
+
+
+def credentials_from_env(environ: Mapping[str, str]) -> tuple[str, str]:
+    """The API URL (``GITHUB_API_URL``) and token (``GITHUB_TOKEN`` or ``GH_TOKEN``)."""
+    token = environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN")
+    if not token:
+        raise UsageError(
+            "no GitHub token: set GITHUB_TOKEN or GH_TOKEN",
+            hint="in a workflow: env: {GITHUB_TOKEN: ${{ github.token }}} with "
+            "permissions: {pull-requests: write}",
+        )
+    return (environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/"), token
+
+
+def target_from_env(repo: str, pr: int, environ: Mapping[str, str], **options: Any) -> Target:
+    """Validate ``repo``/``pr`` and read the API URL and token from the environment."""
+    if not _REPO.fullmatch(repo):
+        raise UsageError(f"--repo {repo!r}: expected OWNER/NAME, e.g. octo/taxonomy")
+    if pr <= 0:
+        raise UsageError(f"--pr {pr}: expected a pull request number (a positive integer)")
+    api_url, token = credentials_from_env(environ)
+    return Target(repo=repo, pr=pr, api_url=api_url, token=token, **options)
+
+
+# -- errors and retries --------------------------------------------------------------------------
+
+
+def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
+    for key, value in (headers or {}).items():
+        if key.lower() == name.lower():
+            return str(value)
+    return None
+
+
+def _message(exc: Any) -> str:
+    data = getattr(exc, "data", None)
+    if isinstance(data, dict) and data.get("message"):
+        return str(data["message"])
+    return str(getattr(exc, "message", None) or exc)
+
+
+def _is_rate_limited(status: int, headers: Mapping[str, Any] | None, message: str) -> bool:
+    if status == 429:
+        return True
+    exhausted = _header(headers, "x-ratelimit-remaining") == "0"
+    return status == 403 and (exhausted or "rate limit" in message.lower())
+
+
+def rate_limit_wait(headers: Mapping[str, Any] | None, attempt: int, now: float) -> float:
+    """Seconds to wait before retrying: ``Retry-After``, else until the reset, else backoff."""
+    retry_after = _header(headers, "retry-after")
+    if retry_after is not None and retry_after.strip().isdigit():
+        return float(retry_after)
+    reset = _header(headers, "x-ratelimit-reset")
+    if reset is not None and reset.strip().isdigit():
+        return max(0.0, float(reset) - now) + 1.0
+    return float(2**attempt)
+
+
+def _forbidden(target: Target, what: str, message: str) -> GitHubError:
+    return GitHubError(
+        f"GitHub refused to {what} on {target.repo}#{target.pr} (403: {message}). The token is "
+        "read-only, as GITHUB_TOKEN is in workflows run for pull requests from forks.",
+        hint="post the comment from the preview-comment workflow (on workflow_run, with "
+        "permissions: {pull-requests: write}) rather than from the pull_request workflow",
+    )
+
+
+def _translate(exc: Any, target: Target, what: str) -> SeedtreeError:
+    status, message = int(getattr(exc, "status", 0)), _message(exc)
+    if status == 401:
+        return GitHubError(
+            f"GitHub rejected the token (401: {message}) at {target.api_url}",
+            hint="check GITHUB_TOKEN / GH_TOKEN, and GITHUB_API_URL for GitHub Enterprise",
+        )
+    if status == 403:
+        return _forbidden(target, what, message)
+    if status == 404:
+        where = f"{target.repo}#{target.pr}" if target.pr else target.repo
+        return UsageError(
+            f"cannot {what}: {where} not found at {target.api_url} (404)",
+            hint="check --repo, --pr or --commit, and that the token can read the repository",
+        )
+    return GitHubError(f"GitHub failed to {what} on {target.repo}#{target.pr}: {status} {message}")
+
+
+def _retrying(
+    target: Target, what: str, call: Callable[[], T], sleep: Sleep, now: Callable[[], float]
+) -> T:
+    """Run ``call``, retrying rate-limit answers at most :data:`MAX_RETRIES` times."""
+    from github.GithubException import GithubException
+    from requests.exceptions import RequestException
+
+    for attempt in range(MAX_RETRIES + 1):
+        try:
+            return call()
+        except GithubException as exc:
+            headers, message = exc.headers, _message(exc)
+            if not _is_rate_limited(exc.status, headers, message):
+                raise _translate(exc, target, what) from None
+            wait = rate_limit_wait(headers, attempt, now())
+            if attempt == MAX_RETRIES or wait > MAX_WAIT_S:
+                raise GitHubError(
+                    f"GitHub rate limit while trying to {what} ({exc.status}: {message}); "
+                    f"gave up after {attempt + 1} attempts (next retry in {wait:.0f} s)",
+                    hint="run the job again later",
+                ) from None
+            sleep(wait)
+        except RequestException as exc:
+            raise GitHubError(f"cannot reach GitHub at {target.api_url}: {exc}") from None
+    raise AssertionError("unreachable")
+
+
+# -- the sticky comment --------------------------------------------------------------------------
+
+
+def _client(target: Target) -> Github:
+    from github import Auth, Github
+
+    return Github(
+        base_url=target.api_url,
+        auth=Auth.Token(target.token),
+        retry=None,
+        timeout=30,
+        per_page=100,
+        seconds_between_requests=None,
+        seconds_between_writes=None,
+    )
+
+
+def _whoami(client: Github) -> str:
+    """The token's login; ``github-actions[bot]`` when the token cannot read ``/user``."""
+    from github.GithubException import GithubException
+
+    try:
+        return str(client.get_user().login)
+    except GithubException as exc:
+        if exc.status == 403:  # an Actions or App installation token
+            return ACTIONS_BOT
+        raise
+
+
+def is_ours(comment: IssueComment, author: str, marker: str = MARKER) -> bool:
+    """A comment seedtree owns: written by ``author`` and starting with the marker."""
+    return comment.user.login == author and (comment.body or "").startswith(marker)
+
+
+def with_marker(body: str, marker: str = MARKER) -> str:
+    """``body`` behind the marker, cut (at a line, structures closed) to GitHub's limit."""
+    room = mdsafe.GITHUB_LIMIT - mdsafe.utf16_len(marker) - 1
+    return f"{marker}\n{mdsafe.fit(body, room)}"
+
+
+@dataclass(frozen=True)
+class _Session:
+    target: Target
+    sleep: Sleep
+    now: Callable[[], float]
+
+    def call(self, what: str, fn: Callable[[], T]) -> T:
+        return _retrying(self.target, what, fn, self.sleep, self.now)
+
+
+def _upsert(session: _Session, pull: PullRequest, author: str, body: str) -> CommentResult:
+    comments = session.call("list comments", lambda: list(pull.get_issue_comments()))
+    ours = [c for c in comments if is_ours(c, author, session.target.marker)]
+    if not ours:
+        made = session.call("create the comment", lambda: pull.create_issue_comment(body))
+        return CommentResult("created", made.id, made.html_url)
+    keep, extra = ours[0], ours[1:]
+    for duplicate in extra:
+        session.call("delete a duplicate comment", duplicate.delete)
+    if keep.body == body:
+        return CommentResult("unchanged", keep.id, keep.html_url, len(extra))
+    session.call("edit the comment", lambda: keep.edit(body))
+    return CommentResult("updated", keep.id, keep.html_url, len(extra))
+
+
+def sticky_comment(
+    target: Target,
+    body: str,
+    *,
+    sleep: Sleep = time.sleep,
+    now: Callable[[], float] = time.time,
+) -> CommentResult:
+    """Create or edit seedtree's one comment on ``target.pr``; never touch anyone else's."""
+    from github.GithubException import GithubException
+
+    client = _client(target)
+    session = _Session(target, sleep, now)
+    try:
+        author = target.author or session.call("identify the token", lambda: _whoami(client))
+        repo = session.call("read the repository", lambda: client.get_repo(target.repo))
+        pull = session.call("read the pull request", lambda: repo.get_pull(target.pr))
+        if target.head_sha is not None and pull.head.sha != target.head_sha:
+            return CommentResult("skipped", 0, pull.html_url or "")
+        return _upsert(session, pull, author, with_marker(body, target.marker))
+    except GithubException as exc:  # raised outside the retry wrapper (lazy attributes)
+        raise _translate(exc, target, "comment") from None
+    finally:
+        client.close()
+
+
+def pull_for_commit(
+    target: Target, sha: str, *, sleep: Sleep = time.sleep, now: Callable[[], float] = time.time
+) -> int | None:
+    """The pull request that brought ``sha`` into its branch (``target.pr`` is not used)."""
+    from github.GithubException import GithubException
+
+    if not re.fullmatch(r"[0-9a-f]{40}", sha):
+        raise UsageError(f"--commit {sha!r}: expected a full 40-character commit SHA")
+    client = _client(target)
+    session = _Session(target, sleep, now)
+    try:
+        repo = session.call("read the repository", lambda: client.get_repo(target.repo))
+        commit = session.call("read the commit", lambda: repo.get_commit(sha))
+        pulls = session.call("find its pull request", lambda: list(commit.get_pulls()))
+    except GithubException as exc:
+        raise _translate(exc, target, "find the pull request") from None
+    finally:
+        client.close()
+    return int(pulls[0].number) if pulls else None
+
+
+def append_step_summary(body: str, environ: Mapping[str, str]) -> Path | None:
+    """Append ``body`` to ``$GITHUB_STEP_SUMMARY`` (GitHub's file is append-only by design)."""
+    path = environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return None
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(mdsafe.fit(body, 1_000_000) + "\n")
+    return Path(path)
+
+
+def read_body(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read the comment body: {exc}") from None
+
+
+def comment_body(path: Path, environ: Mapping[str, str], head_sha: str | None) -> str:
+    """Markdown as is, or ``preview.json`` re-rendered here with every PR string escaped."""
+    text = read_body(path)
+    if path.suffix != ".json":
+        return text
+
+    report = load_report(text, str(path))
+    return render(report, links_from_env(environ, head_sha or report.head_commit))
+
+
+def run_comment(
+    repo: str,
+    body_path: Path,
+    *,
+    pr: int | None = None,
+    commit: str | None = None,
+    marker: str = "preview",
+    author: str | None = None,
+    head_sha: str | None = None,
+) -> int:
+    """``seedtree comment``: post or update the sticky comment and write the step summary."""
+    if (pr is None) == (commit is None):
+        raise UsageError("give exactly one of --pr N or --commit SHA")
+    environ = dict(os.environ)
+    body = comment_body(body_path, environ, head_sha)
+    options = {"author": author, "marker": marker_for(marker), "head_sha": head_sha}
+    if commit is not None:
+        lookup = replace(target_from_env(repo, 1, environ, **options), pr=0)
+        pr = pull_for_commit(lookup, commit)
+        if pr is None:
+            print(f"no pull request found for {commit[:12]} in {repo}: nothing to comment on")
+            append_step_summary(body, environ)
+            return EXIT_OK
+    assert pr is not None
+    return _post(target_from_env(repo, pr, environ, **options), body, environ)
+
+
+def _post(target: Target, body: str, environ: Mapping[str, str]) -> int:
+    result = sticky_comment(target, body)
+    summary = append_step_summary(body, environ)
+    where = f"{target.repo}#{target.pr}"
+    if result.action == "skipped":
+        print(f"skipped {where}: its head is no longer {target.head_sha} (a newer run will post)")
+        return EXIT_OK
+    note = (
+        f", {result.removed_duplicates} duplicate(s) removed" if result.removed_duplicates else ""
+    )
+    print(f"{result.action} comment {result.comment_id} on {where}: {result.url}{note}")
+    if summary is not None:
+        print(f"step summary: {summary}")
+    return EXIT_OK

@@ -1,0 +1,198 @@
+"""Markdown for a :class:`~seedtree.preview.model.PreviewReport`, every PR string escaped.
+
+Links to file lines are built from a :class:`Links` base that the caller trusts (the workflow's
+``GITHUB_SERVER_URL``, ``GITHUB_REPOSITORY`` and commit), never from the report.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from seedtree.preview import mdsafe
+from seedtree.preview.mdsafe import Html, Md, trusted, trusted_html
+from seedtree.preview.model import FindingView, LeafPreview, PreviewReport, SampleView
+
+TITLE = "## seedtree preview"
+_SHA = re.compile(r"[0-9a-f]{7,64}")
+_REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+CHANGE_ICON = {"added": "🆕", "modified": "✏️", "deleted": "🗑️", "renamed": "🔀"}
+
+
+@dataclass(frozen=True)
+class Links:
+    server_url: str
+    repository: str
+    sha: str
+
+    def blob(self, path: str, line: int | None = None) -> str | None:
+        """``…/blob/<sha>/<path>#L<line>``, or None for a path that could leave the repository."""
+        parts = path.split("/")
+        if not path or path.startswith("/") or "\\" in path or ".." in parts:
+            return None
+        anchor = f"#L{line}" if line else ""
+        return f"{self.server_url}/{self.repository}/blob/{self.sha}/{quote(path)}{anchor}"
+
+
+def links_from_env(environ: Mapping[str, str], sha: str | None) -> Links | None:
+    """A link base from the GitHub Actions environment, when it is complete and well-formed."""
+    server = environ.get("GITHUB_SERVER_URL", "").rstrip("/")
+    repository = environ.get("GITHUB_REPOSITORY", "")
+    if not (server and sha and _SHA.fullmatch(sha) and _REPOSITORY.fullmatch(repository)):
+        return None
+    try:
+        mdsafe.url(server)
+    except ValueError:
+        return None
+    return Links(server, repository, sha)
+
+
+def _short(sha: str | None) -> Md:
+    return mdsafe.code_span(sha[:12]) if sha else trusted("*(working tree)*")
+
+
+def _finding(f: FindingView, links: Links | None) -> Md:
+    icon = "❌" if f.severity == "error" else "⚠️"
+    where = f"{f.file}:{f.line}:{f.column}"
+    url = links.blob(f.file, f.line) if links else None
+    place = mdsafe.link(where, url) if url else mdsafe.code_span(where)
+    rule = mdsafe.code_span(f.rule, limit=60)
+    return trusted(f"- {icon} {place} {rule} {mdsafe.text(f.message)}")
+
+
+def _validation(leaf: LeafPreview, links: Links | None) -> Md:
+    if not leaf.findings:
+        return trusted("**Validation:** ✅ no findings")
+    shown = leaf.findings[:30]
+    lines = [_finding(f, links) for f in shown]
+    more = len(leaf.findings) - len(shown)
+    tail = [trusted(f"- … and {more} more")] if more else []
+    head = trusted(f"**Validation:** {leaf.errors} error(s), {len(leaf.findings)} finding(s)")
+    return mdsafe.join([head, *lines, *tail], "\n")
+
+
+def _qa(question: str, answer: str, context: str | None) -> Md:
+    parts: list[Md] = []
+    if context:
+        parts += [trusted("*Context*"), mdsafe.code_block(context, "text", limit=1500)]
+    parts += [trusted("*Question*"), mdsafe.paragraphs(question, limit=1000)]
+    parts += [trusted("*Answer*"), mdsafe.paragraphs(answer, limit=1500)]
+    return mdsafe.join(parts, "\n\n")
+
+
+def _seeds(leaf: LeafPreview) -> Md:
+    items = [
+        mdsafe.details(trusted_html(f"Seed {i}"), _qa(s.question, s.answer, s.context))
+        for i, s in enumerate(leaf.seeds[:10], 1)
+    ]
+    more = len(leaf.seeds) - len(items)
+    tail = [trusted(f"… and {more} more seeds")] if more else []
+    return mdsafe.join([trusted(f"**Seeds** ({len(leaf.seeds)})"), *items, *tail], "\n\n")
+
+
+def _scores(sample: SampleView) -> Html:
+    shown = ", ".join(f"{mdsafe.html_text(k, 40)} {v:g}" for k, v in sorted(sample.scores.items()))
+    verdict = "kept" if sample.kept else "rejected"
+    return trusted_html(f"{verdict}; judge scores: {shown or 'none'}")
+
+
+def _samples(leaf: LeafPreview) -> Md:
+    if not leaf.samples:
+        return trusted("**Generated samples:** none")
+    items = [
+        mdsafe.details(
+            trusted_html(f"Sample {i}: {_scores(s)}"), _qa(s.question, s.answer, s.context)
+        )
+        for i, s in enumerate(leaf.samples[:10], 1)
+    ]
+    return mdsafe.join([trusted(f"**Generated samples** ({len(leaf.samples)})"), *items], "\n\n")
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def _figures(title: str, figures: list[tuple[str, float]], sep: str) -> Md:
+    if not figures:
+        return trusted("")
+    cells = sep.join(f"{mdsafe.text(label, 60)} **{_number(value)}**" for label, value in figures)
+    return trusted(f"**{title}:** {cells}")
+
+
+def _chunks(leaf: LeafPreview) -> Md:
+    if not leaf.chunks:
+        return trusted("")
+    items = [
+        mdsafe.details(
+            mdsafe.html_text(f"{c.source} · chunk {c.index}"), mdsafe.code_block(c.text, "text")
+        )
+        for c in leaf.chunks[:5]
+    ]
+    head = trusted(f"**Knowledge chunks used** ({len(leaf.chunks)})")
+    return mdsafe.join([head, *items], "\n\n")
+
+
+def _dropped(leaf: LeafPreview) -> Md:
+    if leaf.dropped is None:
+        return trusted("")
+    d = leaf.dropped
+    return trusted(
+        f"**Retraining will drop** this leaf: its {d.seeds} seed example(s), "
+        f"{d.samples} generated sample(s), and its entries in the replay buffer."
+    )
+
+
+def _leaf_body(leaf: LeafPreview, links: Links | None) -> Md:
+    parts = [_validation(leaf, links)]
+    if leaf.note:
+        parts.append(mdsafe.join([trusted("> "), mdsafe.text(leaf.note, 500)]))
+    if leaf.change == "deleted":
+        parts.append(_dropped(leaf))
+    else:
+        parts += [_seeds(leaf), _samples(leaf), _chunks(leaf)]
+        parts.append(_figures("Funnel", [(f.label, f.value) for f in leaf.funnel], " → "))
+        estimate = [(f.label, f.value) for f in leaf.estimate]
+        parts.append(_figures("Full generation, estimated", estimate, " · "))
+    return mdsafe.join([p for p in parts if p], "\n\n")
+
+
+def _leaf_summary(leaf: LeafPreview) -> Html:
+    label = f"{leaf.id} ({leaf.change}"
+    label += f" from {leaf.renamed_from}" if leaf.renamed_from else ""
+    label += f", {leaf.kind})" if leaf.kind else ")"
+    status = "❌" if leaf.errors else "✅"
+    return trusted_html(f"{status} {CHANGE_ICON[leaf.change]} {mdsafe.html_text(label)}")
+
+
+def _table(report: PreviewReport) -> Md:
+    rows = [trusted("| leaf | change | errors | samples kept |"), trusted("|---|---|---:|---:|")]
+    for leaf in report.leaves:
+        kept = sum(1 for s in leaf.samples if s.kept)
+        cells = [mdsafe.text(leaf.id, 120), trusted(leaf.change), trusted(str(leaf.errors))]
+        cells.append(trusted(f"{kept}/{len(leaf.samples)}" if leaf.samples else "–"))
+        rows.append(trusted("| " + " | ".join(cells) + " |"))
+    return mdsafe.join(rows, "\n")
+
+
+def _head(report: PreviewReport) -> Md:
+    base = mdsafe.code_span(report.base_ref, 80)
+    teacher = mdsafe.code_span(report.teacher or "none", 80)
+    line = (
+        f"Base {base} ({_short(report.base_commit)}) → {_short(report.head_commit)} · "
+        f"teacher {teacher} · {report.samples_per_leaf} sample(s) per leaf · "
+        f"built in {report.seconds:.0f} s"
+    )
+    if not report.leaves:
+        return trusted(f"{TITLE}\n\n{line}\n\nNo taxonomy leaves changed.")
+    return trusted(f"{TITLE}\n\n{line}\n\n{_table(report)}")
+
+
+def render(report: PreviewReport, links: Links | None = None) -> Md:
+    """The whole preview comment, under GitHub's limit (whole leaves cut last-first)."""
+    blocks = [
+        mdsafe.details(_leaf_summary(leaf), _leaf_body(leaf, links), open_=len(report.leaves) == 1)
+        for leaf in report.leaves
+    ]
+    return mdsafe.assemble(_head(report), blocks)

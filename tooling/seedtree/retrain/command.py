@@ -1,0 +1,279 @@
+"""Merge to model: retrain the current model on what changed since it, and release vN+1.
+
+One run reads top to bottom, each step recorded in a journal (:mod:`seedtree.retrain.journal`)
+so that a killed run continues where it stopped::
+
+    plan       leaves changed since the current version's commit (all leaves for v1)
+    generate   added and modified leaves only (the generation cache makes the rest free)
+    prepare    datasets and replay buffer of the previous version, minus deleted leaves,
+               renamed leaves under their new id
+    train      the recipe's phases from the previous model, new data plus replay
+    evaluate   both models on every leaf's held-out samples (+ lm-eval benchmarks if installed)
+    gate       learned the changed leaves, did not forget the others (:mod:`seedtree.retrain.gate`)
+    report     markdown report and plots (also when the gate refuses)
+    artifacts  $SEEDTREE_HOME/repos/<repository id>/models/vN, renamed into place when complete
+    tag        the annotated tag model/vN with the lineage, written last
+
+Runs are serialised by a lock; a run for a commit that is already released does nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from seedtree.atomic import write_text
+from seedtree.config import Config
+from seedtree.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from seedtree.git import head_commit, run_git
+from seedtree.models import resolve_model
+from seedtree.project import Project
+from seedtree.retrain import steps
+from seedtree.retrain.journal import Journal, exclusive
+from seedtree.retrain.release import (
+    Release,
+    artifacts_dir,
+    current_release,
+    models_home,
+    releases,
+)
+from seedtree.retrain.state import Options, Plan, Run, TeacherFactory, link_tree, work_root
+from seedtree.retrain.steps import estimate_cost
+from seedtree.taxonomy.changes import changed_leaves
+from seedtree.taxonomy.identity import leaf_hash
+from seedtree.taxonomy.leaves import Leaf, load_taxonomy
+from seedtree.train.command import resolve_file
+from seedtree.train.recipe import load_recipe
+
+# --- plan ----------------------------------------------------------------------------------------
+
+
+def _base_name(config: Config, options: Options) -> str:
+    return options.base_model or config.retrain.base_model or config.student.model
+
+
+def _start_release(project: Project, options: Options) -> Release | None:
+    """The version training starts from: current, unless --base-model asks for another base."""
+    current = current_release(project.repo_root)
+    if current is None:
+        return None
+    if options.base_model and options.base_model != current.lineage.base_model:
+        return None  # a new base model: every leaf is trained again from it
+    return current
+
+
+def _require_clean(project: Project) -> None:
+
+    rel = os.path.relpath(project.taxonomy_root, project.repo_root)
+    dirty = run_git(project.repo_root, "status", "--porcelain", "--", rel).strip()
+    if dirty:
+        raise UsageError(
+            f"the taxonomy in {project.repo_root} has uncommitted changes:\n{dirty}",
+            hint="commit them first: a model version is trained on a commit",
+        )
+
+
+def _leaf_hashes(project: Project) -> tuple[dict[str, Leaf], dict[str, str]]:
+
+    leaves = {leaf.id: leaf for leaf in load_taxonomy(project.taxonomy_root)}
+    return leaves, {i: leaf_hash(leaf, project.repo_root) for i, leaf in sorted(leaves.items())}
+
+
+def make_plan(project: Project, options: Options) -> Plan:
+    """What a retrain of ``HEAD`` would do, without doing any of it.
+
+    A dry run names the starting model without resolving it (no model is converted)."""
+
+    _require_clean(project)
+    start = _start_release(project, options)
+    changed = changed_leaves(
+        project.repo_root, project.taxonomy_root, base=start.commit if start else "empty"
+    )
+    _leaves, hashes = _leaf_hashes(project)
+    known = dict(start.lineage.leaves) if start else {}
+    generate: dict[str, str] = {}
+    renamed: dict[str, str] = {}
+    for entry in changed.leaves:
+        if entry.kind == "deleted" or entry.id not in hashes:
+            continue
+        if entry.kind == "renamed" and known.get(entry.renamed_from or "") == hashes[entry.id]:
+            renamed[str(entry.renamed_from)] = entry.id
+        elif known.get(entry.id) != hashes[entry.id]:
+            generate[entry.id] = "modified" if entry.id in known else "added"
+    removed = tuple(sorted(leaf for leaf in known if leaf not in hashes and leaf not in renamed))
+    done = set(generate) | set(renamed.values())
+    number = (releases(project.repo_root)[-1].number + 1) if releases(project.repo_root) else 1
+    return Plan(
+        commit=head_commit(project.repo_root),
+        version=f"v{number}",
+        previous=start.version if start else None,
+        base_model=start.lineage.base_model if start else _base_name(project.config, options),
+        start_model=_base_name(project.config, options)
+        if options.dry_run and start is None
+        else str(_start_model(project, start, options)),
+        base_commit=start.commit if start else None,
+        generate=dict(sorted(generate.items())),
+        removed=removed,
+        renamed=dict(sorted(renamed.items())),
+        unchanged=tuple(sorted(leaf for leaf in hashes if leaf not in done)),
+        leaves=hashes,
+    )
+
+
+def _start_model(project: Project, start: Release | None, options: Options) -> Path:
+    if start is not None:
+        folder = artifacts_dir(project.repo_root, start.version) / "model"
+        if not (folder / "config.json").is_file():
+            raise UsageError(
+                f"{start.version} is current but its model is not on this machine ({folder})",
+                hint="copy its artifacts folder here, or `seedtree models promote` one that is",
+            )
+        return folder
+
+    return resolve_model(_base_name(project.config, options))
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+def _fingerprint(project: Project, options: Options, recipe_digest: str) -> str:
+
+    start = _start_release(project, options)
+    settings = project.config.model_dump(mode="json", by_alias=True)
+    for section in ("retrain", "generate"):  # output settings do not change the result
+        settings[section].pop("quiet", None)
+    blob = {
+        "commit": head_commit(project.repo_root),
+        "start": start.version if start else None,
+        "base": _base_name(project.config, options),
+        "recipe": recipe_digest,
+        "settings": {k: settings[k] for k in ("generate", "teacher", "train", "retrain")},
+    }
+    return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
+
+
+def _recipe_path(project: Project) -> Path:
+
+    name = project.config.retrain.recipe or project.config.train.recipe
+    return resolve_file(name, project, "recipe")
+
+
+def retrain(
+    project: Project, options: Options, teacher_factory: TeacherFactory | None = None
+) -> int:
+    """``seedtree retrain``: release the next model version, or explain why not (exit 1)."""
+
+    recipe_path = _recipe_path(project)
+    digest = load_recipe(recipe_path).digest()
+    if options.dry_run:
+        return _dry_run(project, make_plan(project, options))
+    with exclusive(
+        models_home(project.repo_root) / "retrain.lock", wait=options.wait, what="retrain"
+    ):
+        head = head_commit(project.repo_root)
+        current = current_release(project.repo_root)
+        if current is not None and current.commit == head and not options.base_model:
+            print(f"nothing to do: {current.tag} was trained on {head[:12]} (HEAD)")
+            return EXIT_OK
+        fingerprint = _fingerprint(project, options, digest)
+        work = work_root(project) / f"{head[:12]}-{fingerprint[:10]}"
+        journal = Journal(work / "journal.json", fingerprint)
+        plan = _plan_step(project, options, journal)
+        run = Run(project, plan, work, journal, options, teacher_factory, recipe_path)
+        return _run_steps(run)
+
+
+def _plan_step(project: Project, options: Options, journal: Journal) -> Plan:
+    raw = journal.step("plan", lambda: make_plan(project, options), asdict)
+    data = dict(raw)
+    data["removed"] = tuple(data["removed"])
+    data["unchanged"] = tuple(data["unchanged"])
+    return Plan(**data)
+
+
+def _run_steps(run: Run) -> int:
+
+    plan = run.plan
+    if plan.empty:
+        print(f"nothing to do: no leaf changed since {plan.previous} ({plan.base_commit})")
+        return EXIT_OK
+    run.say(_plan_headline(plan))
+    steps.generate(run)
+    steps.prepare(run)
+    steps.train(run)
+    steps.evaluate(run)
+    decision = steps.gate(run)
+    report = steps.report(run)
+    if not decision.passed and run.options.override_reason is None:
+        for reason in decision.reasons:
+            print(f"gate refused {plan.version}: {reason}", file=sys.stderr)
+        print(f"kept {plan.previous or 'no model'}; nothing released")
+        print(report)
+        return EXIT_FINDINGS
+    steps.artifacts(run)
+    release = steps.tag(run)
+    final = artifacts_dir(run.project.repo_root, plan.version) / "report.md"
+    print(f"released {release.tag} on {plan.commit[:12]}")
+    print(final)
+    return EXIT_OK
+
+
+def _plan_headline(plan: Plan) -> str:
+    parts = [f"{len(plan.generate)} to generate", f"{len(plan.removed)} removed"]
+    parts += [f"{len(plan.renamed)} renamed", f"{len(plan.unchanged)} unchanged"]
+    start = plan.previous or f"base model {plan.base_model}"
+    return f"retrain {plan.commit[:12]} -> {plan.version} from {start}: " + ", ".join(parts)
+
+
+# --- dry run -------------------------------------------------------------------------------------
+
+
+def _dry_run(project: Project, plan: Plan) -> int:
+    print(_plan_headline(plan))
+    if plan.empty:
+        print("nothing to do")
+        return EXIT_OK
+    for leaf, kind in plan.generate.items():
+        print(f"  generate  {kind:<9} {leaf}")
+    for leaf in plan.removed:
+        print(f"  drop      deleted   {leaf}")
+    for old, new in plan.renamed.items():
+        print(f"  keep      renamed   {old} -> {new}")
+    print(f"  replay    unchanged {len(plan.unchanged)} leaves")
+    if plan.generate:
+        _print_estimate(project, list(plan.generate))
+    return EXIT_OK
+
+
+def _print_estimate(project: Project, ids: Sequence[str]) -> None:
+
+    for line in estimate_cost(project, ids):
+        print(line)
+
+
+def collect_report(project: Project, out: Path) -> int:
+    """``seedtree retrain --report-dir DIR``: the report of the last run on ``HEAD``, or a note."""
+
+    head = head_commit(project.repo_root)
+    found = sorted(
+        work_root(project).glob(f"{head[:12]}-*/report/report.md"),
+        key=lambda p: p.stat().st_mtime,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    if not found:
+        note = (
+            f"### seedtree retrain\n\nNo retrain report for commit `{head[:12]}`: no leaf "
+            "changed since the current model, or the run stopped before writing its report "
+            "(see the job log).\n"
+        )
+        write_text(out / "summary.md", note)
+        print((out / "summary.md").resolve())
+        return EXIT_OK
+    link_tree(found[-1].parent, out)
+    print((out / "report.md").resolve())
+    return EXIT_OK

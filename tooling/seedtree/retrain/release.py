@@ -1,0 +1,405 @@
+"""Model versions as git tags: releases, their lineage, and which version is current.
+
+State is git-native and append-only, so that pushing ``refs/tags/model/*`` never needs a force:
+
+- ``model/vN`` (annotated) marks the taxonomy commit version N was trained on. Its message is
+  the :class:`Lineage` as JSON: previous version, base model, leaf hashes, data and recipe
+  hashes, metrics, the gate decision and any recorded override (who, why).
+- ``model/current/K`` (annotated, K = 1, 2, ...) records a move of the *current* pointer by
+  ``seedtree models promote`` or ``rollback``: its message says which version became current,
+  who moved it and why, and the newest version that existed then.
+- The current version is the newest release, unless a pointer move happened after it (the
+  move's ``newest`` is at least that release's number): then it is the version the move chose.
+  A new release therefore becomes current; retraining starts from the current version.
+
+Artifacts (HF-format model, datasets, replay buffer, report, plots) live outside git under
+``$SEEDTREE_HOME/repos/<repository id>/models/vN``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from seedtree.errors import GitError, UsageError
+from seedtree.git import repository_id, run_git
+from seedtree.home import repo_home
+
+VERSION_PREFIX = "model/v"
+POINTER_PREFIX = "model/current/"
+LINEAGE_FORMAT = 1
+_VERSION = re.compile(r"^v([1-9][0-9]*)$")
+_FALLBACK_IDENT = {
+    "GIT_COMMITTER_NAME": "seedtree",
+    "GIT_COMMITTER_EMAIL": "seedtree@localhost",
+}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Override(_Frozen):
+    """A refused gate released anyway: recorded with who decided and why."""
+
+    who: str
+    why: str
+    at: str
+
+
+class GateDecision(_Frozen):
+    passed: bool
+    reasons: tuple[str, ...]
+    learned: dict[str, float]  # relative held-out loss drop per changed leaf (positive: learned)
+    forgotten: dict[str, float]  # relative held-out loss rise per earlier leaf (positive: forgot)
+    min_learning: float
+    max_forgetting: float
+
+
+class Lineage(_Frozen):
+    """Everything a model version records about where it came from (the tag message)."""
+
+    format: int = LINEAGE_FORMAT
+    version: str
+    commit: str
+    previous: str | None
+    base_model: str
+    leaves: dict[str, str]  # every leaf the model was taught, up to this version -> hash
+    trained: dict[str, str]  # leaves (re)generated and trained in this version -> hash
+    removed: tuple[str, ...]
+    renamed: dict[str, str]  # old id -> new id
+    data_hash: str
+    recipe_hash: str
+    metrics: dict[str, Any]
+    gate: GateDecision
+    override: Override | None = None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Release:
+    number: int
+    commit: str
+    lineage: Lineage
+
+    @property
+    def version(self) -> str:
+        return f"v{self.number}"
+
+    @property
+    def tag(self) -> str:
+        return f"{VERSION_PREFIX}{self.number}"
+
+
+@dataclass(frozen=True)
+class PointerMove:
+    index: int
+    version: str
+    action: str
+    who: str
+    why: str
+    newest: int
+    at: str
+
+
+def now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def parse_version(text: str) -> int:
+    """``v3`` (or ``3``, or ``model/v3``) as 3; :class:`UsageError` otherwise."""
+    raw = text.strip().removeprefix(VERSION_PREFIX[:-1])
+    match = _VERSION.match(raw if raw.startswith("v") else f"v{raw}")
+    if match is None:
+        raise UsageError(f"'{text}' is not a model version", hint="write it as v1, v2, ...")
+    return int(match.group(1))
+
+
+def models_home(repo_root: Path) -> Path:
+    """``$SEEDTREE_HOME/repos/<repository id>`` of this taxonomy repository."""
+
+    return repo_home(repository_id(repo_root))
+
+
+def artifacts_dir(repo_root: Path, version: str) -> Path:
+    return models_home(repo_root) / "models" / version
+
+
+def _tag_rows(repo_root: Path, prefix: str) -> list[tuple[str, str, str]]:
+    """(tag name, target commit, message) of every annotated tag under ``prefix``."""
+
+    fmt = "%(refname:strip=2)%00%(*objectname)%00%(contents)%1e"
+    out = run_git(repo_root, "for-each-ref", f"--format={fmt}", f"refs/tags/{prefix}")
+    rows = []
+    for record in out.split("\x1e"):
+        parts = record.lstrip("\n").split("\x00", 2)
+        if len(parts) == 3 and parts[0]:
+            rows.append((parts[0], parts[1], parts[2]))
+    return rows
+
+
+def _parse_lineage(tag: str, message: str) -> Lineage:
+    try:
+        return Lineage.model_validate(json.loads(message))
+    except (ValueError, ValidationError) as exc:
+        raise UsageError(
+            f"tag {tag}: its message is not a seedtree lineage ({str(exc).splitlines()[0]})",
+            hint=f"delete the tag if it was not made by seedtree: git tag -d {tag}",
+        ) from None
+
+
+def releases(repo_root: Path) -> list[Release]:
+    """Every ``model/vN`` tag, oldest first."""
+    found = []
+    for tag, commit, message in _tag_rows(repo_root, VERSION_PREFIX.rstrip("v")):
+        name = tag.removeprefix("model/")
+        if _VERSION.match(name) is None:
+            continue
+        found.append(Release(int(name[1:]), commit, _parse_lineage(tag, message)))
+    return sorted(found, key=lambda r: r.number)
+
+
+def pointer_moves(repo_root: Path) -> list[PointerMove]:
+    """Every ``model/current/K`` tag, oldest first."""
+    moves = []
+    for tag, _commit, message in _tag_rows(repo_root, POINTER_PREFIX):
+        index = tag.removeprefix(POINTER_PREFIX)
+        try:
+            data = json.loads(message)
+            moves.append(
+                PointerMove(
+                    int(index),
+                    str(data["version"]),
+                    str(data["action"]),
+                    str(data["who"]),
+                    str(data["why"]),
+                    int(data["newest"]),
+                    str(data["at"]),
+                )
+            )
+        except (ValueError, KeyError, TypeError):
+            raise UsageError(f"tag {tag}: not a seedtree pointer move") from None
+    return sorted(moves, key=lambda m: m.index)
+
+
+def current_release(repo_root: Path) -> Release | None:
+    """The version retraining starts from and ``seedtree chat`` talks to by default."""
+    known = releases(repo_root)
+    if not known:
+        return None
+    newest = known[-1]
+    moves = pointer_moves(repo_root)
+    if moves and moves[-1].newest >= newest.number:
+        chosen = parse_version(moves[-1].version)
+        return next((r for r in known if r.number == chosen), newest)
+    return newest
+
+
+def find_release(repo_root: Path, version: str) -> Release:
+    number = parse_version(version)
+    for release in releases(repo_root):
+        if release.number == number:
+            return release
+    raise UsageError(
+        f"no model version v{number} in {repo_root}",
+        hint="`seedtree models history` lists the versions (fetch tags with `git fetch --tags`)",
+    )
+
+
+def actor(repo_root: Path) -> str:
+    """Who is acting: ``$SEEDTREE_ACTOR``, else git's user.name <user.email>, else the login."""
+
+    explicit = os.environ.get("SEEDTREE_ACTOR")
+    if explicit:
+        return explicit
+    parts = []
+    for key in ("user.name", "user.email"):
+        try:
+            parts.append(run_git(repo_root, "config", "--get", key).strip())
+        except GitError:
+            parts.append("")
+    name, email = parts
+    if name:
+        return f"{name} <{email}>" if email else name
+    return os.environ.get("GITHUB_ACTOR") or getpass.getuser()
+
+
+def _tag_env(repo_root: Path) -> dict[str, str]:
+    """A tagger identity: the repository's own, else a neutral fallback (CI checkouts)."""
+
+    try:
+        run_git(repo_root, "var", "GIT_COMMITTER_IDENT")
+        return {}
+    except GitError:
+        return dict(_FALLBACK_IDENT)
+
+
+def _write_tag(repo_root: Path, tag: str, commit: str, message: str) -> None:
+
+    run_git(
+        repo_root,
+        "tag",
+        "--annotate",
+        "--cleanup=verbatim",
+        "-m",
+        message,
+        tag,
+        commit,
+        env=_tag_env(repo_root),
+    )
+
+
+def tag_release(repo_root: Path, lineage: Lineage) -> Release:
+    """Write ``model/vN`` on ``lineage.commit`` (idempotent when the same tag exists)."""
+    number = parse_version(lineage.version)
+    for existing in releases(repo_root):
+        if existing.number == number:
+            if existing.lineage == lineage:
+                return existing
+            raise UsageError(f"tag {existing.tag} already exists with another lineage")
+    message = json.dumps(lineage.model_dump(mode="json"), indent=2, sort_keys=True)
+    _write_tag(repo_root, f"{VERSION_PREFIX}{number}", lineage.commit, message + "\n")
+    return Release(number, lineage.commit, lineage)
+
+
+def move_pointer(repo_root: Path, release: Release, action: str, why: str) -> PointerMove:
+    """Record that ``release`` is now current (``action``: promote or rollback)."""
+    known = releases(repo_root)
+    moves = pointer_moves(repo_root)
+    move = PointerMove(
+        index=(moves[-1].index + 1) if moves else 1,
+        version=release.version,
+        action=action,
+        who=actor(repo_root),
+        why=why,
+        newest=known[-1].number if known else release.number,
+        at=now(),
+    )
+    body = {k: v for k, v in move.__dict__.items() if k != "index"}
+    _write_tag(
+        repo_root,
+        f"{POINTER_PREFIX}{move.index}",
+        release.commit,
+        json.dumps(body, indent=2, sort_keys=True) + "\n",
+    )
+    return move
+
+
+@dataclass(frozen=True)
+class Changes:
+    added: tuple[str, ...]
+    modified: tuple[str, ...]
+    removed: tuple[str, ...]
+    renamed: dict[str, str]
+
+
+def changes(release: Release, previous: Release | None) -> Changes:
+    """What ``release`` changed relative to the version it was trained from."""
+    before = previous.lineage.leaves if previous is not None else {}
+    trained = release.lineage.trained
+    return Changes(
+        added=tuple(sorted(leaf for leaf in trained if leaf not in before)),
+        modified=tuple(sorted(leaf for leaf in trained if leaf in before)),
+        removed=tuple(sorted(release.lineage.removed)),
+        renamed=dict(sorted(release.lineage.renamed.items())),
+    )
+
+
+def _gate_line(lineage: Lineage) -> str:
+    gate = lineage.gate
+    learned = sum(gate.learned.values()) / len(gate.learned) if gate.learned else None
+    forgot = max(gate.forgotten.values()) if gate.forgotten else None
+    parts = ["gate passed" if gate.passed else "gate REFUSED"]
+    if learned is not None:
+        parts.append(f"learned {learned:+.1%}")
+    if forgot is not None:
+        parts.append(f"worst forgetting {forgot:+.1%}")
+    text = ", ".join(parts)
+    if lineage.override is not None:
+        o = lineage.override
+        text += f"; released by override of {o.who} ({o.at}): {o.why}"
+    return text
+
+
+def _change_lines(found: Changes) -> list[str]:
+    lines = [f"+ {leaf}" for leaf in found.added]
+    lines += [f"~ {leaf}" for leaf in found.modified]
+    lines += [f"- {leaf}" for leaf in found.removed]
+    lines += [f"> {old} -> {new}" for old, new in found.renamed.items()]
+    return lines or ["(no leaf changed)"]
+
+
+def history_command(repo_root: Path, as_json: bool = False) -> int:
+    """Print every version, newest first, with what changed since the one it came from."""
+    known = releases(repo_root)
+    by_version = {r.version: r for r in known}
+    current = current_release(repo_root)
+    if not known:
+        print("no model version yet: `seedtree retrain` releases v1")
+        return 0
+    for release in reversed(known):
+        lineage = release.lineage
+        found = changes(release, by_version.get(lineage.previous or ""))
+        is_current = current is not None and current.number == release.number
+        if as_json:
+            row = {
+                "version": release.version,
+                "tag": release.tag,
+                "current": is_current,
+                "changes": found.__dict__,
+                "artifacts": str(artifacts_dir(repo_root, release.version)),
+                "lineage": lineage.model_dump(mode="json"),
+            }
+            print(json.dumps(row, sort_keys=True))
+            continue
+        mark = "  (current)" if is_current else ""
+        print(f"{release.version}  {release.commit[:12]}  {lineage.created_at}{mark}")
+        print(f"    from {lineage.previous or lineage.base_model}; {_gate_line(lineage)}")
+        for line in _change_lines(found):
+            print(f"    {line}")
+    for move in pointer_moves(repo_root):
+        print(f"{move.action} to {move.version} by {move.who} at {move.at}: {move.why}")
+    return 0
+
+
+def _ensure_artifacts(repo_root: Path, release: Release) -> None:
+    folder = artifacts_dir(repo_root, release.version)
+    if not (folder / "model" / "config.json").is_file():
+        raise UsageError(
+            f"{release.version}: its model is not on this machine ({folder})",
+            hint="promote a version this machine trained, or copy its artifacts folder here",
+        )
+
+
+def promote_command(repo_root: Path, version: str, why: str) -> int:
+    """Make ``version`` current: chat, serving and the next retrain start from it."""
+    release = find_release(repo_root, version)
+    _ensure_artifacts(repo_root, release)
+    move_pointer(repo_root, release, "promote", why)
+    print(f"{release.version} is now current ({release.commit[:12]})")
+    return 0
+
+
+def rollback_command(repo_root: Path, why: str) -> int:
+    """Make the version that the current one was trained from current again."""
+    current = current_release(repo_root)
+    if current is None:
+        raise UsageError("no model version to roll back from")
+    previous = current.lineage.previous
+    if previous is None:
+        raise UsageError(
+            f"{current.version} is the first version: there is nothing to roll back to",
+        )
+    release = find_release(repo_root, previous)
+    _ensure_artifacts(repo_root, release)
+    move_pointer(repo_root, release, "rollback", why)
+    print(f"rolled back from {current.version} to {release.version} ({release.commit[:12]})")
+    return 0

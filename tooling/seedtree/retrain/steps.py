@@ -1,0 +1,493 @@
+"""The steps of a retrain run (see :mod:`seedtree.retrain.command`).
+
+Every step is safe to redo after a kill: it writes into a temporary place and renames, or
+overwrites, or calls a stage that resumes on its own (generation's answer cache, training's
+phase checkpoints, the replay buffer's idempotent offers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import json
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from seedtree.atomic import write_json
+from seedtree.config import RetrainConfig
+from seedtree.errors import UsageError
+from seedtree.generate.run import estimate, generate_leaves
+from seedtree.project import Project
+from seedtree.retrain.gate import decide
+from seedtree.retrain.release import GateDecision, Lineage, Release, artifacts_dir, now, tag_release
+from seedtree.retrain.report import ReportInput, write_report
+from seedtree.retrain.state import Run, lineage_for, link_tree, override_record, write_records
+from seedtree.taxonomy.leaves import QNA, load_leaf
+from seedtree.teacher import create_teacher
+from seedtree.train.command import resolve_file, taxonomy_seeds
+from seedtree.train.data import load_samples, read_heldout, read_jsonl
+from seedtree.train.evaluate import evaluate_model
+from seedtree.train.recipe import load_recipe
+from seedtree.train.replay import ReplayBuffer
+from seedtree.train.run import train_run
+
+BENCHMARK_HINT = (
+    "lm-evaluation-harness is not installed: benchmarks skipped "
+    "(on the GPU runner: pip install lm-eval, with its task datasets available offline)"
+)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _load_leaf(project: Project, leaf_id: str) -> Any:
+
+    return load_leaf(project.taxonomy_root / leaf_id / QNA, project.taxonomy_root)
+
+
+# --- generate ------------------------------------------------------------------------------------
+
+
+def _teacher(run: Run) -> Any:
+    if run.teacher_factory is not None:
+        return run.teacher_factory(run.project.config)
+
+    return create_teacher(run.project.config.teacher)
+
+
+def _generate(run: Run) -> dict[str, Any]:
+
+    leaves = [_load_leaf(run.project, leaf) for leaf in run.plan.generate]
+    teacher = _teacher(run)
+    try:
+        report = generate_leaves(
+            leaves,
+            teacher,
+            repo_root=run.project.repo_root,
+            config=run.project.config.generate,
+            out_dir=run.work / "generated",
+            quiet=run.options.quiet,
+        )
+    finally:
+        teacher.close()
+    return generation_summary(report)
+
+
+def generation_summary(report: Any) -> dict[str, Any]:
+    """Per leaf: dataset path, accepted samples, funnel; and the teacher calls made."""
+    leaves = {}
+    for leaf_id, result in sorted(report.leaves.items()):
+        funnel = result.funnel.to_json()
+        leaves[leaf_id] = {
+            "dataset": str(result.dataset_path) if result.dataset_path else None,
+            "samples": len(result.samples),
+            "teacher_calls": int(funnel.get("teacher_calls", 0)),
+            "funnel": _plain(funnel),
+        }
+    calls = sum(v["teacher_calls"] for v in leaves.values())
+    return {"leaves": leaves, "teacher_calls": calls, "teacher": str(report.teacher)}
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: _plain(getattr(value, k)) for k in value.__dataclass_fields__}
+    if hasattr(value, "model_dump"):
+        return _plain(value.model_dump())
+    return str(value)
+
+
+def generate(run: Run) -> dict[str, Any]:
+    def work() -> dict[str, Any]:
+        if not run.plan.generate:
+            return {"leaves": {}, "teacher_calls": 0}
+        run.say(f"[generate] {len(run.plan.generate)} leaves")
+        return _generate(run)
+
+    result: dict[str, Any] = run.journal.step("generate", work, _identity)
+    return result
+
+
+def estimate_cost(project: Project, ids: Sequence[str]) -> list[str]:
+    """Lines describing the expected teacher cost of generating ``ids``."""
+
+    leaves = [_load_leaf(project, leaf) for leaf in ids]
+    costs = estimate(leaves, project.config.generate, repo_root=project.repo_root)
+    lines = ["expected generation cost (teacher calls, tokens):"]
+    totals = [0, 0, 0, 0]
+    for leaf_id, cost in costs.items():
+        figures = (cost.calls_min, cost.calls_max, cost.tokens_min, cost.tokens_max)
+        totals = [a + b for a, b in zip(totals, figures, strict=True)]
+        lines.append(f"  {leaf_id}: {_range(*figures[:2])} calls, {_range(*figures[2:])} tokens")
+    lines.append(f"  total: {_range(*totals[:2])} calls, {_range(*totals[2:])} tokens")
+    return lines
+
+
+def _range(low: int, high: int) -> str:
+    return f"{low:,}" if low == high else f"{low:,}-{high:,}"
+
+
+# --- prepare -------------------------------------------------------------------------------------
+
+
+def _data_file(root: Path, leaf: str) -> Path:
+    return root / f"{leaf}.jsonl"
+
+
+def _copy_renamed(source: Path, target: Path, new_id: str) -> None:
+
+    rows = []
+    for _where, row in read_jsonl(source):
+        record = dict(row)
+        record["metadata"] = {**dict(record.get("metadata") or {}), "leaf": new_id}
+        rows.append(record)
+    write_records(target, rows)
+
+
+def _link(source: Path, target: Path) -> None:
+    if source.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+
+
+def _carry_over(run: Run, previous: Path, tmp: Path) -> None:
+    """Previous data and held-out samples: unchanged leaves kept, renamed ones moved."""
+    plan = run.plan
+    for kind in ("data", "heldout"):
+        for leaf in plan.unchanged:
+            if leaf not in plan.renamed.values():
+                _link(_data_file(previous / kind, leaf), _data_file(tmp / kind, leaf))
+        for old, new in plan.renamed.items():
+            source = _data_file(previous / kind, old)
+            if source.is_file():
+                _copy_renamed(source, _data_file(tmp / kind, new), new)
+
+
+def _replay(run: Run, previous: Path | None, tmp: Path) -> list[str]:
+
+    if previous is not None and (previous / "replay").is_dir():
+        link_tree(previous / "replay", tmp / "replay")
+    buffer = ReplayBuffer(tmp / "replay", load_recipe(run.recipe_path).replay_per_leaf)
+    for leaf in run.plan.removed:
+        buffer.remove_leaf(leaf)
+    for old, new in run.plan.renamed.items():
+        buffer.rename_leaf(old, new)
+    return sorted(buffer.leaves())
+
+
+def prepare(run: Run) -> dict[str, Any]:
+    def work() -> dict[str, Any]:
+        target = run.work / "prepared"
+        tmp = run.work / "prepared.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(target, ignore_errors=True)
+        previous = (
+            artifacts_dir(run.project.repo_root, run.plan.previous) if run.plan.previous else None
+        )
+        if previous is not None:
+            _carry_over(run, previous, tmp)
+        generated = run.journal.result("generate")["leaves"]
+        for leaf in run.plan.generate:
+            if generated.get(leaf, {}).get("dataset"):
+                _link(Path(generated[leaf]["dataset"]), _data_file(tmp / "data", leaf))
+        replayed = _replay(run, previous, tmp)
+        (tmp / "data").mkdir(parents=True, exist_ok=True)
+        (tmp / "heldout").mkdir(parents=True, exist_ok=True)
+        tmp.rename(target)
+        return {"replay_leaves": replayed}
+
+    result: dict[str, Any] = run.journal.step("prepare", work, _identity)
+    return result
+
+
+# --- train ---------------------------------------------------------------------------------------
+
+
+def _train_files(run: Run) -> list[Path]:
+    prepared = run.work / "prepared"
+    return [
+        f
+        for leaf in run.plan.generate
+        if (f := _data_file(prepared / "data", leaf)).is_file() and f.stat().st_size
+    ]
+
+
+def _deepspeed(run: Run) -> Path | None:
+
+    name = run.project.config.train.deepspeed
+    return resolve_file(name, run.project, "deepspeed config") if name else None
+
+
+def _train_in_process(run: Run, files: list[Path]) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    result = train_run(
+        files,
+        Path(run.plan.start_model),
+        run.work / "train",
+        run.recipe_path,
+        replay_dir=run.work / "prepared" / "replay",
+        deepspeed_config=_deepspeed(run),
+        progress=not run.options.quiet,
+        seeds=taxonomy_seeds(run.project.taxonomy_root, list(run.plan.leaves)),
+    )
+    return {
+        "final_model": str(result.final_model),
+        "plots": [str(p) for p in result.plots],
+        "phases": [asdict(p) for p in result.phases],
+    }
+
+
+def _train_launched(run: Run, files: list[Path]) -> dict[str, Any]:
+    """``<launcher> -m seedtree train ...`` (torchrun over several GPUs); results from its files."""
+    import subprocess
+
+    out = run.work / "train"
+    command = [*run.project.config.retrain.launcher, "-m", "seedtree", "train"]
+    command += [arg for f in files for arg in ("--data", str(f))]
+    command += ["--from", run.plan.start_model, "--out", str(out), "--recipe", str(run.recipe_path)]
+    command += ["--replay", str(run.work / "prepared" / "replay"), "-C", str(run.project.repo_root)]
+    deepspeed = _deepspeed(run)
+    command += ["--deepspeed", str(deepspeed)] if deepspeed else []
+    command += ["--quiet"] if run.options.quiet else []
+    run.say(f"[train] {' '.join(command)}")
+    done = subprocess.run(command, cwd=run.project.repo_root, check=False)
+    if done.returncode != 0:
+        raise UsageError(f"training failed (exit {done.returncode}): {' '.join(command)}")
+    phases = json.loads((out / "summary.json").read_text(encoding="utf-8"))["phases"]
+    plots = [str(p) for p in (out / "loss.png", out / "forgetting.png") if p.is_file()]
+    return {"final_model": phases[-1]["model_dir"], "plots": plots, "phases": phases}
+
+
+def _write_heldout(run: Run, files: list[Path]) -> None:
+    """The held-out samples of the leaves trained now, as the trainer chose them."""
+
+    prepared = run.work / "prepared"
+    chosen = read_heldout(prepared / "replay")
+    for leaf, samples in load_samples(files).items():
+        ids = set(chosen.get(leaf, ()))
+        rows = [dict(s.record) for s in samples if s.id in ids and s.record]
+        write_records(_data_file(prepared / "heldout", leaf), rows)
+
+
+def _train(run: Run) -> dict[str, Any]:
+    files = _train_files(run)
+    if not files:
+        return {"trained": False, "final_model": run.plan.start_model}
+    if run.project.config.retrain.launcher:
+        result = _train_launched(run, files)
+    else:
+        result = _train_in_process(run, files)
+    _write_heldout(run, files)
+    out = run.work / "train"
+    return {
+        "trained": True,
+        "metrics": str(out / "metrics.jsonl"),
+        "eval": str(out / "eval.json"),
+        **result,
+    }
+
+
+def train(run: Run) -> dict[str, Any]:
+    def work() -> dict[str, Any]:
+        run.say(f"[train] from {run.plan.start_model}")
+        return _train(run)
+
+    result: dict[str, Any] = run.journal.step("train", work, _identity)
+    return result
+
+
+# --- evaluate ------------------------------------------------------------------------------------
+
+
+def _heldout(run: Run) -> dict[str, list[Any]]:
+
+    folder = run.work / "prepared" / "heldout"
+    files = sorted(folder.rglob("*.jsonl"))
+    loaded = load_samples(files) if files else {}
+    return {leaf: rows for leaf, rows in loaded.items() if leaf in run.plan.leaves and rows}
+
+
+def _score(run: Run, model: Path, heldout: Mapping[str, list[Any]]) -> dict[str, float]:
+
+    if not heldout:
+        return {}
+    recipe = load_recipe(run.recipe_path)
+    return evaluate_model(
+        model,
+        heldout,
+        template=recipe.template,
+        system_prompt=recipe.system_prompt,
+        max_seq_len=recipe.max_seq_len,
+        token_budget=recipe.token_budget,
+    )
+
+
+def run_benchmarks(model: Path, settings: RetrainConfig) -> dict[str, Any]:
+    """lm-evaluation-harness scores of ``model``, or why they were skipped."""
+    if not settings.benchmarks:
+        return {"skipped": "retrain.benchmarks is empty"}
+    if importlib.util.find_spec("lm_eval") is None:
+        return {"skipped": BENCHMARK_HINT}
+    lm_eval: Any = importlib.import_module("lm_eval")
+    try:
+        out = lm_eval.simple_evaluate(
+            model="hf",
+            model_args=f"pretrained={model}",
+            tasks=list(settings.benchmarks),
+            limit=settings.benchmark_limit,
+        )
+    except Exception as exc:  # a benchmark failure is reported, it does not block a release
+        return {"failed": f"{type(exc).__name__}: {exc}"}
+    return {
+        task: {k: v for k, v in values.items() if isinstance(v, int | float)}
+        for task, values in dict(out.get("results", {})).items()
+    }
+
+
+def evaluate(run: Run) -> dict[str, Any]:
+    def work() -> dict[str, Any]:
+        run.say("[evaluate] held-out loss of the previous and the new model")
+        heldout = _heldout(run)
+        trained = run.journal.result("train")
+        before = _score(run, Path(run.plan.start_model), heldout)
+        final = Path(trained["final_model"])
+        after = _score(run, final, heldout) if trained["trained"] else dict(before)
+        bench = run_benchmarks(final, run.project.config.retrain)
+        if "skipped" in bench:
+            run.say(f"[evaluate] {bench['skipped']}")
+        counts = {leaf: len(rows) for leaf, rows in heldout.items()}
+        return {"before": before, "after": after, "heldout": counts, "benchmarks": bench}
+
+    result: dict[str, Any] = run.journal.step("evaluate", work, _identity)
+    return result
+
+
+# --- gate ----------------------------------------------------------------------------------------
+
+
+def gate(run: Run) -> GateDecision:
+
+    def work() -> dict[str, Any]:
+        scores = run.journal.result("evaluate")
+        decision = decide(
+            scores["before"], scores["after"], list(run.plan.generate), run.project.config.retrain
+        )
+        return {"decision": decision.model_dump(mode="json"), "at": now(), "override": None}
+
+    result = run.journal.step("gate", work, _identity)
+    decision = GateDecision.model_validate(result["decision"])
+    override = override_record(run)
+    if not decision.passed and override is not None and result["override"] is None:
+        run.journal.record("gate", {**result, "override": override.model_dump(mode="json")})
+        run.say(f"[gate] refused, released anyway: override by {override.who}: {override.why}")
+    return decision
+
+
+# --- report, artifacts, tag ----------------------------------------------------------------------
+
+
+def report(run: Run) -> Path:
+    """Write (or rewrite) the run's report folder; returns the absolute path of report.md."""
+
+    data = ReportInput(
+        version=run.plan.version,
+        plan=_plain(run.plan),
+        generation=run.journal.result("generate"),
+        prepared=run.journal.result("prepare"),
+        training=run.journal.result("train"),
+        evaluation=run.journal.result("evaluate"),
+        gate=run.journal.result("gate"),
+        seconds={s: run.journal.seconds(s) or 0.0 for s in run.journal.steps},
+    )
+    return write_report(data, run.work / "report")
+
+
+def _data_hash(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*.jsonl")):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _metrics(run: Run) -> dict[str, Any]:
+    evaluation = run.journal.result("evaluate")
+    decision = GateDecision.model_validate(run.journal.result("gate")["decision"])
+    generation = run.journal.result("generate")
+    training = run.journal.result("train")
+    learned = decision.learned
+    return {
+        "heldout_loss_before": evaluation["before"],
+        "heldout_loss_after": evaluation["after"],
+        "mean_learning": sum(learned.values()) / len(learned) if learned else None,
+        "max_forgetting": max(decision.forgotten.values()) if decision.forgotten else None,
+        "samples": {leaf: v["samples"] for leaf, v in generation["leaves"].items()},
+        "teacher_calls": generation["teacher_calls"],
+        "train_steps": sum(p["steps"] for p in training.get("phases", [])),
+        "benchmarks": evaluation["benchmarks"],
+        "seconds": {s: run.journal.seconds(s) for s in run.journal.steps},
+    }
+
+
+def _fill_artifacts(run: Run, staging: Path) -> None:
+
+    training = run.journal.result("train")
+    link_tree(Path(training["final_model"]), staging / "model")
+    for name in ("data", "replay", "heldout"):
+        link_tree(run.work / "prepared" / name, staging / name)
+    link_tree(run.work / "report", staging)
+    if training["trained"]:
+        (staging / "train").mkdir(parents=True, exist_ok=True)
+        for name in ("metrics.jsonl", "eval.json", "summary.json"):
+            source = run.work / "train" / name
+            if source.is_file():
+                shutil.copy2(source, staging / "train" / name)
+    recipe = load_recipe(run.recipe_path)
+    chat = {"template": recipe.template, "system_prompt": recipe.system_prompt}
+    write_json(staging / "chat.json", chat)
+
+
+def artifacts(run: Run) -> Lineage:
+
+    def work() -> dict[str, Any]:
+        final = artifacts_dir(run.project.repo_root, run.plan.version)
+        staging = final.parent / f".{final.name}.partial"
+        if not (final / "lineage.json").is_file():
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(final, ignore_errors=True)
+            _fill_artifacts(run, staging)
+            lineage = lineage_for(
+                run,
+                _metrics(run),
+                _data_hash(staging / "data"),
+                load_recipe(run.recipe_path).digest(),
+            )
+            write_json(staging / "lineage.json", lineage.model_dump(mode="json"))
+            staging.rename(final)
+        run.say(f"[artifacts] {final}")
+        return dict(json.loads((final / "lineage.json").read_text(encoding="utf-8")))
+
+    return Lineage.model_validate(run.journal.step("artifacts", work, _identity))
+
+
+def tag(run: Run) -> Release:
+    lineage = Lineage.model_validate(run.journal.result("artifacts"))
+
+    def work() -> dict[str, Any]:
+        release = tag_release(run.project.repo_root, lineage)
+        return {"tag": release.tag, "commit": release.commit}
+
+    run.journal.step("tag", work, _identity)
+    if run.journal.result("tag")["commit"] != lineage.commit:
+        raise UsageError(f"{lineage.version}: the tag points at another commit")
+    return Release(int(lineage.version[1:]), lineage.commit, lineage)

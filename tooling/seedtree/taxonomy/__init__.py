@@ -1,0 +1,1 @@
+"""The taxonomy: leaves loaded with their positions, content hashes, documents, what changed."""
