@@ -27,9 +27,10 @@ MAX_LEN = 512
 
 
 def encoded_samples(tokenizer: Any, count: int) -> list[Any]:
+    from seedtree.samples import SYSTEM
     from seedtree.train.data import load_samples
     from seedtree.train.render import Renderer
-    from seedtree.train.seeddata import SYSTEM, seed_datasets
+    from seedtree.train.seeddata import seed_datasets
 
     records = [r for rows in seed_datasets(ROOT / "taxonomy", ROOT).values() for r in rows]
     random.Random(0).shuffle(records)

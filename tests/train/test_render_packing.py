@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from seedtree.train.data import Sample, load_samples
+from seedtree.samples import Sample
+from seedtree.train.data import load_samples
 from seedtree.train.loop import load_model, load_tokenizer
 from seedtree.train.packing import collate, plan_phase
 from seedtree.train.recipe import Phase, Selector

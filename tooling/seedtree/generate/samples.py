@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 from seedtree.config import GenerateConfig
 from seedtree.generate.pipelines import Candidate, LeafRun
-
-SYSTEM = "You are a helpful, accurate assistant."
+from seedtree.samples import build_record
 
 
 @dataclass(frozen=True)
@@ -33,13 +31,7 @@ def _user(cand: Candidate) -> str:
 
 def record(run: LeafRun, cand: Candidate, prov: Provenance) -> dict[str, Any]:
     answer = cand.answer or ""
-    user = _user(cand)
-    digest = hashlib.sha256(f"{user}\n\x00{answer}".encode()).hexdigest()[:16]
-    knowledge = run.leaf.kind == "knowledge"
     meta: dict[str, Any] = {
-        "leaf": run.leaf.id,
-        "leaf_hash": run.leaf_hash,
-        "kind": "knowledge" if knowledge else "skill",
         "pipeline": run.leaf.kind,
         "length": length_tag(answer, prov.config.long_answer_words),
         "seed_ids": list(cand.seed_ids),
@@ -58,12 +50,4 @@ def record(run: LeafRun, cand: Candidate, prov: Provenance) -> dict[str, Any]:
         meta["chunk_text"] = cand.chunk.text
     if cand.context is not None:
         meta["context"] = cand.context
-    return {
-        "id": f"{run.leaf.id}:{digest}",
-        "messages": [
-            {"role": "system", "content": SYSTEM},
-            {"role": "user", "content": user},
-            {"role": "assistant", "content": answer},
-        ],
-        "metadata": meta,
-    }
+    return build_record(run.leaf.id, run.leaf_hash, run.leaf.kind, _user(cand), answer, **meta)

@@ -1,12 +1,6 @@
 """Training samples: loading per-leaf JSONL datasets and the held-out split.
 
-A sample is one line of a dataset written by generation::
-
-    {"id": ..., "messages": [{"role": "system", ...}, {"role": "user", ...},
-     {"role": "assistant", ...}], "metadata": {"leaf", "leaf_hash", "kind", "length", ...}}
-
-``metadata.unmask: true`` (or a top-level ``unmask``) asks for loss on everything but the system
-prompt (LAB's ``unmask``, used for knowledge text); otherwise only the answer is trained on.
+The record format and :class:`~seedtree.samples.Sample` are owned by :mod:`seedtree.samples`.
 """
 
 from __future__ import annotations
@@ -14,65 +8,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from seedtree.atomic import write_json
 from seedtree.errors import UsageError
+from seedtree.samples import Record, Sample, parse_sample
 from seedtree.train.recipe import HeldOut
 
-Record = Mapping[str, Any]
 DatasetSource = Mapping[str, Sequence[Record]] | Path | Sequence[Path]
 HELDOUT_FILE = "heldout.json"
-
-
-@dataclass(frozen=True)
-class Sample:
-    id: str
-    leaf: str
-    leaf_hash: str
-    kind: str
-    length: str | None
-    system: str
-    user: str
-    assistant: str
-    unmask: bool = False
-    record: Record = field(default_factory=dict, compare=False, repr=False)
-
-
-def _content(messages: Sequence[Record], role: str) -> str | None:
-    found = [m.get("content") for m in messages if isinstance(m, Mapping) and m.get("role") == role]
-    return str(found[-1]) if found else None
-
-
-def parse_sample(record: Record, where: str, leaf: str | None = None) -> Sample:
-    """One dataset record as a :class:`Sample` (``where`` names it in errors)."""
-    meta = record.get("metadata") or {}
-    messages = record.get("messages")
-    if not isinstance(meta, Mapping) or not isinstance(messages, list):
-        raise UsageError(f"{where}: a sample needs 'messages' (a list) and 'metadata' (a mapping)")
-    user, assistant = _content(messages, "user"), _content(messages, "assistant")
-    leaf_id = str(meta.get("leaf") or leaf or "")
-    if record.get("id") is None or user is None or assistant is None or not leaf_id:
-        raise UsageError(
-            f"{where}: a sample needs an 'id', a user and an assistant message, and metadata.leaf",
-            hint="regenerate the dataset with `seedtree generate`",
-        )
-    kind = str(meta.get("kind") or ("knowledge" if leaf_id.startswith("knowledge/") else "skill"))
-    length = meta.get("length")
-    return Sample(
-        id=str(record["id"]),
-        leaf=leaf_id,
-        leaf_hash=str(meta.get("leaf_hash") or ""),
-        kind="knowledge" if kind == "knowledge" else "skill",
-        length=None if length is None else str(length),
-        system=_content(messages, "system") or "",
-        user=user,
-        assistant=assistant,
-        unmask=bool(meta.get("unmask") or record.get("unmask")),
-        record=record,
-    )
 
 
 def _jsonl_files(path: Path) -> list[Path]:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from seedtree.atomic import write_json
-from seedtree.train.data import Record, Sample, parse_sample
+from seedtree.samples import Record, Sample, parse_sample
 from seedtree.train.engine import device
 from seedtree.train.loop import load_model, load_tokenizer
 from seedtree.train.packing import collate, first_fit, token_losses

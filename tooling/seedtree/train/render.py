@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from seedtree.errors import ConfigError
-from seedtree.train.data import Sample
+from seedtree.samples import Sample
 
 IGNORE = -100
 LAB_TOKENS = ("<|system|>", "<|user|>", "<|assistant|>", "<|endoftext|>")

@@ -21,11 +21,11 @@ import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from seedtree.atomic import write_json, write_jsonl, write_text
 from seedtree.errors import UsageError
-from seedtree.train.data import HELDOUT_FILE, Sample, parse_sample, read_heldout, read_jsonl
+from seedtree.samples import Sample, parse_sample, sample_record
+from seedtree.train.data import HELDOUT_FILE, read_heldout, read_jsonl
 from seedtree.train.recipe import ReplaySource
 
 MANIFEST = "manifest.json"
@@ -123,7 +123,7 @@ class ReplayBuffer:
 
     def _store(self, leaf: str, entry: LeafEntry, kept: Sequence[Sample]) -> None:
         file = f"samples/{_key(leaf)}.jsonl"
-        write_jsonl(self.root / file, [_record(s) for s in kept])
+        write_jsonl(self.root / file, [sample_record(s) for s in kept])
         self._entries[leaf] = LeafEntry(entry.leaf_hash, entry.sample_ids, entry.seen, file)
         self._write_manifest()
 
@@ -162,24 +162,6 @@ def _move_heldout(root: Path, leaf: str, new: str | None) -> None:
     if new is not None:
         manifest[new] = sorted(set(manifest.get(new, [])) | set(ids))
     write_json(root / HELDOUT_FILE, {"leaves": dict(sorted(manifest.items()))})
-
-
-def _record(sample: Sample) -> dict[str, Any]:
-    record = dict(sample.record)
-    if not record:
-        record = {
-            "id": sample.id,
-            "messages": [
-                {"role": "system", "content": sample.system},
-                {"role": "user", "content": sample.user},
-                {"role": "assistant", "content": sample.assistant},
-            ],
-            "metadata": {"kind": sample.kind, "length": sample.length, "unmask": sample.unmask},
-        }
-    meta = dict(record.get("metadata") or {})
-    meta.update(leaf=sample.leaf, leaf_hash=sample.leaf_hash)
-    record["metadata"] = meta
-    return record
 
 
 def _renamed(sample: Sample, leaf: str) -> Sample:

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from seedtree.atomic import write_json
-from seedtree.train.data import DatasetSource, Sample, heldout_ids, load_samples, split_heldout
+from seedtree.samples import Sample
+from seedtree.train.data import DatasetSource, heldout_ids, load_samples, split_heldout
 from seedtree.train.engine import (
     Dist,
     barrier,

@@ -11,9 +11,9 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from seedtree.samples import build_record
 from seedtree.taxonomy.leaves import Leaf, load_taxonomy
 
-SYSTEM = "You are a helpful, accurate assistant."
 QUESTION_FORMS = ("{q}", "Please answer this: {q}", "{q} Answer in your own words.")
 PASSAGE_FORMS = (
     'What does the reference on {topic} say under "{heading}" (part {n})?',
@@ -22,22 +22,7 @@ PASSAGE_FORMS = (
 
 
 def _record(leaf: Leaf, leaf_hash: str, user: str, answer: str, length: str) -> dict[str, Any]:
-    digest = hashlib.sha256(f"{user}\n{answer}".encode()).hexdigest()[:16]
-    return {
-        "id": f"{leaf.id}:{digest}",
-        "messages": [
-            {"role": "system", "content": SYSTEM},
-            {"role": "user", "content": user},
-            {"role": "assistant", "content": answer},
-        ],
-        "metadata": {
-            "leaf": leaf.id,
-            "leaf_hash": leaf_hash,
-            "kind": "knowledge" if leaf.kind == "knowledge" else "skill",
-            "length": length,
-            "source": "seeds",
-        },
-    }
+    return build_record(leaf.id, leaf_hash, leaf.kind, user, answer, length=length, source="seeds")
 
 
 def paragraphs(markdown: str, min_words: int = 20) -> list[tuple[str, str]]:
