@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from helpers import SAMPLE_TAXONOMY
-
 from seedtree.config import GenerateConfig
 from seedtree.generate.pipelines import Candidate, LeafRun
 from seedtree.generate.prompts import Prompts

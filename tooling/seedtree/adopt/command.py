@@ -92,6 +92,7 @@ def planned_files(
     files[".pre-commit-config.yaml"] = precommit_config(setup, published)
     for name in WORKFLOWS:
         files[f".github/workflows/{name}.yml"] = render_workflow(name, setup)
+    files[".github/actionlint.yaml"] = source.read(".github/actionlint.yaml")
     for theirs, ours in LOCKS.items():
         files[f"{LOCK_DIR}/{ours}"] = source.read(f"requirements/{theirs}")
     if not (repo_root / BASELINE).exists():
