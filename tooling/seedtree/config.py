@@ -37,6 +37,9 @@ class ValidateConfig(_Section):
     max_qa_words: int = 250
     # larger qna.yaml files are refused unread (documents may be 10 times larger)
     max_file_bytes: int = 1_000_000
+    # findings the tree already had (written by `seedtree init`): reported as known, never
+    # failing; a path relative to the repository root
+    baseline: str | None = None
 
 
 class TeacherConfig(_Section):

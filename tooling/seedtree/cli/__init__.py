@@ -7,7 +7,7 @@ import sys
 import click
 
 # Each module attaches its command to ``app`` when imported; the import order is the order of
-# ``seedtree --help``: contributing, pull requests, data and models, merge.
+# ``seedtree --help``: adopting, contributing, pull requests, data and models, merge.
 #
 # Start-up: a command imports its stage inside the command function. The stages import their
 # third-party libraries (jinja2, httpx, PyGithub, rapidfuzz, pydantic models...) at module level,
@@ -16,6 +16,7 @@ import click
 # seedtree's own modules are imported lazily.
 # isort: off
 from seedtree.cli import (  # noqa: F401  (imported for their side effect)
+    init,
     new,
     fmt,
     validate,

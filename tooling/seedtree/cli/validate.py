@@ -56,6 +56,23 @@ def validate(
     documents: Annotated[
         bool, typer.Option("--documents", help="Also resolve knowledge documents.")
     ] = False,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            help="Findings listed in this file are reported as known and do not fail "
+            "(default: validate.baseline in seedtree.yaml).",
+            dir_okay=False,
+        ),
+    ] = None,
+    write_baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-baseline",
+            help="Record every finding in this file as known (adopting seedtree), exit 0.",
+            dir_okay=False,
+        ),
+    ] = None,
     repo_root: RepoOption = None,
     config: ConfigOption = None,
 ) -> int:
@@ -71,5 +88,7 @@ def validate(
         changed=changed or base is not None,
         base=base,
         documents=documents,
+        baseline=baseline,
+        write_baseline=write_baseline,
     )
     return run_validate(open_project(repo_root, config), options)

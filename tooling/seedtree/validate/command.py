@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 from seedtree.config import ValidateConfig
-from seedtree.errors import UsageError
+from seedtree.errors import EXIT_OK, UsageError
 from seedtree.findings import Finding
 from seedtree.project import Project
 from seedtree.taxonomy.documents import check_documents
 from seedtree.taxonomy.leaves import QNA, load_leaf
 from seedtree.validate.api import ValidationResult, targets_for, validate_targets
+from seedtree.validate.baseline import apply_baseline, read_baseline, write_baseline
 from seedtree.validate.report import RENDERERS
 
 OutputFormat = Literal["auto", "text", "github", "json"]
@@ -30,6 +31,8 @@ class Options:
     changed: bool = False
     base: str | None = None
     documents: bool = False
+    baseline: Path | None = None  # known findings do not fail (default: validate.baseline)
+    write_baseline: Path | None = None  # record every finding as known, then exit 0
 
 
 def choose_format(requested: OutputFormat) -> str:
@@ -85,10 +88,25 @@ def run_validate(
     if options.documents and paths:
         extra = _document_findings(result, paths, project)
         result = ValidationResult(result.files, [*result.findings, *extra])
+    if options.write_baseline is not None:
+        count = write_baseline(options.write_baseline, result.findings, project.repo_root)
+        err.write(f"wrote {options.write_baseline}: {count} known findings\n")
+        return EXIT_OK
+    baseline = _baseline_path(project, options)
+    if baseline is not None:
+        result = apply_baseline(result, read_baseline(baseline), project.repo_root)
     name = choose_format(options.output_format)
     colour = name == "text" and out.isatty() and "NO_COLOR" not in os.environ
     RENDERERS[name](result, out, colour)
     return result.exit_code(options.strict)
+
+
+def _baseline_path(project: Project, options: Options) -> Path | None:
+    """--baseline, else ``validate.baseline`` from the configuration (relative to the repo)."""
+    if options.baseline is not None:
+        return options.baseline
+    configured = project.config.validate_.baseline
+    return project.repo_root / configured if configured else None
 
 
 def _within(paths: list[Path], scopes: Sequence[Path]) -> list[Path]:

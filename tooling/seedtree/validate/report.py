@@ -4,6 +4,7 @@ annotations, or JSON. Reporters only format; they decide nothing."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
@@ -19,11 +20,20 @@ _RESET = "\033[0m"
 def summary(result: ValidationResult) -> str:
     files_with = len({f.file for f in result.findings})
     checked = f"{result.files} file{'s' * (result.files != 1)} checked"
+    known = f" ({known_summary(result)})" if result.known else ""
     if not result.findings:
-        return f"{checked}: no problems"
+        return f"{checked}: no new problems{known}" if known else f"{checked}: no problems"
     errors = f"{result.errors} error{'s' * (result.errors != 1)}"
     warnings = f"{result.warnings} warning{'s' * (result.warnings != 1)}"
-    return f"{checked}: {errors}, {warnings} in {files_with} file{'s' * (files_with != 1)}"
+    where = f"{files_with} file{'s' * (files_with != 1)}"
+    return f"{checked}: {errors}, {warnings} in {where}{known}"
+
+
+def known_summary(result: ValidationResult) -> str:
+    """``12 known in the baseline: license-not-allowed 9, attribution-field-missing 3``."""
+    counts = Counter(f.rule for f in result.known)
+    rules = ", ".join(f"{rule} {n}" for rule, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    return f"{len(result.known)} known in the baseline: {rules}"
 
 
 class _Sources:
@@ -90,6 +100,7 @@ def as_json(result: ValidationResult) -> dict[str, Any]:
             "files_with_findings": len({f.file for f in result.findings}),
         },
         "findings": [_finding_json(f) for f in result.findings],
+        **({"known": [_finding_json(f) for f in result.known]} if result.known else {}),
     }
 
 
@@ -111,9 +122,11 @@ def render_json(result: ValidationResult, out: TextIO, colour: bool = False) -> 
     """Indented, one finding a line (so that the C encoder writes them: 3x faster)."""
     report = as_json(result)
     findings = report.pop("findings")
+    known = report.pop("known", None)
     head = json.dumps(report, indent=2, ensure_ascii=False).removesuffix("\n}")
     body = "".join(["\n    ", ",\n    ".join(map(_ONE_LINE, findings)), "\n  "]) if findings else ""
-    out.write(f'{head},\n  "findings": [{body}]\n}}\n')
+    tail = f',\n  "known": {json.dumps(known, ensure_ascii=False)}' if known else ""
+    out.write(f'{head},\n  "findings": [{body}]{tail}\n}}\n')
 
 
 RENDERERS: dict[str, Callable[[ValidationResult, TextIO, bool], None]] = {

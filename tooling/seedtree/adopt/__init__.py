@@ -1,0 +1,1 @@
+"""Adopting seedtree in a taxonomy repository: ``seedtree init`` and the files it generates."""
