@@ -63,11 +63,11 @@ def _grounded(leaf: Path, seeds: list[tuple[str, str]]) -> Path:
 def test_one_question_over_many_contexts_is_fine_but_not_over_the_same(leaf: Path) -> None:
     seeds = [(f"The report of day {n}.", "What happened?") for n in range(6)]
     seeds.append(("the  REPORT of day 0.", "what happened"))  # seed 0 again, but for case/space
-    seeds.append(("The report of day 1.", "What happened?"))  # seed 1 exactly
+    seeds.append(("The report of day 1.", "What happened?"))  # seed 1, with another answer
     found = [(f.rule, f.line, f.message) for f in validate_leaf(_grounded(leaf, seeds))]
     assert [(rule, line) for rule, line, _ in found] == [
         ("near-duplicate-question", 24),
-        ("duplicate-seed", 27),
+        ("repeated-question", 27),
     ]
     assert "as seed_examples/0 over" in found[0][2]
-    assert "as seed_examples/1:" in found[1][2]
+    assert "as seed_examples/1 over the same context with another answer" in found[1][2]

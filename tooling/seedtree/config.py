@@ -143,6 +143,15 @@ class RetrainConfig(_Section):
     quiet: bool = False
 
 
+class FmtConfig(_Section):
+    key_order: bool = Field(
+        default=False,
+        description="`seedtree fmt` also moves keys into the documented order and re-indents and "
+        "re-wraps every leaf it formats (by default it keeps the author's order and changes only "
+        "what `seedtree validate` reports: whitespace, indentation, the final newline, tabs)",
+    )
+
+
 class Config(_Section):
     # the taxonomy tree, relative to the repository root (the folder holding seedtree.yaml)
     taxonomy_dir: str = "taxonomy"
@@ -153,6 +162,7 @@ class Config(_Section):
     preview: PreviewConfig = Field(default_factory=PreviewConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     retrain: RetrainConfig = Field(default_factory=RetrainConfig)
+    fmt: FmtConfig = Field(default_factory=FmtConfig)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

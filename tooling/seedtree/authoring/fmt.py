@@ -1,11 +1,15 @@
 """``seedtree fmt``: fix what is mechanical in ``qna.yaml`` files without changing any value.
 
-Fixed: trailing spaces, the final newline, tab indentation, indentation (2 spaces for mappings,
-sequence items indented by 2 under their key), and key order (:data:`KEY_ORDER`). Comments and
-block scalars (``|``, ``>``) are kept; long plain or quoted scalars are re-wrapped at
-:data:`WIDTH` columns. Every result is parsed again and compared with the original, value by
-value and type by type: a file that cannot be formatted without changing a value is left as it
-is and reported.
+By default fmt fixes defects, not taste: a file on which ``seedtree validate`` reports no layout
+finding is left byte for byte as it is, and otherwise only the lines at fault change where a
+text fix suffices (line endings, trailing spaces, blank lines, the final newline, tab
+indentation); indentation, hyphens and colons are fixed by re-emitting the YAML, keeping the
+author's key order. A repository may opt in to one canonical layout (``fmt.key_order`` in
+``seedtree.yaml``): keys in :data:`KEY_ORDER`, 2-space indentation, sequence items indented by 2
+under their key, long plain or quoted scalars re-wrapped at :data:`WIDTH` columns. Comments and
+block scalars (``|``, ``>``) are kept. Every result is parsed again and compared with the
+original, value by value and type by type: a file that cannot be formatted without changing a
+value is left as it is and reported.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import yaml
 from seedtree.atomic import write_text
 from seedtree.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from seedtree.findings import Finding
+from seedtree.validate.formatting import layout_findings
 
 WIDTH = 100
 # The documented key order. Keys not listed keep their relative order after the listed ones.
@@ -41,6 +46,8 @@ KEY_ORDER: Mapping[str, tuple[str, ...]] = {
     "questions_and_answers": ("question", "answer"),
 }
 _LEADING_TAB = re.compile(r"^([ \t]*\t[ \t]*)", re.MULTILINE)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_BLANK = 2
 
 
 @dataclass(frozen=True)
@@ -144,10 +151,11 @@ def reorder_top_level(text: str) -> str:
     return "\n".join(lines[: starts[0]] + body) + "\n"
 
 
-def _dump(text: str, width: int) -> str:
+def _dump(text: str, width: int, key_order: bool) -> str:
     rt = _yaml(width)
     data = rt.load(text)
-    _apply_key_order(data)
+    if key_order:
+        _apply_key_order(data)
     out = io.StringIO()
     rt.dump(data, out)
     return out.getvalue()
@@ -188,14 +196,48 @@ def _split_prologue(text: str) -> tuple[str, str]:
     return "", text
 
 
-def _candidates(text: str) -> Iterator[str]:
-    """Formatted versions of ``text``, most thorough first."""
+def _candidates(text: str, key_order: bool) -> Iterator[str]:
+    """Formatted versions of ``text``: canonical ones, most thorough first (``key_order``), or
+    the text with its faulty lines fixed, then re-emitted as it stands."""
+    if not key_order:
+        yield _fix_lines(text, blocks_as_written=False)
+        yield _fix_lines(text, blocks_as_written=True)
     prologue, body = _split_prologue(text)
     head = _strip_lines(prologue) if prologue else ""
-    for width in (WIDTH, 1 << 16):
-        dumped = _dump(reorder_top_level(body), width)
+    for width in (WIDTH, 1 << 16) if key_order else (1 << 16,):
+        dumped = _dump(reorder_top_level(body) if key_order else body, width, key_order)
         yield head + _strip_lines(dumped)
         yield head + (dumped if dumped.endswith("\n") else dumped + "\n")
+
+
+def _block_scalar_lines(text: str) -> set[int]:
+    """0-based lines inside block scalars (``|``, ``>``): their spaces may be part of a value."""
+    lines: set[int] = set()
+    for event in yaml.parse(text, Loader=_LOADER):
+        start, end = event.start_mark, event.end_mark
+        if isinstance(event, yaml.ScalarEvent) and event.style in ("|", ">") and start and end:
+            lines.update(range(start.line + 1, end.line + (end.column > 0)))
+    return lines
+
+
+def _fix_lines(text: str, blocks_as_written: bool) -> str:
+    """Line endings, trailing spaces and runs of blank lines fixed, no blank lines at either end,
+    one final newline: every other line as it was. Inside block scalars, lines with text keep
+    their trailing spaces (part of the value), and so do blank lines if ``blocks_as_written``."""
+    text = text.replace("\r\n", "\n")
+    inside = _block_scalar_lines(text)
+    out: list[str] = []
+    blank = 0
+    for number, line in enumerate(text.split("\n")):
+        if number in inside and (blocks_as_written or line.strip()):
+            out.append(line)
+            blank = 0
+            continue
+        line = line.rstrip(" \t")
+        blank = blank + 1 if not line else 0
+        if line or (out and blank <= MAX_BLANK):
+            out.append(line)
+    return "\n".join(out).strip("\n") + "\n"
 
 
 def _untab(text: str) -> str:
@@ -235,21 +277,42 @@ def _parses(text: str) -> bool:
     return True
 
 
-def format_text(text: str, name: str = "<text>") -> Formatted:
-    """Format one ``qna.yaml`` text; the result parses to exactly the same value."""
+def format_text(text: str, name: str = "<text>", *, key_order: bool = False) -> Formatted:
+    """Format one ``qna.yaml`` text; the result parses to exactly the same value. By default a
+    text on which ``seedtree validate`` reports no layout finding comes back unchanged;
+    ``key_order`` makes the layout canonical (see the module's description)."""
     from ruamel.yaml.error import YAMLError as RoundTripError
 
+    if not key_order and not layout_findings(text, name):
+        return Formatted(text)
     try:
         source, value = _original_value(text)
         if value is None:  # empty, or only comments: nothing for the emitter to keep
             return Formatted(_strip_lines(source) if source.strip() else source)
-        for candidate in _candidates(source):
-            if _same(_load_plain(candidate), value):
-                return Formatted(candidate, _trailing_space_notes(candidate, name))
+        best = _best(source, value, key_order)
     except (yaml.YAMLError, RoundTripError) as exc:  # ruamel also rejects duplicate keys
         return Formatted(text, (_parse_error(exc, name),))
-    message = "cannot format without changing a value; file left as it is"
-    return Formatted(text, (_note(name, 1, 1, "fmt-unsafe", message),))
+    if best is None:
+        message = "cannot format without changing a value; file left as it is"
+        return Formatted(text, (_note(name, 1, 1, "fmt-unsafe", message),))
+    return Formatted(best, _trailing_space_notes(best, name))
+
+
+def _best(source: str, value: Any, key_order: bool) -> str | None:
+    """The first candidate that keeps the value: canonical, or (by default) with the fewest
+    layout findings left, the first fix on a tie."""
+    best, left = None, 0
+    for candidate in _candidates(source, key_order):
+        if not _same(_load_plain(candidate), value):
+            continue
+        if key_order:
+            return candidate
+        count = len(layout_findings(candidate))
+        if best is None or count < left:
+            best, left = candidate, count
+        if not count:
+            break
+    return best
 
 
 def iter_yaml_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -270,24 +333,30 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def format_file(path: Path, *, check: bool) -> FileResult:
+def format_file(path: Path, *, check: bool, key_order: bool = False) -> FileResult:
     """Format ``path`` in place (unless ``check``); report whether it changed."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         note = _note(display_path(path), 1, 1, "unreadable", f"cannot read: {exc}")
         return FileResult(path, False, (note,))
-    result = format_text(text, display_path(path))
+    result = format_text(text, display_path(path), key_order=key_order)
     changed = result.text != text
     if changed and not check:
         write_text(path, result.text)
     return FileResult(path, changed, result.notes)
 
 
-def run_fmt(paths: list[Path], *, check: bool, echo: Callable[[str], None] = print) -> int:
+def run_fmt(
+    paths: list[Path],
+    *,
+    check: bool,
+    key_order: bool = False,
+    echo: Callable[[str], None] = print,
+) -> int:
     """Format every file; exit 1 if a file could not be fully fixed (or, with check, would
     change), 0 otherwise."""
-    results = [format_file(p, check=check) for p in iter_yaml_files(paths)]
+    results = [format_file(p, check=check, key_order=key_order) for p in iter_yaml_files(paths)]
     verb = "would reformat" if check else "reformatted"
     for result in results:
         if result.changed:

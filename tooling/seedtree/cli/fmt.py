@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from seedtree.cli.app import ConfigOption, PathsArg, RepoOption, app, paths_or_root
+from seedtree.cli.app import ConfigOption, PathsArg, RepoOption, app
 
 
 @app.command("fmt", rich_help_panel="Contributing")
@@ -18,7 +18,11 @@ def fmt(
     config: ConfigOption = None,
     repo_root: RepoOption = None,
 ) -> int:
-    """Fix whitespace, indentation and key order of qna.yaml files without changing a value."""
+    """Fix what validation reports about whitespace, indentation, the final newline and tabs,
+    without changing a value (and, with fmt.key_order in seedtree.yaml, the key order)."""
     from seedtree.authoring.fmt import run_fmt
+    from seedtree.project import open_project
 
-    return run_fmt(paths_or_root(paths, repo_root, config), check=check)
+    project = open_project(repo_root, config)
+    key_order = project.config.fmt.key_order
+    return run_fmt(paths or [project.taxonomy_root], check=check, key_order=key_order)

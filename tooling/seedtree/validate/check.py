@@ -34,6 +34,7 @@ CONTENT_RULES: tuple[Rule, ...] = (
     content.document_commit,
     content.context_mixed,
     content.duplicate_seeds,
+    content.near_duplicate_contexts,
     content.sizes,
     attribution.attribution,
     formatting.lines_rules,

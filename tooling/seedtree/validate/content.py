@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from seedtree.findings import Finding
@@ -44,8 +45,9 @@ def knowledge_extra_qa(check: FileCheck) -> Iterator[Finding]:
             yield check.at_path(
                 ("seed_examples", i, "questions_and_answers", USED_QA),
                 "knowledge-extra-qa",
-                f"seed_examples/{i} has {len(qas)} questions and answers; only the first "
-                f"{USED_QA} are used: keep the best {USED_QA}",
+                f"seed_examples/{i} has {len(qas)} questions and answers; generation shows all "
+                f"{len(qas)} as examples in every prompt built on this context, a longer prompt "
+                f"than the {USED_QA} of the LAB recipe: keep the best {USED_QA}",
             )
 
 
@@ -100,57 +102,122 @@ def context_mixed(check: FileCheck) -> Iterator[Finding]:
             )
 
 
-def duplicate_seeds(check: FileCheck) -> Iterator[Finding]:
-    if check.kind != "skills":
-        return
-    exact: dict[tuple[str, str], int] = {}
-    # contexts are long and questions rarely repeat: a context is normalised (once) only when
-    # its normalised question is asked by another seed too
-    alone: dict[str, tuple[int, str] | None] = {}  # question -> its only seed so far, or None
-    near: dict[tuple[str, str], int] = {}  # (question, context), normalised -> first seed
+@dataclass(frozen=True)
+class _Asked:
+    """A question asked by a seed (a skill seed, or one Q&A of a knowledge seed)."""
+
+    path: tuple[Any, ...]
+    context: str
+    question: str
+    answer: str
+
+    @property
+    def name(self) -> str:
+        return "/".join(map(str, self.path))
+
+
+def _asked(check: FileCheck) -> Iterator[_Asked]:
     for i, seed in _seeds(check):
-        context, question = _text(seed.get("context")).strip(), _text(seed.get("question"))
-        key = (context, question.strip())
-        if key in exact:
-            yield check.at_path(
-                ("seed_examples", i, "question"),
-                "duplicate-seed",
-                f"seed_examples/{i} asks the same question over the same context as "
-                f"seed_examples/{exact[key]}: remove or change one",
-            )
-            continue
-        exact[key] = i
-        asked = normalise(question)
-        if asked not in alone:
-            alone[asked] = (i, context)
-            continue
-        single = alone[asked]
+        context = _text(seed.get("context")).strip()
+        if check.kind == "skills":
+            pairs: list[tuple[tuple[Any, ...], Any]] = [(("seed_examples", i), seed)]
+        else:
+            qas = seed.get("questions_and_answers")
+            pairs = [
+                (("seed_examples", i, "questions_and_answers", j), qa)
+                for j, qa in enumerate(qas if isinstance(qas, list) else [])
+            ]
+        for path, qa in pairs:
+            if isinstance(qa, dict):
+                yield _Asked(path, context, _text(qa.get("question")), _text(qa.get("answer")))
+
+
+def duplicate_seeds(check: FileCheck) -> Iterator[Finding]:
+    """An exact repeat (context, question and answer) is an error; the same question with another
+    answer a warning (it may show the range of good answers); a question that differs only in
+    case, spacing or punctuation over the same context a warning."""
+    answers: dict[tuple[str, str], dict[str, str]] = {}  # (context, question) -> answer -> seed
+    near = _NearQuestions()
+    for asked in _asked(check):
+        key, answer = (asked.context, asked.question.strip()), asked.answer.strip()
+        seen = answers.setdefault(key, {})
+        if not seen:
+            yield from near.add(check, asked)
+        elif answer in seen:
+            yield _duplicate(check, asked, seen[answer])
+        else:
+            yield _repeated(check, asked, next(iter(seen.values())))
+        seen.setdefault(answer, asked.name)
+
+
+def _duplicate(check: FileCheck, asked: _Asked, first: str) -> Finding:
+    over = " over the same context" if asked.context else ""
+    return check.at_path(
+        (*asked.path, "question"),
+        "duplicate-seed",
+        f"{asked.name} repeats {first}: the same question{over} with the same answer: remove one",
+    )
+
+
+def _repeated(check: FileCheck, asked: _Asked, first: str) -> Finding:
+    over = " over the same context" if asked.context else ""
+    return check.at_path(
+        (*asked.path, "question"),
+        "repeated-question",
+        f"{asked.name} asks the same question as {first}{over} with another answer: keep it if "
+        "the answers show the range of good answers, otherwise ask another question",
+    )
+
+
+class _NearQuestions:
+    """Questions equal once normalised, over the same context. Contexts are long and questions
+    rarely repeat: a context is lowercased (once) only when its normalised question is asked by
+    another seed too."""
+
+    def __init__(self) -> None:
+        self.alone: dict[str, _Asked | None] = {}  # question -> its only seed so far, or None
+        self.first: dict[tuple[str, str], str] = {}  # (question, context), loose -> first seed
+
+    def add(self, check: FileCheck, asked: _Asked) -> Iterator[Finding]:
+        question = normalise(asked.question)
+        if question not in self.alone:
+            self.alone[question] = asked
+            return
+        single = self.alone[question]
         if single is not None:
-            near[(asked, _loose(single[1]))], alone[asked] = single[0], None
-        loose = (asked, _loose(context))
-        if loose in near:
+            self.first[(question, _loose(single.context))] = single.name
+            self.alone[question] = None
+        loose = (question, _loose(asked.context))
+        if loose in self.first:
             yield check.at_path(
-                ("seed_examples", i, "question"),
+                (*asked.path, "question"),
                 "near-duplicate-question",
-                f"seed_examples/{i} asks nearly the same question as seed_examples/{near[loose]}"
-                " over the same context: make the seeds more diverse",
+                f"{asked.name} asks nearly the same question as {self.first[loose]} over the "
+                "same context: make the seeds more diverse",
             )
-        near.setdefault(loose, i)
+        self.first.setdefault(loose, asked.name)
 
 
 def _loose(context: str) -> str:
     return " ".join(context.lower().split())
 
 
-def _qa_pairs(check: FileCheck) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
+def near_duplicate_contexts(check: FileCheck) -> Iterator[Finding]:
+    """Knowledge seeds whose contexts are equal once normalised: one passage shown twice."""
+    if check.kind != "knowledge":
+        return
+    first: dict[str, int] = {}
     for i, seed in _seeds(check):
-        if check.kind == "skills":
-            yield ("seed_examples", i), seed
-            continue
-        qas = seed.get("questions_and_answers")
-        for j, qa in enumerate(qas if isinstance(qas, list) else []):
-            if isinstance(qa, dict):
-                yield ("seed_examples", i, "questions_and_answers", j), qa
+        context = normalise(_text(seed.get("context")))
+        if context and context in first:
+            yield check.at_path(
+                ("seed_examples", i, "context"),
+                "near-duplicate-context",
+                f"the context of seed_examples/{i} is the same as that of "
+                f"seed_examples/{first[context]} (up to case, spacing and punctuation): give "
+                "each seed another passage of the documents",
+            )
+        first.setdefault(context, i)
 
 
 def sizes(check: FileCheck) -> Iterator[Finding]:
@@ -166,14 +233,13 @@ def sizes(check: FileCheck) -> Iterator[Finding]:
                 f"context of seed_examples/{i} has {words} words, more than {limit_context}: "
                 "shorten it",
             )
-    for path, qa in _qa_pairs(check):
-        question, answer = _text(qa.get("question")), _text(qa.get("answer"))
-        short = len(question) + len(answer) < 2 * limit_qa
-        words = 0 if short else _words(question) + _words(answer)
+    for asked in _asked(check):
+        short = len(asked.question) + len(asked.answer) < 2 * limit_qa
+        words = 0 if short else _words(asked.question) + _words(asked.answer)
         if words > limit_qa:
             yield check.at_path(
-                (*path, "question"),
+                (*asked.path, "question"),
                 "qa-too-long",
-                f"question and answer of {'/'.join(map(str, path))} have {words} words, more "
-                f"than {limit_qa}: shorten them",
+                f"question and answer of {asked.name} have {words} words, more than {limit_qa}: "
+                "shorten them",
             )

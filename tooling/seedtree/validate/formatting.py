@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
 
+from seedtree.config import ValidateConfig
 from seedtree.findings import Finding
-from seedtree.taxonomy.yamlpos import Pos
-from seedtree.validate.context import FileCheck
+from seedtree.taxonomy.yamlpos import Pos, parse_text
+from seedtree.validate.context import FileCheck, own_version, version_number
 
 FIRST_LINTED_VERSION = 2
 MAX_BLANK = 2
@@ -27,6 +29,19 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def applies(check: FileCheck) -> bool:
     return check.version >= FIRST_LINTED_VERSION
+
+
+def layout_findings(text: str, name: str = "<text>") -> list[Finding]:
+    """What ``seedtree validate`` reports about the layout of ``text`` at the file's own version:
+    YAML problems (syntax, duplicate keys) and the formatting rules, nothing about content."""
+    parsed = parse_text(text, name)
+    if not parsed.ok:
+        return list(parsed.findings)
+    own = own_version(parsed.data)
+    version = version_number(own) or 1
+    config = ValidateConfig()
+    check = FileCheck(Path(name), name, None, None, parsed, "skills", own, version, False, config)
+    return [*parsed.findings, *lines_rules(check), *token_rules(check)]
 
 
 def lines_rules(check: FileCheck) -> Iterator[Finding]:

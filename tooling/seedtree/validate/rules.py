@@ -124,8 +124,8 @@ _TABLE: tuple[tuple[str, RuleSeverity, str, str], ...] = (
     (
         "knowledge-extra-qa",
         "warning",
-        "a knowledge context has more than 3 questions and "
-        "answers; generation uses only the first 3",
+        "a knowledge context has more than 3 questions and answers; generation shows them all "
+        "as examples in every prompt built on that context, longer than the LAB recipe's 3",
         "keep the best 3",
     ),
     (
@@ -149,14 +149,29 @@ _TABLE: tuple[tuple[str, RuleSeverity, str, str], ...] = (
     (
         "duplicate-seed",
         "error",
-        "the same question over the same context appears twice",
-        "remove or change one of them",
+        "a seed repeats another word for word: the same context, question and answer "
+        "(in knowledge leaves: the same question and answer over the same context)",
+        "remove one of them",
+    ),
+    (
+        "repeated-question",
+        "warning",
+        "the same question over the same context appears again with another answer "
+        "(InstructLab accepts it, and skills use it to show the range of good answers)",
+        "keep it if the answers show different good answers; otherwise ask another question",
     ),
     (
         "near-duplicate-question",
         "warning",
         "two questions over the same context differ only in case, spacing or punctuation",
         "make the seeds more diverse",
+    ),
+    (
+        "near-duplicate-context",
+        "warning",
+        "two knowledge seeds have the same context, or contexts that differ only in case, "
+        "spacing or punctuation",
+        "give each seed another passage of the documents",
     ),
     (
         "context-too-long",
@@ -206,7 +221,9 @@ _TABLE: tuple[tuple[str, RuleSeverity, str, str], ...] = (
     (
         "personal-data",
         "warning",
-        "an e-mail address or a phone number",
+        "an e-mail address or a phone number; not reserved example domains (`example.com`, "
+        "`.org`, `.net`, `*.example`, `*.invalid`, `*.test`) nor placeholder numbers "
+        "(`555-0100` to `555-0199`, groups of one repeated digit, runs like `123-456-7890`)",
         "remove it unless it is meant to be public",
     ),
     (

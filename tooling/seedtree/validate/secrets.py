@@ -2,8 +2,10 @@
 
 Private keys and well-known access token formats are errors; e-mail addresses and phone numbers
 are warnings (a public figure's address may be meant). The raw text is scanned, so every finding
-points at the exact line and column. Reserved example domains (``example.com``, ``.invalid``,
-``.test``) are not personal data.
+points at the exact line and column. What no one owns is not personal data: reserved example
+domains (``example.com``/``.org``/``.net``, ``.example``, ``.invalid``, ``.test``) and placeholder
+phone numbers (``555-0100`` to ``555-0199``, groups of one repeated digit like ``000-000-0000``
+or ``111-222-3333``, runs like ``123-456-7890``).
 """
 
 from __future__ import annotations
@@ -44,7 +46,11 @@ PHONE = re.compile(
     r"[0-9]{3}[ .-][0-9]{4}(?![\w.-])",
     re.ASCII,
 )
-_EXAMPLE_DOMAINS = re.compile(r"(^|\.)(example\.(com|org|net)|invalid|test|localhost)$", re.I)
+_EXAMPLE_DOMAINS = re.compile(
+    r"(^|\.)(example\.(com|org|net)|example|invalid|test|localhost)$", re.I
+)
+_COUNTRY_CODE = re.compile(r"^\+[0-9]{1,3}[ .-]?")
+_RUNS = "01234567890123456789"
 
 
 class _Lines:
@@ -82,6 +88,19 @@ def _emails(text: str) -> Iterator[Match]:
         at = text.find("@", at + 1)
 
 
+def placeholder_phone(number: str) -> bool:
+    """A number no one has: 555-0100 to 555-0199 (reserved for fiction), groups of one repeated
+    digit (000-000-0000, 111-222-3333), an ascending or descending run (123-456-7890)."""
+    groups = re.findall(r"[0-9]+", _COUNTRY_CODE.sub("", number))
+    digits = "".join(groups)
+    return (
+        digits[-7:-2] == "55501"
+        or all(len(set(group)) == 1 for group in groups)
+        or digits in _RUNS
+        or digits in _RUNS[::-1]
+    )
+
+
 def _matches(text: str) -> Iterator[Match]:
     yield from _emails(text)
     if _MARKERS.search(text):
@@ -91,7 +110,8 @@ def _matches(text: str) -> Iterator[Match]:
                     yield match.start(), "error", _SECRET_MESSAGE.format(what)
     if b"000 0000" in text.encode("utf-8", "surrogatepass").translate(_PHONE_CLASSES):
         for match in PHONE.finditer(text):
-            yield match.start(), "warning", _PHONE_MESSAGE
+            if not placeholder_phone(match.group(0)):
+                yield match.start(), "warning", _PHONE_MESSAGE
 
 
 def scan_text(text: str, file: str) -> Iterator[Finding]:
