@@ -214,7 +214,7 @@ def check_memory(
     detail = f"{need:.1f} GB per rank of {usable:.1f} GB usable on {where(machine)}"
     if fits(estimate, capacity):
         return Check("memory", "ok", detail)
-    breakdown = "; ".join(line.strip() for line in estimate.lines()[1:-1])
+    breakdown = ", ".join(f"{name} {value / GB:.1f} GB" for name, value in estimate.parts())
     return Check("memory", "fail", f"{detail} ({breakdown})", advice(estimate))
 
 

@@ -120,19 +120,22 @@ def use_bf16(recipe: Recipe) -> bool:
 def prepare_model(model: Any, recipe: Recipe) -> Any:
     """Switch on gradient checkpointing when the recipe asks for it (both engines call this)."""
     if recipe.gradient_checkpointing:
-        # non-reentrant checkpointing: works under ZeRO-3's partitioned parameters and needs no
-        # input that requires a gradient
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        # transformers 5 names it activation checkpointing (gradient_checkpointing_enable is its
+        # deprecated alias). Non-reentrant: works under ZeRO-3's partitioned parameters and needs
+        # no input that requires a gradient.
+        model.activation_checkpointing_enable(
+            activation_checkpointing_kwargs={"use_reentrant": False}
+        )
         model.config.use_cache = False
     return model
 
 
-def _autocast(model: Any) -> Any:
+def autocast_forward(model: Any, device_type: str = "cuda") -> Any:
     """``model`` run under bf16 autocast (the backward pass runs outside it, as torch advises)."""
     import torch
 
     def forward(*args: Any, **kwargs: Any) -> Any:
-        with torch.autocast("cuda", dtype=torch.bfloat16):
+        with torch.autocast(device_type, dtype=torch.bfloat16):
             return model(*args, **kwargs)
 
     return forward
@@ -164,7 +167,7 @@ class PlainEngine:
 
     def __init__(self, model: Any, recipe: Recipe, phase: Phase) -> None:
         self.module = prepare_model(model, recipe)
-        self.forward = _autocast(model) if use_bf16(recipe) else model
+        self.forward = autocast_forward(model) if use_bf16(recipe) else model
         self.scale = 1.0
         self.clip = recipe.grad_clip
         self.optimizer, self.scheduler = _optimizer(model, phase)

@@ -76,15 +76,17 @@ class MemoryEstimate:
             f"memory per device ({engine}, {lay.world} rank(s), {lay.precision}, "
             f"{lay.tokens} tokens per micro-batch, gradient checkpointing {ckpt}):"
         )
-        parts = [
+        parts = [*self.parts(), ("total", self.total)]
+        return [head, *(f"  {name:<16}{value / GB:9.1f} GB" for name, value in parts)]
+
+    def parts(self) -> list[tuple[str, float]]:
+        return [
             ("weights", self.weights),
             ("gradients", self.gradients),
             ("optimizer state", self.optimizer),
             ("activations", self.activations),
             ("logits", self.logits),
-            ("total", self.total),
         ]
-        return [head, *(f"  {name:<16}{value / GB:9.1f} GB" for name, value in parts)]
 
 
 def _state_bytes(layout: Layout) -> tuple[float, float, float]:
