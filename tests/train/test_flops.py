@@ -61,7 +61,9 @@ def test_each_phase_reports_tokens_per_second(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    result = train_run(make_dataset(n=8), tiny_model_dir, tmp_path / "out", fast_recipe())
+    phase = {"name": "all", "select": {}, "lr": 3e-3, "effective_batch": 4, "min_steps": 2}
+    recipe = fast_recipe(phases=[phase])
+    result = train_run(make_dataset(n=8), tiny_model_dir, tmp_path / "out", recipe)
     err = capsys.readouterr().err
     for phase in result.phases:
         assert phase.tokens_per_s is not None and phase.tokens_per_s > 0
