@@ -100,3 +100,10 @@ def test_autocast_computes_in_bf16_and_keeps_fp32_weights_and_gradients(
     weight = model.model.layers[0].mlp.up_proj.weight
     assert weight.dtype == torch.float32 and weight.grad is not None
     assert weight.grad.dtype == torch.float32
+
+
+def test_deepspeed_bf16_loads_the_weights_in_bf16(tiny_model_dir: Path) -> None:
+    import torch
+
+    assert load_model(tiny_model_dir, 0, bf16=True).dtype == torch.bfloat16
+    assert load_model(tiny_model_dir, 0).dtype == torch.float32

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from seedtree.train.engine import DeepSpeedEngine, Dist, Engine, PlainEngine, all_sum, device
+from seedtree.train.engine import (
+    DeepSpeedEngine,
+    Dist,
+    Engine,
+    PlainEngine,
+    all_sum,
+    device,
+    use_bf16,
+)
 from seedtree.train.flops import Throughput, flops_per_token, throughput
 from seedtree.train.memory import ModelShape, shape_of_model
 from seedtree.train.metrics import JsonlLog
@@ -100,14 +108,13 @@ def load_tokenizer(model_dir: Path, template: str) -> Any:
     return tokenizer
 
 
-def load_model(model_dir: Path, vocab_size: int) -> Any:
-    """An HF causal LM in fp32 with SDPA attention (which honours packed position ids)."""
+def load_model(model_dir: Path, vocab_size: int, bf16: bool = False) -> Any:
+    """An HF causal LM in fp32 (``bf16``: bf16) with SDPA attention (honours packed positions)."""
     import torch
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(
-        model_dir, attn_implementation="sdpa", dtype=torch.float32
-    )
+    dtype = torch.bfloat16 if bf16 else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(model_dir, attn_implementation="sdpa", dtype=dtype)
     if model.get_input_embeddings().weight.shape[0] < vocab_size:
         model.resize_token_embeddings(vocab_size)
     return model
@@ -176,7 +183,10 @@ def train_phase(
     job: PhaseJob, tokenizer: Any, dist: Dist, logs: RunLogs, on_step: OnStep | None = None
 ) -> PhaseResult:
     """Train one phase from ``job.from_model``; the HF-format model folder it saved, its speed."""
-    model = load_model(job.from_model, len(tokenizer))
+    # DeepSpeed's bf16 mode casts the weights to bf16 (its fp32 master copy is made from them):
+    # loading them in bf16 is the same model in half the host memory of every rank
+    bf16 = job.ds_config is not None and use_bf16(job.recipe)
+    model = load_model(job.from_model, len(tokenizer), bf16)
     model.train()
     meter = _meter(model, dist)
     engine = _engine(job, model)
