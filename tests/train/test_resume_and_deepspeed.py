@@ -147,3 +147,71 @@ def train_heldout(out: Path, make_dataset: Callable[..., Path]) -> dict[str, lis
     ids = read_heldout(out / "replay")
     samples = load_samples(make_dataset(n=16))
     return {leaf: [s for s in rows if s.id in ids[leaf]] for leaf, rows in samples.items()}
+
+
+def _torchrun(port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        str(port),
+        "-m",
+    ]
+
+
+def _kill_group_after_steps(cmd: list[str], metrics: Path, steps: int, env: dict[str, str]) -> None:
+    """SIGKILL the launcher and its ranks (as a cancelled job is) once ``steps`` are logged."""
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True
+    )
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and proc.poll() is None:
+        if metrics.is_file() and len(metrics.read_text().splitlines()) >= steps:
+            os.killpg(proc.pid, signal.SIGKILL)
+            break
+        time.sleep(0.01)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "training ended before it could be killed"
+
+
+def test_zero3_two_ranks_killed_mid_phase_resume_from_the_checkpoint(
+    tiny_model_dir: Path,
+    make_dataset: Callable[..., Path],
+    fast_recipe: Callable[..., Recipe],
+    tmp_path: Path,
+) -> None:
+    from helpers import PROJECT_ROOT
+
+    phase = {"name": "all", "select": {}, "lr": 3e-3, "effective_batch": 4, "warmup_steps": 1}
+    recipe = fast_recipe(
+        checkpoint_every=2,
+        gradient_checkpointing=True,
+        phases=[{**phase, "min_steps": 8, "max_steps": 8}],
+    )
+    recipe_path = _write_recipe(recipe, tmp_path / "recipe.yaml")
+    out = tmp_path / "out"
+    ds = PROJECT_ROOT / "training" / "deepspeed" / "zero3.json"
+    cmd = _torchrun(29900 + os.getpid() % 90)
+    cmd += _train_cmd(make_dataset(n=16), tiny_model_dir, out, recipe_path)[2:]
+    cmd += ["--deepspeed", str(ds)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    metrics = out / "metrics.jsonl"
+    _kill_group_after_steps(cmd, metrics, 5, env)
+    state = out / "phases" / "01-all" / "state"
+    saved = (state / "latest").read_text().strip()
+    assert saved in ("step4", "step6")  # every 2 steps; the 5th step was logged
+    resumed_at = int(saved.removeprefix("step"))
+    before = _rows(metrics)[:resumed_at]
+    assert not (out / "eval.json").exists()
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    after = _rows(metrics)
+    assert [r["step"] for r in after] == list(range(1, 9))
+    # the steps up to the checkpoint were not run again (their timings are the first run's)
+    assert after[:resumed_at] == before
+    assert after[-1]["loss"] < after[0]["loss"]
+    evaluation = json.loads((out / "eval.json").read_text())["heldout_loss"]
+    assert all(evaluation["all"][leaf] < evaluation["base"][leaf] for leaf in evaluation["all"])

@@ -31,6 +31,7 @@ from seedtree.cli import (  # noqa: F401  (imported for their side effect)
     models,
     cache,
     retrain,
+    doctor,
 )
 
 # isort: on

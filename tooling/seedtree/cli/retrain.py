@@ -44,6 +44,14 @@ def retrain(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bars (CI logs).")
     ] = False,
+    no_preflight: Annotated[
+        bool,
+        typer.Option("--no-preflight", help="Skip the checks of `seedtree doctor` at the start."),
+    ] = False,
+    allow_cpu: Annotated[
+        bool,
+        typer.Option("--allow-cpu", help="Training on the CPU is intended (no GPU is required)."),
+    ] = False,
     repo_root: RepoOption = None,
     config: ConfigOption = None,
 ) -> int:
@@ -65,5 +73,7 @@ def retrain(
         override_reason=reason if override_gate else None,
         wait=not no_wait,
         quiet=quiet or project.config.retrain.quiet,
+        preflight=not no_preflight,
+        allow_cpu=allow_cpu,
     )
     return run(project, options)

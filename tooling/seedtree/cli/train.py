@@ -12,14 +12,16 @@ from seedtree.cli.app import ConfigOption, RepoOption, app
 
 @app.command(rich_help_panel="Data and models")
 def train(
-    data: Annotated[
-        list[Path],
-        typer.Option("--data", help="A JSONL dataset file or a folder of them (repeatable)."),
-    ],
     model: Annotated[
         str, typer.Option("--from", help="'default' (embedded SmolLM2) or an HF-format folder.")
     ],
-    out: Annotated[Path, typer.Option("--out", help="Output folder (a rerun resumes).")],
+    data: Annotated[
+        list[Path] | None,
+        typer.Option("--data", help="A JSONL dataset file or a folder of them (repeatable)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output folder (a rerun resumes).")
+    ] = None,
     recipe: Annotated[
         str | None, typer.Option(help="Training recipe (default: train.recipe in the config).")
     ] = None,
@@ -31,6 +33,20 @@ def train(
         typer.Option(help="Replay buffer folder kept across runs (default: OUT/replay)."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Plain lines, no bars.")] = False,
+    estimate: Annotated[
+        bool,
+        typer.Option(
+            "--estimate", help="Print the memory one rank needs (no --data, --out); train nothing."
+        ),
+    ] = False,
+    world_size: Annotated[
+        int | None,
+        typer.Option(
+            "--world-size",
+            min=1,
+            help="Ranks for --estimate (default: $WORLD_SIZE, else the CUDA devices, else 1).",
+        ),
+    ] = None,
     local_rank: Annotated[
         int | None, typer.Option("--local_rank", hidden=True, help="Set by the deepspeed launcher.")
     ] = None,
@@ -40,8 +56,10 @@ def train(
     """Train the recipe's phases (knowledge, then skills) with replay; evaluate after each."""
     from seedtree.config import with_overrides
     from seedtree.project import open_project
-    from seedtree.train.command import train_command
+    from seedtree.train.command import estimate_command, train_command
 
     project = open_project(repo_root, config)
     settings = with_overrides(project.config, "train", recipe=recipe, deepspeed=deepspeed)
-    return train_command(data, model, out, project, settings.train, replay, quiet)
+    if estimate:
+        return estimate_command(model, project, settings.train, world_size)
+    return train_command(data or [], model, out, project, settings.train, replay, quiet)

@@ -34,6 +34,12 @@ from seedtree.git import head_commit, run_git
 from seedtree.models import resolve_model
 from seedtree.project import Project
 from seedtree.retrain import steps
+from seedtree.retrain.doctor import (
+    base_name,
+    require_ready,
+    retrain_recipe_name,
+    start_release,
+)
 from seedtree.retrain.journal import Journal, exclusive
 from seedtree.retrain.release import (
     Release,
@@ -54,17 +60,11 @@ from seedtree.train.recipe import load_recipe
 
 
 def _base_name(config: Config, options: Options) -> str:
-    return options.base_model or config.retrain.base_model or config.student.model
+    return base_name(config, options.base_model)
 
 
 def _start_release(project: Project, options: Options) -> Release | None:
-    """The version training starts from: current, unless --base-model asks for another base."""
-    current = current_release(project.repo_root)
-    if current is None:
-        return None
-    if options.base_model and options.base_model != current.lineage.base_model:
-        return None  # a new base model: every leaf is trained again from it
-    return current
+    return start_release(project, options.base_model)
 
 
 def _require_clean(project: Project) -> None:
@@ -158,9 +158,7 @@ def _fingerprint(project: Project, options: Options, recipe_digest: str) -> str:
 
 
 def _recipe_path(project: Project) -> Path:
-
-    name = project.config.retrain.recipe or project.config.train.recipe
-    return resolve_file(name, project, "recipe")
+    return resolve_file(retrain_recipe_name(project.config), project, "recipe")
 
 
 def retrain(
@@ -168,6 +166,8 @@ def retrain(
 ) -> int:
     """``seedtree retrain``: release the next model version, or explain why not (exit 1)."""
 
+    if options.preflight and not options.dry_run:
+        require_ready(project, options.allow_cpu, options.base_model)
     recipe_path = _recipe_path(project)
     digest = load_recipe(recipe_path).digest()
     if options.dry_run:

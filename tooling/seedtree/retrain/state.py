@@ -28,6 +28,8 @@ class Options:
     override_reason: str | None = None  # --override-gate --reason TEXT
     wait: bool = True
     quiet: bool = False
+    preflight: bool = True  # run the checks of `seedtree doctor` first
+    allow_cpu: bool = False  # training on the CPU is intended (the demo)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from seedtree.train.engine import DeepSpeedEngine, Dist, Engine, PlainEngine, all_sum, device
+from seedtree.train.engine import (
+    DeepSpeedEngine,
+    Dist,
+    Engine,
+    PlainEngine,
+    all_sum,
+    device,
+    use_bf16,
+)
+from seedtree.train.flops import Throughput, flops_per_token, throughput
+from seedtree.train.memory import ModelShape, shape_of_model
 from seedtree.train.metrics import JsonlLog
 from seedtree.train.packing import Plan, Step, collate, token_losses
 from seedtree.train.recipe import Phase, Recipe
@@ -35,6 +45,44 @@ class PhaseJob:
     out: Path
     ds_config: dict[str, Any] | None
     earlier_phases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    model: Path  # the HF-format folder saved
+    throughput: Throughput | None  # over the steps this process ran (None: it ran none)
+
+
+@dataclass
+class _Meter:
+    """Tokens and seconds of the steps run so far, and what MFU needs to know about them."""
+
+    shape: ModelShape
+    device_name: str | None
+    devices: int
+    tokens: int = 0
+    seconds: float = 0.0
+    flops: float = 0.0
+
+    def add(self, step: Step, seconds: float) -> Throughput:
+        per_token = flops_per_token(self.shape, step.tokens / max(1, len(step.sample_indices())))
+        self.tokens += step.tokens
+        self.seconds += seconds
+        self.flops += per_token * step.tokens
+        return throughput(step.tokens, seconds, per_token, self.device_name, self.devices)
+
+    def total(self) -> Throughput | None:
+        if not self.tokens:
+            return None
+        per_token = self.flops / self.tokens
+        return throughput(self.tokens, self.seconds, per_token, self.device_name, self.devices)
+
+
+def _meter(model: Any, dist: Dist) -> _Meter:
+    import torch
+
+    name = torch.cuda.get_device_name(device()) if torch.cuda.is_available() else None
+    return _Meter(shape_of_model(model), name, dist.world)
 
 
 @dataclass(frozen=True)
@@ -60,14 +108,13 @@ def load_tokenizer(model_dir: Path, template: str) -> Any:
     return tokenizer
 
 
-def load_model(model_dir: Path, vocab_size: int) -> Any:
-    """An HF causal LM in fp32 with SDPA attention (which honours packed position ids)."""
+def load_model(model_dir: Path, vocab_size: int, bf16: bool = False) -> Any:
+    """An HF causal LM in fp32 (``bf16``: bf16) with SDPA attention (honours packed positions)."""
     import torch
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(
-        model_dir, attn_implementation="sdpa", dtype=torch.float32
-    )
+    dtype = torch.bfloat16 if bf16 else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(model_dir, attn_implementation="sdpa", dtype=dtype)
     if model.get_input_embeddings().weight.shape[0] < vocab_size:
         model.resize_token_embeddings(vocab_size)
     return model
@@ -114,7 +161,7 @@ def _restore(engine: Engine, job: PhaseJob, dist: Dist, logs: RunLogs) -> int:
 
 
 def _step_row(
-    job: PhaseJob, number: int, step: Step, loss: float, lr: float, secs: float
+    job: PhaseJob, number: int, step: Step, loss: float, lr: float, secs: float, speed: Throughput
 ) -> dict[str, Any]:
     return {
         "phase": job.phase.name,
@@ -123,7 +170,8 @@ def _step_row(
         "lr": lr,
         "tokens": step.tokens,
         "trained_tokens": step.trained_tokens,
-        "tokens_per_s": step.tokens / max(secs, 1e-9),
+        "tokens_per_s": speed.tokens_per_s,
+        "mfu": speed.mfu,
         "padding_fraction": 0.0,
         "fill": job.plan.fill,
         "samples": len(step.sample_indices()),
@@ -133,10 +181,14 @@ def _step_row(
 
 def train_phase(
     job: PhaseJob, tokenizer: Any, dist: Dist, logs: RunLogs, on_step: OnStep | None = None
-) -> Path:
-    """Train one phase from ``job.from_model``; return the HF-format model folder it saved."""
-    model = load_model(job.from_model, len(tokenizer))
+) -> PhaseResult:
+    """Train one phase from ``job.from_model``; the HF-format model folder it saved, its speed."""
+    # DeepSpeed's bf16 mode casts the weights to bf16 (its fp32 master copy is made from them):
+    # loading them in bf16 is the same model in half the host memory of every rank
+    bf16 = job.ds_config is not None and use_bf16(job.recipe)
+    model = load_model(job.from_model, len(tokenizer), bf16)
     model.train()
+    meter = _meter(model, dist)
     engine = _engine(job, model)
     start = _restore(engine, job, dist, logs)
     total = len(job.plan.steps)
@@ -146,7 +198,8 @@ def train_phase(
         began = time.perf_counter()
         lr = engine.lr()
         loss = _run_step(engine, job, step, dist)
-        row = _step_row(job, index + 1, step, loss, lr, time.perf_counter() - began)
+        secs = time.perf_counter() - began
+        row = _step_row(job, index + 1, step, loss, lr, secs, meter.add(step, secs))
         if dist.main:
             logs.metrics.append(row)
             ids = [job.encoded[i].sample_id for i in step.sample_indices()]
@@ -156,4 +209,4 @@ def train_phase(
         if every and (index + 1) % every == 0 and index + 1 < total:
             engine.save_state(job.out / "state", {"step": index + 1, "rng": _rng_state()})
     engine.save_hf(job.out / "model", tokenizer)
-    return job.out / "model"
+    return PhaseResult(job.out / "model", meter.total())

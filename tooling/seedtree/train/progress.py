@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from seedtree.train.evaluate import EvalMatrix
+    from seedtree.train.flops import Throughput
     from seedtree.train.packing import Plan
 
 
@@ -75,6 +76,10 @@ class Reporter:
     def step(self, phase: str, step: int, total: int, row: dict[str, Any]) -> None:
         if self._progress is not None and self._task is not None:
             self._progress.update(self._task, completed=step, loss=f"{row['loss']:.3f}")
+
+    def phase_end(self, name: str, speed: Throughput | None) -> None:
+        if speed is not None:
+            self._say(f"phase {name}: {speed.describe()}")
 
     def finish(self, phases: Sequence[_PhaseLike], matrix: EvalMatrix, final: Any) -> None:
         if not self.enabled:

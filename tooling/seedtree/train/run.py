@@ -50,6 +50,9 @@ class PhaseSummary:
     fill: float
     model_dir: str
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    # over the steps of the process that finished the phase (a resumed phase: since the resume)
+    tokens_per_s: float | None = None
+    mfu: float | None = None  # on CUDA devices with a known peak
 
 
 @dataclass(frozen=True)
@@ -151,13 +154,15 @@ def _run_phase(
     world = run.dist.world
     plan = plan_phase(rendered.encoded, phase, run.recipe.token_budget, world, run.recipe.seed)
     run.reporter.phase_start(phase.name, len(new), len(replay), plan, dict(rendered.dropped))
-    model_dir = start
+    model_dir, speed = start, None
     if plan.steps:
         earlier = tuple(p.name for p in run.recipe.phases[:index])
         job = PhaseJob(
             phase, run.recipe, rendered.encoded, plan, start, folder, run.ds_config, earlier
         )
-        model_dir = train_phase(job, run.tokenizer, run.dist, run.logs, run.reporter.step)
+        result = train_phase(job, run.tokenizer, run.dist, run.logs, run.reporter.step)
+        model_dir, speed = result.model, result.throughput
+        run.reporter.phase_end(phase.name, speed)
     summary = PhaseSummary(
         phase.name,
         len(new),
@@ -168,6 +173,8 @@ def _run_phase(
         plan.epochs,
         plan.fill,
         str(model_dir),
+        tokens_per_s=speed.tokens_per_s if speed else None,
+        mfu=speed.mfu if speed else None,
     )
     if run.dist.main:
         if plan.steps:
