@@ -22,6 +22,7 @@ import yaml
 from seedtree.atomic import write_text
 from seedtree.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from seedtree.findings import Finding
+from seedtree.taxonomy.yamlpos import guard
 
 WIDTH = 100
 # The documented key order. Keys not listed keep their relative order after the listed ones.
@@ -106,6 +107,7 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _load_plain(text: str) -> Any:
+    guard(text)  # PyYAML's composer recurses on nesting: refuse what would crash it
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     return yaml.load(text, Loader=loader)
 
