@@ -75,5 +75,10 @@ def document_block(repo: str, *patterns: str, commit: str | None = None) -> str:
     lines = ["document:", f"  repo: {repo}"]
     if commit is not None:
         lines.append(f"  commit: {commit}")
-    lines += ["  patterns:", *(f"    - {p}" for p in patterns)]
+    lines += ["  patterns:", *(f"    - {quoted(p)}" for p in patterns)]
     return "\n".join(lines) + "\n"
+
+
+def quoted(text: str) -> str:
+    """``text`` as a single-quoted YAML scalar."""
+    return "'" + text.replace("'", "''") + "'"
