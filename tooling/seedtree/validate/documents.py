@@ -76,8 +76,9 @@ def document_repo(check: FileCheck, repo_root: Path | None) -> Iterator[Finding]
 def _pattern_pos(check: FileCheck, index: int, error: PatternError) -> Pos:
     pos = check.parsed.locate(("document", "patterns", index))
     rest = check.parsed.line_text(pos.line)[pos.column - 1 :]
-    if rest.startswith(error.pattern):  # a plain scalar: point at the character
-        return Pos(pos.line, pos.column + error.column - 1)
+    for quote in ("", "'", '"'):  # written out on its line: point at the character
+        if rest.startswith(quote + error.pattern):
+            return Pos(pos.line, pos.column + len(quote) + error.column - 1)
     return pos
 
 
