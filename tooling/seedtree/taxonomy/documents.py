@@ -148,12 +148,14 @@ def _tree(git_dir: Path, commit: str, prefix: str, settings: DocumentsConfig) ->
     """Every blob of ``commit:prefix`` as path -> (mode, size), listed within the caps."""
     key = (git_dir, commit, prefix)
     if key not in _TREES:
-        timeout = time_allowed(settings, settings.fetch_timeout_s)
         try:
+            timeout = time_allowed(settings, settings.fetch_timeout_s)
             with BUDGET.timed():
                 entries = list_tree(
                     git_dir, f"{commit}:{prefix}", max_entries=settings.max_entries, timeout=timeout
                 )
+        except FetchProblem as exc:
+            raise _Problem(str(exc)) from None
         except TreeTooLarge as exc:
             raise _Problem(f"{exc} (documents.max_entries: {settings.max_entries:,})") from None
         if len(_TREES) >= 16:
