@@ -18,6 +18,8 @@ from seedtree.taxonomy.leaves import load_leaf
 DEPTH = 120
 # each was minutes of backtracking as a regex against a deep path that does not end as asked
 HOSTILE = [f"**/{'a*' * (4 + i)}/**/{'*a' * (6 + i)}b/**/x.md" for i in range(12)]
+# the former translation's worst case: many '**' (refused now, before any matching)
+MANY_GLOBSTARS = ["**/" * 6 + f"x{i}.md" for i in range(12)]
 MALFORMED = {
     "[z-a].md": (2, "bad range 'z-a'"),
     "a[!].md": (2, "'[' is never closed"),
@@ -36,6 +38,7 @@ def _deep_tree(repo: Path) -> Path:
 def test_backtracking_patterns_against_a_deep_tree(repo: Path) -> None:
     deep = _deep_tree(repo)
     knowledge_leaf(repo, "attack/slow", document_block(".", *HOSTILE))
+    knowledge_leaf(repo, "attack/many", document_block(".", *MANY_GLOBSTARS))
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "deep tree")
     (deep / "y.md").write_text("deep, edited\n", encoding="utf-8")
@@ -50,6 +53,7 @@ def test_backtracking_patterns_against_a_deep_tree(repo: Path) -> None:
     assert all(run.seconds < HANG_GUARD_S and "Traceback" not in run.output for run in runs)
     validate, diff, generate = runs
     assert f"pattern '{HOSTILE[0]}' matches nothing in this repository" in validate.output
+    assert validate.output.count("more than 3 '**' segments") == len(MANY_GLOBSTARS)
     assert diff.code == 0 and generate.code == 2
 
 

@@ -62,24 +62,28 @@ class Glob:
 
     def match(self, path: str) -> bool:
         """Whether the POSIX path (relative, ``/``-separated) matches the whole pattern."""
-        states = self._start()
-        for part in path.split("/"):
-            states = self._step(states, part)
-            if not states:
-                return False
-        return len(self.segments) in states
+        return self.accepts(self.follow(self.start(), path))
 
     def may_descend(self, folder: str) -> bool:
         """Whether some path under ``folder`` could match (so a walk must enter it)."""
-        states = self._start()
-        for part in folder.split("/") if folder else ():
-            states = self._step(states, part)
-            if not states:
-                return False
-        return any(i < len(self.segments) for i in states)
+        return self.alive(self.follow(self.start(), folder))
 
-    def _start(self) -> frozenset[int]:
+    def start(self) -> frozenset[int]:
+        """The pattern positions before any path segment (a walk carries them down)."""
         return self._close({0})
+
+    def follow(self, states: frozenset[int], path: str) -> frozenset[int]:
+        for part in path.split("/") if path else ():
+            states = self.step(states, part)
+            if not states:
+                break
+        return states
+
+    def accepts(self, states: frozenset[int]) -> bool:
+        return len(self.segments) in states
+
+    def alive(self, states: frozenset[int]) -> bool:
+        return any(i < len(self.segments) for i in states)
 
     def _close(self, states: set[int]) -> frozenset[int]:
         """Add the positions after each ``**`` reached (it may match no folder at all)."""
@@ -90,7 +94,8 @@ class Glob:
                 out.add(i)
         return frozenset(out)
 
-    def _step(self, states: frozenset[int], part: str) -> frozenset[int]:
+    def step(self, states: frozenset[int], part: str) -> frozenset[int]:
+        """The positions after one more path segment."""
         nxt: set[int] = set()
         for i in states:
             if i >= len(self.segments):

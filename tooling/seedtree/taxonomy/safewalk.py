@@ -41,6 +41,9 @@ def _join(folder: str, name: str) -> str:
     return f"{folder}/{name}" if folder else name
 
 
+States = frozenset[int]
+
+
 class _Walk:
     def __init__(self, root: Path, glob: Glob, boundary: Path, max_entries: int) -> None:
         self.root, self.glob, self.boundary = root, glob, boundary
@@ -48,38 +51,39 @@ class _Walk:
         self.files: list[str] = []
         self.escapes: list[str] = []
 
-    def folder(self, folder: str) -> list[str]:
-        """Visit one folder; return the subfolders to enter."""
+    def folder(self, folder: str, states: States) -> list[tuple[str, States]]:
+        """Visit one folder (``states``: the pattern positions it reached); return the
+        subfolders to enter with theirs."""
         try:
             with os.scandir(self.root / folder if folder else self.root) as entries:
-                return [sub for entry in entries if (sub := self.entry(folder, entry))]
+                return [sub for entry in entries if (sub := self.entry(folder, states, entry))]
         except (NotADirectoryError, FileNotFoundError, PermissionError):
             return []
 
-    def entry(self, folder: str, entry: os.DirEntry[str]) -> str | None:
+    def entry(
+        self, folder: str, states: States, entry: os.DirEntry[str]
+    ) -> tuple[str, States] | None:
         self.seen += 1
         if self.seen > self.max_entries:
             raise TooManyEntries(f"more than {self.max_entries:,} files and folders")
-        rel = _join(folder, entry.name)
         if entry.name == ".git":
             return None
-        if entry.is_symlink():
-            self.symlink(rel)
+        rel, reached = _join(folder, entry.name), self.glob.step(states, entry.name)
+        if not reached:
             return None
-        if entry.is_dir(follow_symlinks=False):
-            return rel if self.glob.may_descend(rel) else None
-        if entry.is_file(follow_symlinks=False) and self.glob.match(rel):
+        if entry.is_symlink():
+            self.symlink(rel, self.glob.accepts(reached))
+        elif entry.is_dir(follow_symlinks=False):
+            return (rel, reached) if self.glob.alive(reached) else None
+        elif entry.is_file(follow_symlinks=False) and self.glob.accepts(reached):
             self.files.append(rel)
         return None
 
-    def symlink(self, rel: str) -> None:
-        reached = self.glob.match(rel) or self.glob.may_descend(rel)
-        if not reached:
-            return
+    def symlink(self, rel: str, matched: bool) -> None:
         path = self.root / rel
         if leads_outside(path, self.boundary):
             self.escapes.append(rel)
-        elif self.glob.match(rel) and path.is_file():
+        elif matched and path.is_file():
             self.files.append(rel)
 
 
@@ -94,7 +98,7 @@ def walk(
     start = literal_prefix(glob)
     if start and leads_outside(root / start, fence):
         return Walked((), (start,))
-    pending = [start]
+    pending = [(start, glob.follow(glob.start(), start))]
     while pending:
-        pending.extend(state.folder(pending.pop()))
+        pending.extend(state.folder(*pending.pop()))
     return Walked(tuple(sorted(state.files)), tuple(sorted(state.escapes)))
