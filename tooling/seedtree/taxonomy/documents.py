@@ -29,7 +29,7 @@ from typing import Protocol
 from seedtree.config import DocumentsConfig
 from seedtree.errors import GitError, UsageError
 from seedtree.findings import Finding
-from seedtree.git import is_repository, resolve_commit, run_git_bytes, toplevel
+from seedtree.git import is_repository, resolve_commit, run_git, run_git_bytes, toplevel
 from seedtree.taxonomy.docfetch import BUDGET, FetchProblem, fetched, time_allowed
 from seedtree.taxonomy.docpolicy import (
     LocalRepository,
@@ -121,7 +121,7 @@ class _GitTree:
 
     def _follow(self, path: str, entries: Entries) -> str:
         for _hop in range(_MAX_HOPS):
-            mode, _size = entries.get(path, ("", 0))
+            mode, _sha = entries.get(path, ("", ""))
             if mode != "120000":
                 return path
             target = self.read(path).decode(errors="replace")
@@ -135,7 +135,7 @@ class _GitTree:
         entry = self.entries().get(path)
         if entry is None:
             raise _Problem(f"'{path}' (a symlink target) does not exist in {self.label}")
-        return entry[1]
+        return int(run_git(self.git_dir, "cat-file", "-s", entry[1]).strip())
 
     def read(self, path: str) -> bytes:
         return run_git_bytes(self.git_dir, "cat-file", "blob", f"{self.commit}:{self.prefix}{path}")
@@ -145,7 +145,7 @@ _TREES: dict[tuple[Path, str, str], Entries] = {}
 
 
 def _tree(git_dir: Path, commit: str, prefix: str, settings: DocumentsConfig) -> Entries:
-    """Every blob of ``commit:prefix`` as path -> (mode, size), listed within the caps."""
+    """Every blob of ``commit:prefix`` as path -> (mode, object id), listed within the caps."""
     key = (git_dir, commit, prefix)
     if key not in _TREES:
         try:
