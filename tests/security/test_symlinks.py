@@ -14,6 +14,7 @@ from seedtree.taxonomy.documents import check_documents, load_documents
 from seedtree.taxonomy.leaves import load_leaf
 
 LEAF = "knowledge/attack/notes"
+BIKE_DOC = "knowledge/history/technology/bicycle/bicycle_history.md"
 
 
 def _commit(repo: Path) -> None:
@@ -94,3 +95,15 @@ def test_change_detection_reads_no_symlinked_leaf(repo: Path, secret_file: Path)
     run = run_cli(repo, "diff", "--base", "main")
     assert run.code == 0, run.output
     _assert_never_shown(run.output)
+
+
+def test_attribution_symlinked_out(repo: Path, secret_file: Path, seedtree_env: Path) -> None:
+    """Not even hashed into the leaf's identity: the leaf is refused."""
+    folder = knowledge_leaf(repo, "attack/attrib", document_block(".", f"taxonomy/{BIKE_DOC}"))
+    (folder / "attribution.txt").unlink()
+    (folder / "attribution.txt").symlink_to(secret_file)
+    run = run_cli(repo, "validate", "taxonomy/knowledge/attack/attrib")
+    assert "attrib/attribution.txt:1:1: error [symlink-outside]" in run.output
+    _assert_never_shown(run.output)
+    with pytest.raises(UsageError, match="attribution.txt: a symlink that leads outside"):
+        load_leaf(folder / "qna.yaml", repo / "taxonomy")

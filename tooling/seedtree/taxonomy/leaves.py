@@ -193,19 +193,20 @@ def read_qna(qna_path: Path) -> Mapping[str, Any]:
 
 
 def load_leaf(qna_path: Path, root: Path | None = None) -> Leaf:
-    """The leaf of ``qna_path``; a ``qna.yaml`` that is a symlink out of the taxonomy is refused
-    unread."""
+    """The leaf of ``qna_path``; when its ``qna.yaml`` or ``attribution.txt`` is a symlink out of
+    the taxonomy, the leaf is refused unread."""
     root = root or find_root(qna_path)
     if root is None:
         raise UsageError(
             f"{qna_path}: not inside a taxonomy (no knowledge/, compositional_skills/ or "
             "foundational_skills/ folder above it)"
         )
-    if not qna_path.resolve().is_relative_to(root.resolve()):
-        raise UsageError(
-            f"{qna_path}: a symlink that leads outside the taxonomy; it is not read",
-            hint="replace the symlink with the file itself",
-        )
+    for path in (qna_path, qna_path.parent / ATTRIBUTION):
+        if not path.resolve().is_relative_to(root.resolve()):
+            raise UsageError(
+                f"{path}: a symlink that leads outside the taxonomy; the leaf is not read",
+                hint="replace the symlink with the file itself",
+            )
     return leaf_from_data(root, qna_path, read_qna(qna_path))
 
 
