@@ -1,7 +1,8 @@
 """Benchmark: 10,000 damaged leaves through the validator; the slowest case and any escapes.
 
 Cases are mutations of the sample leaves (dropped, duplicated and retyped keys, random bytes,
-deep nesting, aliases, huge scalars, truncation; one to three each) plus random byte strings.
+deep nesting, aliases, huge scalars, truncation, hostile ``document`` blocks; one to three
+each) plus random byte strings.
 Every case must finish without an exception and with every finding located (line and column
 inside the file, a known rule id). Baseline, measured in the same run: the same validator on
 the unmodified sample leaves (the typical case the slowest one is compared with).

@@ -11,16 +11,12 @@ import pytest
 from diffutil import commit_all, knowledge_data, pdf_bytes, write_leaf
 
 from helpers import corpus_or_skip, git
+from seedtree.config import DocumentsConfig
 from seedtree.errors import GitError, UsageError
 from seedtree.git import run_git_bounded
 from seedtree.home import documents_dir
-from seedtree.taxonomy.documents import (
-    DEFAULT_LIMITS,
-    Limits,
-    check_documents,
-    glob_regex,
-    load_documents,
-)
+from seedtree.taxonomy.documents import check_documents, load_documents
+from seedtree.taxonomy.globs import compile_glob
 from seedtree.taxonomy.leaves import Leaf, load_leaf
 
 BICYCLE = "knowledge/history/technology/bicycle"
@@ -37,8 +33,14 @@ def leaf_with(repo: Path, document: dict[str, Any], name: str = "notes") -> Leaf
     return load_leaf(qna, repo / "taxonomy")
 
 
-def messages(leaf: Leaf, repo: Path, limits: Limits = DEFAULT_LIMITS) -> list[str]:
-    return [f.message for f in check_documents(leaf, repo, limits=limits)]
+def messages(leaf: Leaf, repo: Path, settings: DocumentsConfig | None = None) -> list[str]:
+    return [f.message for f in check_documents(leaf, repo, settings=settings)]
+
+
+@pytest.fixture
+def mirrors(tmp_path: Path) -> DocumentsConfig:
+    """Settings of a private deployment whose local mirrors live under ``tmp_path``."""
+    return DocumentsConfig(allowed_local=(str(tmp_path),))
 
 
 def test_sample_leaf_reads_its_markdown_from_the_working_tree(repo: Path) -> None:
@@ -63,34 +65,42 @@ def test_this_repository_at_a_commit(repo: Path) -> None:
     assert messages(missing, repo) == [f"commit {'0' * 40} is missing from this repository"]
 
 
-def test_local_path_with_and_without_commit(repo: Path, doc_repo: DocRepo) -> None:
+def test_local_path_with_and_without_commit(
+    repo: Path, doc_repo: DocRepo, mirrors: DocumentsConfig
+) -> None:
     folder, commit = doc_repo({"guide/one.md": b"one\n", "guide/two.txt": b"two\n"})
     (folder / "guide/one.md").write_text("one, edited\n", encoding="utf-8")
     live = leaf_with(repo, {"repo": str(folder), "patterns": ["guide/*"]})
     pinned = leaf_with(repo, {"repo": str(folder), "commit": commit, "patterns": ["**/*.md"]}, "p")
-    assert [(d.path, d.text) for d in load_documents(live, repo)] == [
+    assert [(d.path, d.text) for d in load_documents(live, repo, settings=mirrors)] == [
         ("guide/one.md", "one, edited\n"),
         ("guide/two.txt", "two\n"),
     ]
-    assert [(d.path, d.text) for d in load_documents(pinned, repo)] == [("guide/one.md", "one\n")]
-    nowhere = leaf_with(repo, {"repo": "no/such/folder", "patterns": ["*.md"]}, "nowhere")
-    assert "unreachable" in messages(nowhere, repo)[0]
+    found = load_documents(pinned, repo, settings=mirrors)
+    assert [(d.path, d.text) for d in found] == [("guide/one.md", "one\n")]
+    nowhere = leaf_with(repo, {"repo": str(folder.parent / "absent"), "patterns": ["*.md"]}, "n")
+    assert "unreachable" in messages(nowhere, repo, mirrors)[0]
+    assert "not allowed" in messages(live, repo)[0]  # without the opt-in
 
 
-def test_remote_fetched_once_at_the_commit_and_reused(repo: Path, doc_repo: DocRepo) -> None:
+def test_remote_fetched_once_at_the_commit_and_reused(
+    repo: Path, doc_repo: DocRepo, mirrors: DocumentsConfig
+) -> None:
     folder, commit = doc_repo({"a.md": b"# A\n\nfirst\n"})
     (folder / "a.md").write_text("later\n", encoding="utf-8")
     commit_all(folder)
     leaf = leaf_with(repo, {"repo": f"file://{folder}", "commit": commit, "patterns": ["*.md"]})
-    (doc,) = load_documents(leaf, repo)
+    (doc,) = load_documents(leaf, repo, settings=mirrors)
     assert doc.text == "# A\n\nfirst\n"
     assert [p.name for p in documents_dir().iterdir()] != []
     git(folder, "checkout", "-q", "--detach")
     (folder / ".git").rename(folder / "moved-away")  # the remote is gone: the cache answers
-    assert load_documents(leaf, repo) == [doc]
+    assert load_documents(leaf, repo, settings=mirrors) == [doc]
 
 
-def test_remote_problems_are_findings(repo: Path, doc_repo: DocRepo, tmp_path: Path) -> None:
+def test_remote_problems_are_findings(
+    repo: Path, doc_repo: DocRepo, tmp_path: Path, mirrors: DocumentsConfig
+) -> None:
     folder, commit = doc_repo({"a.md": b"a\n"})
     url = f"file://{folder}"
     cases: dict[str, dict[str, Any]] = {
@@ -101,7 +111,7 @@ def test_remote_problems_are_findings(repo: Path, doc_repo: DocRepo, tmp_path: P
     }
     for expected, document in cases.items():
         leaf = leaf_with(repo, {"patterns": ["*.md"], **document}, expected.replace(" ", "_"))
-        (finding,) = check_documents(leaf, repo)
+        (finding,) = check_documents(leaf, repo, settings=mirrors)
         assert expected in finding.message
         assert finding.rule == "documents" and finding.severity == "error"
         lines = leaf.qna_path.read_text(encoding="utf-8").splitlines()
@@ -109,7 +119,11 @@ def test_remote_problems_are_findings(repo: Path, doc_repo: DocRepo, tmp_path: P
 
 
 def test_fetch_runs_no_hooks(
-    repo: Path, doc_repo: DocRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    repo: Path,
+    doc_repo: DocRepo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mirrors: DocumentsConfig,
 ) -> None:
     folder, commit = doc_repo({"a.md": b"a\n"})
     hooks, marker = tmp_path / "hooks", tmp_path / "hook-ran"
@@ -126,7 +140,7 @@ def test_fetch_runs_no_hooks(
     assert marker.exists()  # the hook does run for an ordinary fetch
     marker.unlink()
     leaf = leaf_with(repo, {"repo": f"file://{folder}", "commit": commit, "patterns": ["*"]})
-    assert [d.path for d in load_documents(leaf, repo)] == ["a.md"]
+    assert [d.path for d in load_documents(leaf, repo, settings=mirrors)] == ["a.md"]
     assert not marker.exists()
 
 
@@ -170,23 +184,24 @@ def test_formats_and_size_cap(repo: Path) -> None:
     for name, data in files.items():
         (repo / "docs" / name).write_bytes(data)
 
-    def one(name: str, limits: Limits = DEFAULT_LIMITS) -> list[str]:
+    def one(name: str, settings: DocumentsConfig | None = None) -> list[str]:
         leaf = leaf_with(repo, {"repo": ".", "patterns": [f"docs/{name}"]}, name.replace(".", "_"))
-        return messages(leaf, repo, limits)
+        return messages(leaf, repo, settings)
 
     leaf = leaf_with(repo, {"repo": ".", "patterns": ["docs/a.pdf"]}, "pdf")
     assert "Chickadees cache seeds" in load_documents(leaf, repo)[0].text
     assert "unsupported format (.docx)" in one("b.docx")[0]
     assert "not UTF-8" in one("c.txt")[0]
     assert one("d.md") == []
-    assert "over the 1,000-byte cap" in one("d.md", Limits(max_document_bytes=1000))[0]
+    assert "over the 1,000-byte cap" in one("d.md", DocumentsConfig(max_document_bytes=1000))[0]
     assert "unreadable PDF" in one("e.pdf")[0]
 
 
-def test_fetch_size_cap_and_timeout(repo: Path, doc_repo: DocRepo) -> None:
+def test_fetch_size_cap_and_timeout(repo: Path, doc_repo: DocRepo, tmp_path: Path) -> None:
     folder, commit = doc_repo({"big.md": os.urandom(300_000).hex().encode()})
     leaf = leaf_with(repo, {"repo": f"file://{folder}", "commit": commit, "patterns": ["*.md"]})
-    (message,) = messages(leaf, repo, Limits(max_fetch_bytes=50_000))
+    capped = DocumentsConfig(allowed_local=(str(tmp_path),), max_fetch_bytes=50_000)
+    (message,) = messages(leaf, repo, capped)
     assert "more than 50,000 bytes" in message
     assert [p for p in documents_dir().iterdir() if not p.name.startswith(".")] == []
     with pytest.raises(GitError, match="timed out"):
@@ -202,11 +217,16 @@ def test_load_documents_raises_what_and_where(repo: Path) -> None:
 
 
 def test_glob_semantics() -> None:
-    assert glob_regex("*.md").match("a.md") and not glob_regex("*.md").match("d/a.md")
-    assert glob_regex("**/*.md").match("a.md") and glob_regex("**/*.md").match("d/e/a.md")
-    assert glob_regex("doc[0-9].txt").match("doc3.txt")
-    assert not glob_regex("doc[!0-9].txt").match("doc3.txt")
-    assert not glob_regex("a?.md").match("a/.md")
+    glob = compile_glob
+    assert glob("*.md").match("a.md") and not glob("*.md").match("d/a.md")
+    assert glob("**/*.md").match("a.md") and glob("**/*.md").match("d/e/a.md")
+    assert glob("doc[0-9].txt").match("doc3.txt")
+    assert not glob("doc[!0-9].txt").match("doc3.txt")
+    assert not glob("a?.md").match("a/.md")
+    assert glob("docs/**").match("docs/a/b.md") and not glob("docs/**").match("other/b.md")
+    assert glob("a/**/b/**/c.md").match("a/x/b/y/z/c.md")
+    assert not glob("a/**/b/**/c.md").match("a/x/y/c.md")
+    assert glob("[]x].md").match("].md") and glob("[a-c-].md").match("-.md")
 
 
 def test_corpus_remotes_unreachable_here_are_findings() -> None:
@@ -216,6 +236,6 @@ def test_corpus_remotes_unreachable_here_are_findings() -> None:
     leaves = [leaf for leaf in leaves if leaf.version == 3 and leaf.document is not None]
     assert leaves
     for leaf in leaves:
-        findings = check_documents(leaf, root, limits=Limits(fetch_timeout_s=20))
+        findings = check_documents(leaf, root, settings=DocumentsConfig(fetch_timeout_s=20))
         assert findings and all("unreachable" in f.message for f in findings)
         assert all(f.line > 1 for f in findings)

@@ -129,6 +129,30 @@ def test_document_outside_the_taxonomy_maps_through_patterns(repo: Path) -> None
     assert (found.id, found.files) == ("knowledge/testing/notes", ("docs/notes.md",))
 
 
+@pytest.mark.parametrize(
+    "block",
+    [
+        "document: {repo: ., patterns: [docs/notes.md]}\n",
+        "document:\n  repo: .   # this repository\n  patterns: [docs/notes.md]\n",
+        "document:\n  repo: ./\n  patterns:\n    - docs/notes.md\n",
+        "document:\n  patterns: ['docs/notes.md']\n  repo: \".\"\n",
+    ],
+    ids=["flow", "comment", "dot-slash", "quoted-after-patterns"],
+)
+def test_document_in_any_yaml_style_is_seen(repo: Path, block: str) -> None:
+    (repo / "docs").mkdir()
+    (repo / "docs/notes.md").write_text("# Notes\n", encoding="utf-8")
+    qna = write_leaf(repo / "taxonomy/knowledge/testing/notes", knowledge_data({"repo": "x"}))
+    text = qna.read_text(encoding="utf-8")
+    start = text.index("document:")
+    qna.write_text(text[:start] + block, encoding="utf-8")  # document is the last key
+    commit_all(repo)
+    git(repo, "branch", "-f", "main")
+    (repo / "docs/notes.md").write_text("# Notes, edited\n", encoding="utf-8")
+    (found,) = changes(repo).leaves
+    assert (found.id, found.files) == ("knowledge/testing/notes", ("docs/notes.md",))
+
+
 def test_changes_on_the_base_after_branching_are_not_ours(repo: Path) -> None:
     edit(repo / "taxonomy" / HAIKU / "qna.yaml")
     commit_all(repo, "feature edit")

@@ -1,7 +1,8 @@
 """Mutations of real leaves for robustness tests and the fuzz benchmark (deterministic per seed).
 
 Each operator returns the bytes of a damaged ``qna.yaml``: a dropped, duplicated or retyped
-key, random bytes, deep nesting, aliases, huge scalars, truncation.
+key, random bytes, deep nesting, aliases, huge scalars, truncation, and hostile ``document``
+blocks (forbidden repositories, backtracking and malformed patterns).
 """
 
 from __future__ import annotations
@@ -122,6 +123,57 @@ def swap_lines(text: str, rng: random.Random) -> bytes:
     return "".join(lines).encode()
 
 
+HOSTILE_REPOS = (
+    "..",
+    "../..",
+    "~",
+    "/etc",
+    "file:///etc",
+    "ssh://host/r.git",
+    "git@host:r.git",
+    "http://github.com/a/b",
+    "https://evil.example/a",
+    "https://u:p@github.com/a/b",
+    "-oProxyCommand=x",
+    "\x00",
+    ".",
+    "./",
+    "https://github.com/a/b",
+)
+HOSTILE_PATTERNS = (
+    "[z-a]",
+    "a[!].md",
+    "docs/**.md",
+    "**/**/**/**/x",
+    "[",
+    "]",
+    "[!]",
+    "[^-]",
+    "/etc/passwd",
+    "../x.md",
+    "a//b",
+    "",
+    "*" * 200,
+    "**/" + "a*" * 40 + "b/**/x.md",
+    "/".join(["*"] * 80),
+    "é/[é-ü]/*.md",
+    "x" * 2000,
+)
+
+
+def hostile_document(text: str, rng: random.Random) -> bytes:
+    """A ``document`` block naming a hostile repository and patterns."""
+    data = _load(text)
+    if not isinstance(data, dict):
+        data = {"version": 3}
+    patterns = [rng.choice(HOSTILE_PATTERNS) for _ in range(rng.randint(1, 4))]
+    document: dict[str, Any] = {"repo": rng.choice(HOSTILE_REPOS), "patterns": patterns}
+    if rng.random() < 0.5:
+        document["commit"] = rng.choice(("0" * 40, "HEAD", "-x", "a" * 64))
+    data["document"] = document
+    return _dump(data)
+
+
 MUTATORS: tuple[Mutator, ...] = (
     drop_key,
     retype_value,
@@ -132,6 +184,7 @@ MUTATORS: tuple[Mutator, ...] = (
     aliases,
     huge_scalar,
     swap_lines,
+    hostile_document,
 )
 
 

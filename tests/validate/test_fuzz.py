@@ -10,14 +10,18 @@ import yaml
 from fuzz_support import check_case, make_tree, watchdog
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mutations import mutate
+from mutations import HOSTILE_PATTERNS, HOSTILE_REPOS, mutate
 
 from helpers import SAMPLE_TAXONOMY
 from seedtree.config import ValidateConfig
+from seedtree.taxonomy.globs import pattern_problem
+from seedtree.validate.check import Target, check_file
 
 CONFIG = ValidateConfig()
 WATCHDOG_S = 20.0
 SAMPLES = sorted(SAMPLE_TAXONOMY.rglob("qna.yaml"))
+BICYCLE = "knowledge/history/technology/bicycle/qna.yaml"
+ALLOWED_REPOS = {".", "./", "https://github.com/a/b"}
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +85,20 @@ def test_generated_structures(value: object, kind: str) -> None:
         root = Path(folder)
         with watchdog(WATCHDOG_S):
             check_case(make_tree(root)[kind], raw, root, CONFIG)
+
+
+@pytest.mark.timeout(300)
+def test_hostile_document_blocks(tree: tuple[Path, dict[str, Path]]) -> None:
+    """Every hostile repository and pattern of the fuzz set: a located finding, within the
+    watchdog, and never accepted when it is forbidden or malformed."""
+    root, paths = tree
+    base = yaml.safe_load((SAMPLE_TAXONOMY / BICYCLE).read_text())
+    for index, repo in enumerate(HOSTILE_REPOS):
+        for pattern in HOSTILE_PATTERNS[index % 3 :: 3]:
+            base["document"] = {"repo": repo, "commit": "0" * 40, "patterns": [pattern]}
+            raw = yaml.safe_dump(base, sort_keys=False).encode()
+            with watchdog(WATCHDOG_S):
+                check_case(paths["knowledge"], raw, root, CONFIG)
+            rules = {f.rule for f in check_file(Target(paths["knowledge"], "x", root), CONFIG)}
+            assert ("document-repo" in rules) == (repo not in ALLOWED_REPOS), (repo, rules)
+            assert ("document-pattern" in rules) == (pattern_problem(pattern) is not None)

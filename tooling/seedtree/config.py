@@ -152,6 +152,39 @@ class FmtConfig(_Section):
     )
 
 
+DEFAULT_DOCUMENT_HOSTS = ("github.com", "gitlab.com", "huggingface.co", "codeberg.org")
+
+
+class DocumentsConfig(_Section):
+    # `document.repo` is "." (this repository) or an https:// URL on one of these hosts
+    allowed_hosts: tuple[str, ...] = DEFAULT_DOCUMENT_HOSTS
+    # absolute folders whose git repositories may be named as `repo` (a path or a file:// URL):
+    # local mirrors of a private deployment; the trusted configuration's choice only
+    allowed_local: tuple[str, ...] = ()
+    # a document larger than this is refused unread
+    max_document_bytes: int = 10_000_000
+    # a fetch is stopped past this many bytes or seconds
+    max_fetch_bytes: int = 500_000_000
+    fetch_timeout_s: float = 120.0
+    # all the fetching and tree listing of one run together stops after this many seconds
+    fetch_budget_s: float = 600.0
+    # a repository tree listing more entries than this is refused (nested trees sharing blobs)
+    max_entries: int = 100_000
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(host.strip().lower().rstrip(".") for host in value)
+
+    @field_validator("allowed_local")
+    @classmethod
+    def _absolute(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        relative = [folder for folder in value if not os.path.isabs(folder)]
+        if relative:
+            raise ValueError(f"folders must be absolute paths: {relative}")
+        return value
+
+
 class Config(_Section):
     # the taxonomy tree, relative to the repository root (the folder holding seedtree.yaml)
     taxonomy_dir: str = "taxonomy"
@@ -163,6 +196,7 @@ class Config(_Section):
     train: TrainConfig = Field(default_factory=TrainConfig)
     retrain: RetrainConfig = Field(default_factory=RetrainConfig)
     fmt: FmtConfig = Field(default_factory=FmtConfig)
+    documents: DocumentsConfig = Field(default_factory=DocumentsConfig)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

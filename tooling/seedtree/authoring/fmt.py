@@ -26,6 +26,7 @@ import yaml
 from seedtree.atomic import write_text
 from seedtree.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from seedtree.findings import Finding
+from seedtree.taxonomy.yamlpos import guard
 from seedtree.validate.formatting import layout_findings
 
 WIDTH = 100
@@ -113,6 +114,7 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _load_plain(text: str) -> Any:
+    guard(text)  # PyYAML's composer recurses on nesting: refuse what would crash it
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     return yaml.load(text, Loader=loader)
 

@@ -21,6 +21,7 @@ from seedtree.atomic import write_text
 from seedtree.authoring.fmt import display_path, iter_yaml_files
 from seedtree.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from seedtree.findings import Finding
+from seedtree.taxonomy.yamlpos import TooComplex, guard
 from seedtree.validate.schema import latest_version, load_schema
 
 _FULL_SHA = re.compile(r"[0-9a-fA-F]{40}")
@@ -47,6 +48,7 @@ class _Top:
 
 
 def _compose(text: str) -> yaml.Node | None:
+    guard(text)  # PyYAML's composer recurses on nesting: refuse what would crash it
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     return yaml.compose(text, Loader=loader)
 
@@ -182,7 +184,8 @@ def migrate_text(text: str, path: Path, name: str, *, to: int) -> Migration:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
-        step = _todo(name, line, "yaml-syntax", "cannot migrate: fix the YAML syntax first")
+        rule, why = _refusal(exc)
+        step = _todo(name, line, rule, f"cannot migrate: {why}")
         return Migration(name, "unknown", 0, text, (step,))
     version = _version(top)
     knowledge = _is_knowledge(path, top)
@@ -193,6 +196,12 @@ def migrate_text(text: str, path: Path, name: str, *, to: int) -> Migration:
         return Migration(name, kind, version, text, tuple(_knowledge_steps(name, top, to)))
     steps = tuple(_skill_steps(name, top, to))
     return Migration(name, kind, version, _set_version(text, top, to), steps)
+
+
+def _refusal(exc: yaml.YAMLError) -> tuple[str, str]:
+    if isinstance(exc, TooComplex):
+        return "yaml-too-complex", f"{exc.problem}"
+    return "yaml-syntax", "fix the YAML syntax first"
 
 
 def _skill_steps(name: str, top: _Top, to: int) -> Iterator[Finding]:

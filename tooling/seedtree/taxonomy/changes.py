@@ -7,13 +7,12 @@ touched), and that snapshot is compared with the merge-base in one ``git diff --
 --name-status -z``, so renames of untracked folders are seen too.
 
 A leaf changed when its ``qna.yaml``, its ``attribution.txt`` or a document it keeps in this
-repository (``document: {repo: ., patterns}``) changed.
+repository (``document: {repo: ., patterns}``, read from the parsed leaf) changed.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -29,8 +28,10 @@ from seedtree.git import (
     toplevel,
     try_resolve_commit,
 )
-from seedtree.taxonomy.documents import PDF_SUFFIXES, TEXT_SUFFIXES, glob_regex
-from seedtree.taxonomy.leaves import ATTRIBUTION, QNA, TOPS, read_qna
+from seedtree.taxonomy.docpolicy import is_this_repository
+from seedtree.taxonomy.documents import PDF_SUFFIXES, TEXT_SUFFIXES
+from seedtree.taxonomy.globs import Glob, compile_glob, pattern_problem
+from seedtree.taxonomy.leaves import ATTRIBUTION, QNA, TOPS, DocumentRef, load_leaf
 
 ChangeKind = Literal["added", "modified", "deleted", "renamed"]
 DEFAULT_BASES = ("origin/main", "main")
@@ -246,27 +247,24 @@ class ShowPath:
 
 # --- documents kept in this repository ---------------------------------------------------------
 
-_REPO_DOT = re.compile(r"^\s+repo:\s*['\"]?\.['\"]?\s*$", re.MULTILINE)
 
-
-def _document_users(taxonomy_root: Path) -> Iterator[tuple[str, tuple[str, ...]]]:
-    """``(leaf id, patterns)`` of knowledge leaves whose documents live in this repository."""
+def _document_users(taxonomy_root: Path) -> Iterator[tuple[str, tuple[Glob, ...]]]:
+    """``(leaf id, patterns)`` of knowledge leaves whose documents live in this repository,
+    decided from each parsed ``document`` (any YAML style); malformed patterns are left out
+    (validation reports them)."""
 
     base = taxonomy_root / "knowledge"
     for qna in sorted(base.rglob(QNA)) if base.is_dir() else ():
         try:
-            text = qna.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        if not _REPO_DOT.search(text):
-            continue
-        try:
-            doc = read_qna(qna).get("document")
+            ref = load_leaf(qna, taxonomy_root).document
         except UsageError:
             continue
-        if isinstance(doc, dict) and isinstance(doc.get("patterns"), list):
-            patterns = tuple(p for p in doc["patterns"] if isinstance(p, str))
-            yield qna.parent.relative_to(taxonomy_root).as_posix(), patterns
+        if ref is not None and is_this_repository(ref.repo):
+            yield qna.parent.relative_to(taxonomy_root).as_posix(), _globs(ref)
+
+
+def _globs(ref: DocumentRef) -> tuple[Glob, ...]:
+    return tuple(compile_glob(p) for p in ref.patterns if pattern_problem(p) is None)
 
 
 def _document_candidates(statuses: list[_Status], shown: ShowPath) -> list[str]:
@@ -280,10 +278,9 @@ def _document_candidates(statuses: list[_Status], shown: ShowPath) -> list[str]:
 def _add_documents(found: _Collector, others: list[str], taxonomy_root: Path) -> None:
     """Mark the leaves whose ``repo: .`` patterns match one of ``others`` (repo-root paths)."""
 
-    for leaf, patterns in _document_users(taxonomy_root):
-        regexes = [glob_regex(p) for p in patterns]
+    for leaf, globs in _document_users(taxonomy_root):
         for path in others:
-            if any(r.match(path) for r in regexes):
+            if any(g.match(path) for g in globs):
                 found.touch(leaf, path)
 
 

@@ -1,83 +1,53 @@
 """Knowledge documents: resolving ``document: {repo, commit, patterns}`` to texts.
 
-``repo`` is one of:
+``repo`` is one of (:mod:`seedtree.taxonomy.docpolicy` decides, from the trusted configuration):
 
-- ``.``: this taxonomy repository (the folder holding ``seedtree.yaml``); ``patterns`` are
-  relative to it; without ``commit`` the working tree is read, with one the files at that commit;
-- a local path (absolute, or relative to the repository root): its working tree, or with
-  ``commit`` the files of that git repository at that commit;
-- a remote git URL: fetched once at exactly ``commit`` (a full SHA) into a bare repository under
-  ``$SEEDTREE_HOME/documents/<key of repo+commit>`` and reused by later runs. The fetch runs no
-  hooks, fetches no submodules, does no LFS smudging, only speaks https, http, ssh, git and file,
-  and is stopped by a timeout and a size cap.
+- ``.`` (or ``./``): this taxonomy repository (the folder holding ``seedtree.yaml``); ``patterns``
+  are relative to it; without ``commit`` the working tree is read, with one the files at that
+  commit;
+- an ``https://`` URL on ``documents.allowed_hosts``: fetched once at exactly ``commit`` (a full
+  SHA) by :mod:`seedtree.taxonomy.docfetch` and reused by later runs;
+- with ``documents.allowed_local``, a folder (or ``file://`` URL) inside one of those folders.
 
-Patterns are globs inside that checkout (``*``, ``?``, ``[...]``, ``**`` for any folders).
-Absolute patterns, ``..`` and symlinks that lead outside are refused. Markdown and plain text are
-read as UTF-8; PDF through pypdf; other formats are refused as unsupported.
+Anything else is refused here too, whether or not validation ran. Patterns are globs
+(:mod:`seedtree.taxonomy.globs`); malformed ones are refused. A symlink whose target resolves
+outside the repository is never followed; a tree listing is capped (``documents.max_entries``)
+and timed. Markdown and plain text are read as UTF-8; PDF through pypdf; other formats are
+refused as unsupported.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
 import posixpath
 import re
-import shutil
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
+from seedtree.config import DocumentsConfig
 from seedtree.errors import GitError, UsageError
 from seedtree.findings import Finding
-from seedtree.git import (
-    is_repository,
-    resolve_commit,
-    run_git,
-    run_git_bounded,
-    run_git_bytes,
-    toplevel,
+from seedtree.git import is_repository, resolve_commit, run_git, run_git_bytes, toplevel
+from seedtree.taxonomy.docfetch import BUDGET, FetchProblem, fetched, time_allowed
+from seedtree.taxonomy.docpolicy import (
+    LocalRepository,
+    RemoteRepository,
+    RepoRefused,
+    classify,
+    settings_for,
 )
-from seedtree.home import documents_dir
+from seedtree.taxonomy.gittree import Entries, TreeTooLarge, list_tree
+from seedtree.taxonomy.globs import compile_glob, pattern_problem
 from seedtree.taxonomy.leaves import DocumentRef, Leaf
+from seedtree.taxonomy.safewalk import TooManyEntries, walk
 from seedtree.validate.api import shown_path
 
 TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".text"})
 PDF_SUFFIXES = frozenset({".pdf"})
 _SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
-_SCP_URL = re.compile(r"^[\w.+-]+@[\w.-]+:")
-_PROTOCOLS = ("https", "http", "ssh", "git", "file")
-_FETCH_CONFIG = (
-    "-c",
-    "core.hooksPath=/dev/null",
-    "-c",
-    "protocol.allow=never",
-    *(x for p in _PROTOCOLS for x in ("-c", f"protocol.{p}.allow=always")),
-    "-c",
-    "fetch.recurseSubmodules=false",
-    "-c",
-    "submodule.recurse=false",
-    "-c",
-    "filter.lfs.smudge=",
-    "-c",
-    "filter.lfs.process=",
-    "-c",
-    "filter.lfs.required=false",
-)
-_FETCH_ENV = {"GIT_LFS_SKIP_SMUDGE": "1", "GIT_TERMINAL_PROMPT": "0"}
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Bounds on resolving documents (the defaults are what every command uses)."""
-
-    max_document_bytes: int = 10_000_000
-    max_fetch_bytes: int = 500_000_000
-    fetch_timeout_s: float = 120.0
-
-
-DEFAULT_LIMITS = Limits()
+_MAX_HOPS = 8
 
 
 @dataclass(frozen=True)
@@ -105,76 +75,25 @@ class _Source(Protocol):
     def read(self, path: str) -> bytes: ...
 
 
-# --- patterns -------------------------------------------------------------------------------
-
-
-def _pattern_problem(pattern: str) -> str | None:
-    if not pattern:
-        return "an empty pattern"
-    if pattern.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", pattern):
-        return f"pattern '{pattern}' is absolute: write it relative to the document repository"
-    if ".." in re.split(r"[/\\]", pattern):
-        return f"pattern '{pattern}' uses '..': patterns stay inside the document repository"
-    return None
-
-
-@lru_cache(maxsize=256)
-def glob_regex(pattern: str) -> re.Pattern[str]:
-    """A regex for a glob over POSIX paths: ``**/`` any folders, ``*`` and ``?`` within one."""
-    out, i = [], 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:[^/]*/)*")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        else:
-            out.append(_glob_atom(pattern, i))
-            i += _atom_length(pattern, i)
-    return re.compile("".join(out) + r"\Z")
-
-
-def _atom_length(pattern: str, i: int) -> int:
-    if pattern[i] == "[":
-        end = pattern.find("]", i + 2)
-        return end - i + 1 if end != -1 else 1
-    return 1
-
-
-def _glob_atom(pattern: str, i: int) -> str:
-    char = pattern[i]
-    if char == "*":
-        return "[^/]*"
-    if char == "?":
-        return "[^/]"
-    if char == "[" and _atom_length(pattern, i) > 1:
-        body = pattern[i + 1 : i + _atom_length(pattern, i) - 1]
-        return "[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]"
-    return re.escape(char)
-
-
 # --- sources ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class _WorkTree:
-    """Files on disk under ``root``."""
+    """Files on disk under ``root``; symlinks leading outside ``root`` are refused unread."""
 
     root: Path
     label: str
+    max_entries: int
 
     def match(self, pattern: str) -> list[str]:
-        base = self.root.resolve()
-        found = []
-        for path in self.root.glob(pattern):
-            rel = path.relative_to(self.root)
-            if ".git" in rel.parts or not path.is_file():
-                continue
-            if not path.resolve().is_relative_to(base):
-                raise _Problem(f"'{rel.as_posix()}' is a symlink that leads outside {self.label}")
-            found.append(rel.as_posix())
-        return sorted(found)
+        try:
+            found = walk(self.root, pattern, max_entries=self.max_entries)
+        except TooManyEntries as exc:
+            raise _Problem(f"pattern '{pattern}' in {self.label}: {exc}") from None
+        if found.escapes:
+            raise _Problem(f"'{found.escapes[0]}' is a symlink that leads outside {self.label}")
+        return list(found.files)
 
     def size(self, path: str) -> int:
         return (self.root / path).stat().st_size
@@ -191,69 +110,77 @@ class _GitTree:
     commit: str
     prefix: str
     label: str
+    settings: DocumentsConfig
+
+    def entries(self) -> Entries:
+        return _tree(self.git_dir, self.commit, self.prefix, self.settings)
 
     def match(self, pattern: str) -> list[str]:
-        regex = glob_regex(pattern)
-        entries = _tree(self.git_dir, self.commit, self.prefix)
-        return sorted(self._follow(p, entries) for p in entries if regex.match(p))
+        glob, entries = compile_glob(pattern), self.entries()
+        return sorted({self._follow(p, entries) for p in entries if glob.match(p)})
 
-    def _follow(self, path: str, entries: dict[str, tuple[str, int]]) -> str:
-        for _hop in range(8):
-            mode, _size = entries.get(path, ("", 0))
+    def _follow(self, path: str, entries: Entries) -> str:
+        for _hop in range(_MAX_HOPS):
+            mode, _sha = entries.get(path, ("", ""))
             if mode != "120000":
                 return path
-            target = self.read_raw(path).decode(errors="replace")
+            target = self.read(path).decode(errors="replace")
             joined = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
-            if target.startswith("/") or joined.startswith(".."):
+            if target.startswith("/") or joined.split("/", 1)[0] == "..":
                 raise _Problem(f"'{path}' is a symlink that leads outside {self.label}")
             path = joined
         raise _Problem(f"'{path}': too many levels of symlinks")
 
     def size(self, path: str) -> int:
-        entry = _tree(self.git_dir, self.commit, self.prefix).get(path)
+        entry = self.entries().get(path)
         if entry is None:
             raise _Problem(f"'{path}' (a symlink target) does not exist in {self.label}")
-        return entry[1]
-
-    def read_raw(self, path: str) -> bytes:
-        return run_git_bytes(self.git_dir, "cat-file", "blob", f"{self.commit}:{self.prefix}{path}")
+        return int(run_git(self.git_dir, "cat-file", "-s", entry[1]).strip())
 
     def read(self, path: str) -> bytes:
-        return self.read_raw(path)
+        return run_git_bytes(self.git_dir, "cat-file", "blob", f"{self.commit}:{self.prefix}{path}")
 
 
-@lru_cache(maxsize=64)
-def _tree(git_dir: Path, commit: str, prefix: str) -> dict[str, tuple[str, int]]:
-    """Every blob of ``commit:prefix`` as path -> (mode, size)."""
-    out = run_git(git_dir, "ls-tree", "-r", "-z", "-l", f"{commit}:{prefix}")
-    entries: dict[str, tuple[str, int]] = {}
-    for record in filter(None, out.split("\0")):
-        meta, path = record.split("\t", 1)
-        mode, kind, _sha, size = meta.split()
-        if kind == "blob":
-            entries[path] = (mode, int(size) if size.isdigit() else 0)
-    return entries
+_TREES: dict[tuple[Path, str, str], Entries] = {}
 
 
-def _is_remote(repo: str) -> bool:
-    return "://" in repo or bool(_SCP_URL.match(repo))
+def _tree(git_dir: Path, commit: str, prefix: str, settings: DocumentsConfig) -> Entries:
+    """Every blob of ``commit:prefix`` as path -> (mode, object id), listed within the caps."""
+    key = (git_dir, commit, prefix)
+    if key not in _TREES:
+        try:
+            timeout = time_allowed(settings, settings.fetch_timeout_s)
+            with BUDGET.timed():
+                entries = list_tree(
+                    git_dir, f"{commit}:{prefix}", max_entries=settings.max_entries, timeout=timeout
+                )
+        except FetchProblem as exc:
+            raise _Problem(str(exc)) from None
+        except TreeTooLarge as exc:
+            raise _Problem(f"{exc} (documents.max_entries: {settings.max_entries:,})") from None
+        if len(_TREES) >= 16:
+            _TREES.clear()
+        _TREES[key] = entries
+    return _TREES[key]
 
 
-def _source(ref: DocumentRef, repo_root: Path, limits: Limits) -> _Source:
-    if ref.repo in (".", ""):
-        return _local(repo_root, ref.commit, "this repository")
-    if _is_remote(ref.repo):
-        return _remote(ref.repo, ref.commit, limits)
-    folder = Path(ref.repo).expanduser()
-    folder = folder if folder.is_absolute() else repo_root / folder
-    if not folder.is_dir():
-        raise _Problem(f"repository '{ref.repo}' is unreachable: no folder {folder}")
-    return _local(folder, ref.commit, f"'{ref.repo}'")
+def _source(ref: DocumentRef, repo_root: Path, settings: DocumentsConfig) -> _Source:
+    try:
+        kind = classify(ref.repo, settings)
+    except RepoRefused as exc:
+        raise _Problem(str(exc)) from None
+    if isinstance(kind, RemoteRepository):
+        return _remote(kind.url, ref.commit, settings)
+    if isinstance(kind, LocalRepository):
+        if not kind.folder.is_dir():
+            raise _Problem(f"repository '{ref.repo}' is unreachable: no folder {kind.folder}")
+        return _local(kind.folder, ref.commit, f"'{ref.repo}'", settings)
+    return _local(repo_root, ref.commit, "this repository", settings)
 
 
-def _local(folder: Path, commit: str | None, label: str) -> _Source:
+def _local(folder: Path, commit: str | None, label: str, settings: DocumentsConfig) -> _Source:
     if commit is None:
-        return _WorkTree(folder, label)
+        return _WorkTree(folder, label, settings.max_entries)
     if not is_repository(folder):
         raise _Problem(f"{label} ({folder}) is not a git repository, so `commit` cannot be read")
     try:
@@ -262,88 +189,18 @@ def _local(folder: Path, commit: str | None, label: str) -> _Source:
         raise _Problem(f"commit {commit} is missing from {label}") from None
     top = toplevel(folder).resolve()
     prefix = folder.resolve().relative_to(top).as_posix()
-    return _GitTree(top, sha, "" if prefix == "." else prefix + "/", label)
+    return _GitTree(top, sha, "" if prefix == "." else prefix + "/", label, settings)
 
 
-# --- remote fetch ----------------------------------------------------------------------------
-
-
-def cache_key(url: str, commit: str) -> str:
-    """The folder name of a fetched repository under ``$SEEDTREE_HOME/documents``."""
-    return hashlib.sha256(f"{url}\0{commit}".encode()).hexdigest()[:24]
-
-
-def _has_commit(git_dir: Path, commit: str) -> bool:
-    try:
-        run_git(git_dir, "cat-file", "-e", f"{commit}^{{commit}}")
-    except GitError:
-        return False
-    return True
-
-
-def _remote(url: str, commit: str | None, limits: Limits) -> _Source:
+def _remote(url: str, commit: str | None, settings: DocumentsConfig) -> _Source:
     label = f"'{url}'"
-    if url.startswith("-"):
-        raise _Problem(f"repository {label} is not a git URL")
     if commit is None or not _SHA.match(commit):
         raise _Problem(f"{label} is a remote repository: `commit` must be its full SHA")
-    dest = documents_dir() / cache_key(url, commit)
-    if not (dest.is_dir() and _has_commit(dest, commit)):
-        _fetch(url, commit, dest, limits)
-    return _GitTree(dest, commit, "", f"{label} at {commit[:12]}")
-
-
-def _fetch(url: str, commit: str, dest: Path, limits: Limits) -> None:
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     try:
-        run_git(tmp, "init", "--bare", "-q")
-        _transfer(tmp, url, commit, limits)
-        if dest.exists():
-            shutil.rmtree(dest, ignore_errors=True)
-        try:
-            os.replace(tmp, dest)
-        except OSError:  # another process put it there first
-            if not _has_commit(dest, commit):
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _git_fetch(git_dir: Path, limits: Limits, *args: str) -> None:
-    run_git_bounded(
-        git_dir,
-        *_FETCH_CONFIG,
-        "fetch",
-        "--quiet",
-        "--no-tags",
-        "--no-recurse-submodules",
-        *args,
-        env=_FETCH_ENV,
-        timeout=limits.fetch_timeout_s,
-        max_bytes=limits.max_fetch_bytes,
-    )
-
-
-def _transfer(git_dir: Path, url: str, commit: str, limits: Limits) -> None:
-    """Fetch exactly ``commit``; if the server refuses a SHA, its branches and tags instead."""
-    try:
-        _git_fetch(git_dir, limits, "--depth=1", url, commit)
-        return
-    except GitError as exc:
-        if "timed out" in exc.message or "more than" in exc.message:
-            raise _Problem(f"fetching '{url}': {_tail(exc)}") from None
-    try:
-        _git_fetch(git_dir, limits, url, "+refs/heads/*:refs/h/*", "+refs/tags/*:refs/t/*")
-    except GitError as exc:
-        raise _Problem(f"repository '{url}' is unreachable: {_tail(exc)}") from None
-    if not _has_commit(git_dir, commit):
-        raise _Problem(f"commit {commit} is missing from '{url}'")
-
-
-def _tail(exc: GitError) -> str:
-    return exc.message.split("): ", 1)[-1].strip().splitlines()[-1]
+        dest = fetched(url, commit, settings)
+    except FetchProblem as exc:
+        raise _Problem(str(exc)) from None
+    return _GitTree(dest, commit, "", f"{label} at {commit[:12]}", settings)
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -375,33 +232,34 @@ def _pdf_text(path: str, data: bytes) -> str:
         raise _Problem(f"'{path}' is an unreadable PDF: {exc}") from None
 
 
-def _read(source: _Source, path: str, limits: Limits) -> Document:
+def _read(source: _Source, path: str, settings: DocumentsConfig) -> Document:
+    cap = settings.max_document_bytes
     try:
         size = source.size(path)
-        if size > limits.max_document_bytes:
-            raise _Problem(
-                f"'{path}' is {size:,} bytes, over the {limits.max_document_bytes:,}-byte cap"
-            )
+        if size > cap:
+            raise _Problem(f"'{path}' is {size:,} bytes, over the {cap:,}-byte cap")
         data = source.read(path)
     except (OSError, GitError) as exc:
         raise _Problem(f"'{path}' is unreadable: {exc}") from None
     return Document(path, _decode(path, data), hashlib.sha256(data).hexdigest())
 
 
-def _resolve(leaf: Leaf, repo_root: Path, limits: Limits) -> tuple[list[Document], list[str]]:
+def _resolve(
+    leaf: Leaf, repo_root: Path, settings: DocumentsConfig
+) -> tuple[list[Document], list[str]]:
     ref = leaf.document
     if ref is None:
         return [], ([f"{leaf.id}: a knowledge leaf needs `document`"] if _knows(leaf) else [])
-    bad = [p for p in map(_pattern_problem, ref.patterns or ("",)) if p]
+    bad = [str(p) for p in map(pattern_problem, ref.patterns or ("",)) if p]
     if bad:
         return [], bad
     try:
-        source = _source(ref, repo_root, limits)
+        source = _source(ref, repo_root, settings)
     except (_Problem, GitError) as exc:
         return [], [str(exc)]
     except OSError as exc:
         return [], [f"cannot resolve '{ref.repo}': {exc}"]
-    return _read_all(source, ref.patterns, limits)
+    return _read_all(source, ref.patterns, settings)
 
 
 def _knows(leaf: Leaf) -> bool:
@@ -409,7 +267,7 @@ def _knows(leaf: Leaf) -> bool:
 
 
 def _read_all(
-    source: _Source, patterns: tuple[str, ...], limits: Limits
+    source: _Source, patterns: tuple[str, ...], settings: DocumentsConfig
 ) -> tuple[list[Document], list[str]]:
     documents: dict[str, Document] = {}
     problems: list[str] = []
@@ -425,7 +283,7 @@ def _read_all(
             if path in documents:
                 continue
             try:
-                documents[path] = _read(source, path, limits)
+                documents[path] = _read(source, path, settings)
             except _Problem as exc:
                 problems.append(str(exc))
     return [documents[p] for p in sorted(documents)], problems
@@ -435,13 +293,15 @@ def _read_all(
 
 
 def load_documents(
-    leaf: Leaf, repo_root: Path, *, limits: Limits = DEFAULT_LIMITS
+    leaf: Leaf, repo_root: Path, *, settings: DocumentsConfig | None = None
 ) -> list[Document]:
     """The documents of a knowledge leaf, sorted by path (``[]`` for a skill).
 
-    Raises :class:`UsageError` naming the leaf and every problem when one cannot be resolved.
+    ``settings`` default to the repository's ``documents`` configuration. Raises
+    :class:`UsageError` naming the leaf and every problem when one cannot be resolved (a
+    repository the configuration does not allow included).
     """
-    documents, problems = _resolve(leaf, repo_root, limits)
+    documents, problems = _resolve(leaf, repo_root, settings or settings_for(repo_root))
     if problems:
         raise UsageError(
             f"{leaf.qna_path}: cannot resolve `document`: " + "; ".join(problems),
@@ -451,10 +311,11 @@ def load_documents(
 
 
 def check_documents(
-    leaf: Leaf, repo_root: Path, *, limits: Limits = DEFAULT_LIMITS
+    leaf: Leaf, repo_root: Path, *, settings: DocumentsConfig | None = None
 ) -> list[Finding]:
     """One ``documents`` finding per problem, positioned at the leaf's ``document:`` key."""
-    _documents, problems = _resolve(leaf, repo_root, limits)
+    chosen = settings or settings_for(repo_root)
+    _documents, problems = _resolve(leaf, repo_root, chosen)
     if not problems:
         return []
 

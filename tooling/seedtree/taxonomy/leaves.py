@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from seedtree.errors import UsageError
+from seedtree.taxonomy.yamlpos import parse_file
 
 TOPS = ("knowledge", "compositional_skills", "foundational_skills")
 QNA = "qna.yaml"
@@ -178,26 +177,36 @@ def leaf_from_data(root: Path, qna_path: Path, data: Mapping[str, Any]) -> Leaf:
 
 
 def read_qna(qna_path: Path) -> Mapping[str, Any]:
-    """Parse a ``qna.yaml`` quickly (libyaml when available), for stages after validation."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        data = yaml.load(qna_path.read_text(encoding="utf-8"), Loader=loader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    """Parse a ``qna.yaml`` for stages after validation, never trusting that validation ran:
+    through the depth-limited parser (:mod:`seedtree.taxonomy.yamlpos`), within its size cap."""
+    parsed = parse_file(qna_path)
+    if not parsed.ok:
+        first = next((f for f in parsed.findings if f.is_error), parsed.findings[0])
         raise UsageError(
-            f"{qna_path}: cannot load leaf: {exc}", hint=f"run `seedtree validate {qna_path}`"
-        ) from None
+            f"{first.file}:{first.line}:{first.column}: cannot load leaf: {first.message}",
+            hint=f"run `seedtree validate {qna_path}`",
+        )
+    data = parsed.data
     if not isinstance(data, Mapping):
         raise UsageError(f"{qna_path}: not a mapping", hint=f"run `seedtree validate {qna_path}`")
     return data
 
 
 def load_leaf(qna_path: Path, root: Path | None = None) -> Leaf:
+    """The leaf of ``qna_path``; when its ``qna.yaml`` or ``attribution.txt`` is a symlink out of
+    the taxonomy, the leaf is refused unread."""
     root = root or find_root(qna_path)
     if root is None:
         raise UsageError(
             f"{qna_path}: not inside a taxonomy (no knowledge/, compositional_skills/ or "
             "foundational_skills/ folder above it)"
         )
+    for path in (qna_path, qna_path.parent / ATTRIBUTION):
+        if not path.resolve().is_relative_to(root.resolve()):
+            raise UsageError(
+                f"{path}: a symlink that leads outside the taxonomy; the leaf is not read",
+                hint="replace the symlink with the file itself",
+            )
     return leaf_from_data(root, qna_path, read_qna(qna_path))
 
 

@@ -447,3 +447,44 @@ def parse_file(path: Path, file: str | None = None, max_bytes: int = MAX_BYTES) 
     if isinstance(text, Finding):
         return ParsedYaml(shown, "", None, False, (text,))
     return parse_text(text, shown)
+
+
+class TooComplex(yaml.MarkedYAMLError):
+    """Raised by :func:`guard`: input that PyYAML's recursive composer must not be given."""
+
+
+def _too_complex(pos: Pos, message: str, file: str) -> TooComplex:
+    mark = yaml.Mark(file, 0, pos.line - 1, pos.column - 1, None, 0)
+    return TooComplex(problem=message, problem_mark=mark)
+
+
+def _nesting_problem(text: str) -> Pos | None:
+    """Where collections first nest deeper than :data:`MAX_DEPTH` (a flat event scan)."""
+    loader = _LOADER(text)
+    depth = 0
+    try:
+        for event in iter(loader.get_event, None):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return _pos(event.start_mark)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # the caller's own parser reports the syntax error
+    finally:
+        loader.dispose()
+    return None
+
+
+def guard(text: str, file: str = "<text>") -> None:
+    """Raise :class:`TooComplex` (a located ``yaml.MarkedYAMLError``) when ``text`` nests deeper
+    than :data:`MAX_DEPTH`, has a recursive alias or expands aliases past the cap: call it before
+    handing untrusted text to ``yaml.load``, ``yaml.compose`` or ruamel, which recurse on nesting
+    (200,000 nested ``[`` crash the process)."""
+    where = _nesting_problem(text)
+    if where is not None:
+        raise _too_complex(where, f"nesting deeper than {MAX_DEPTH} levels: flatten it", file)
+    for finding in parse_text(text, file).findings:
+        if finding.rule == "yaml-too-complex":
+            raise _too_complex(Pos(finding.line, finding.column), finding.message, file)

@@ -16,7 +16,7 @@ from typing import Any
 from seedtree.config import ValidateConfig
 from seedtree.findings import Finding
 from seedtree.taxonomy.yamlpos import ParsedYaml, Pos, parse_file, path_text
-from seedtree.validate import attribution, content, formatting, layout, schema, secrets
+from seedtree.validate import attribution, content, documents, formatting, layout, schema, secrets
 from seedtree.validate.context import FileCheck, Kind, kind_of, own_version, version_number
 
 Rule = Callable[[FileCheck], Iterable[Finding]]
@@ -30,7 +30,6 @@ PLACE_RULES: tuple[Rule, ...] = (
 CONTENT_RULES: tuple[Rule, ...] = (
     layout.leaf_type,
     content.knowledge_extra_qa,
-    content.document_patterns,
     content.document_commit,
     content.context_mixed,
     content.duplicate_seeds,
@@ -85,8 +84,13 @@ def _make_check(target: Target, parsed: ParsedYaml, config: ValidateConfig) -> F
 
 
 def check_file(target: Target, config: ValidateConfig) -> list[Finding]:
-    """Every finding for one file, never raising for bad input."""
-    parsed = parse_file(target.path, target.shown, config.max_file_bytes)
+    """Every finding for one file, never raising for bad input; a leaf folder holding a symlink
+    that leads outside the repository is not read at all."""
+    escapes = documents.target_symlinks(target.path, target.shown, target.repo_root, target.root)
+    if escapes:
+        parsed = ParsedYaml(target.shown, "", None, False, tuple(escapes))
+    else:
+        parsed = parse_file(target.path, target.shown, config.max_file_bytes)
     check = _make_check(target, parsed, config)
     findings = list(parsed.findings)
     for rule in PLACE_RULES:
@@ -100,6 +104,7 @@ def check_file(target: Target, config: ValidateConfig) -> list[Finding]:
     if isinstance(parsed.data, dict):
         for rule in CONTENT_RULES:
             findings.extend(rule(check))
+        findings.extend(documents.references(check, target.repo_root))
         findings.extend(secrets.in_documents(check, target.repo_root))
     return findings
 

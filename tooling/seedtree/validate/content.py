@@ -57,22 +57,6 @@ def _document(check: FileCheck) -> dict[str, Any]:
     return doc if isinstance(doc, dict) else {}
 
 
-def document_patterns(check: FileCheck) -> Iterator[Finding]:
-    patterns = _document(check).get("patterns")
-    if check.kind != "knowledge" or not isinstance(patterns, list):
-        return
-    for i, pattern in enumerate(patterns):
-        if not isinstance(pattern, str):
-            continue
-        parts = pattern.replace("\\", "/").split("/")
-        if pattern.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", pattern) or ".." in parts:
-            yield check.at_path(
-                ("document", "patterns", i),
-                "document-pattern",
-                f"pattern '{pattern}' must be relative to the documents repository, without '..'",
-            )
-
-
 def document_commit(check: FileCheck) -> Iterator[Finding]:
     commit = _document(check).get("commit")
     if check.kind == "knowledge" and isinstance(commit, str) and not _FULL_SHA.match(commit):

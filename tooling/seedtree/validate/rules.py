@@ -129,10 +129,25 @@ _TABLE: tuple[tuple[str, RuleSeverity, str, str], ...] = (
         "keep the best 3",
     ),
     (
+        "document-repo",
+        "error",
+        "`document.repo` is not `.` (this repository) or an `https://` URL on "
+        "`documents.allowed_hosts` (nor a folder under `documents.allowed_local`)",
+        "keep the documents in this repository, or in a repository on an allowed host",
+    ),
+    (
         "document-pattern",
         "error",
-        "a document pattern is absolute or contains `..`",
-        "write patterns relative to the documents repository",
+        "a document pattern is empty, absolute, uses `..` or is malformed (a reversed range, "
+        "an unclosed `[`, `**` inside a name, more than 3 `**`)",
+        "write a glob relative to the documents repository, e.g. `docs/**/*.md`",
+    ),
+    (
+        "symlink-outside",
+        "error",
+        "a symlink in the leaf folder, or one a `repo: .` pattern reaches, resolves outside "
+        "the repository (it is never read; nothing of such a leaf is read)",
+        "replace the symlink with the file itself",
     ),
     (
         "document-commit",

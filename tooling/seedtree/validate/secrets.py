@@ -16,6 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from seedtree.findings import Finding, Severity
+from seedtree.taxonomy.docpolicy import is_this_repository
+from seedtree.taxonomy.globs import pattern_problem
+from seedtree.taxonomy.safewalk import TooManyEntries, walk
 from seedtree.taxonomy.yamlpos import read_file
 from seedtree.validate.context import FileCheck
 
@@ -129,23 +132,21 @@ def in_leaf(check: FileCheck) -> Iterator[Finding]:
 
 
 def local_documents(check: FileCheck, repo_root: Path | None) -> list[Path]:
-    """The documents of a knowledge leaf kept in this repository (``repo: .``)."""
+    """The documents of a knowledge leaf kept in this repository (``repo: .``); symlinks that
+    lead outside the repository are never followed (``symlink-outside`` reports them)."""
     data = check.data
     doc = data.get("document") if isinstance(data, dict) else None
-    if repo_root is None or not isinstance(doc, dict) or doc.get("repo") != ".":
+    if repo_root is None or not isinstance(doc, dict) or not is_this_repository(doc.get("repo")):
         return []
     patterns = doc.get("patterns")
     found: list[Path] = []
     for pattern in patterns if isinstance(patterns, list) else []:
-        if _safe_pattern(pattern):
-            found.extend(p for p in sorted(repo_root.glob(pattern)) if p.is_file())
+        if isinstance(pattern, str) and pattern_problem(pattern) is None:
+            try:
+                found.extend(repo_root / p for p in walk(repo_root, pattern).files)
+            except TooManyEntries:
+                continue
     return found[:100]
-
-
-def _safe_pattern(pattern: object) -> bool:
-    if not isinstance(pattern, str) or not pattern or pattern.startswith("/"):
-        return False
-    return ".." not in pattern.split("/")
 
 
 def in_documents(check: FileCheck, repo_root: Path | None) -> Iterator[Finding]:

@@ -1,0 +1,104 @@
+"""Files of a folder that match a pattern, found without following symlinks out of a boundary.
+
+The walk starts at the pattern's literal folders, enters only folders the pattern can still
+match below, never enters a symlinked folder, skips ``.git``, and stops after ``max_entries``
+directory entries. A symlink the pattern reaches whose target resolves outside ``boundary`` is
+never followed: it is returned as an escape, for the caller to report.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from seedtree.taxonomy.globs import Glob, compile_glob, literal_prefix
+
+EVERYTHING = "**/*"
+
+
+class TooManyEntries(Exception):
+    """The walk met more than its cap of directory entries."""
+
+
+@dataclass(frozen=True)
+class Walked:
+    """Matching files (relative POSIX paths, sorted) and symlinks that lead outside."""
+
+    files: tuple[str, ...]
+    escapes: tuple[str, ...]
+
+
+def leads_outside(path: Path, boundary: Path) -> bool:
+    """Whether ``path`` (a symlink or a folder reached through one) resolves outside."""
+    try:
+        return not path.resolve().is_relative_to(boundary.resolve())
+    except (OSError, RuntimeError):  # a loop of symlinks
+        return True
+
+
+def _join(folder: str, name: str) -> str:
+    return f"{folder}/{name}" if folder else name
+
+
+States = frozenset[int]
+
+
+class _Walk:
+    def __init__(self, root: Path, glob: Glob, boundary: Path, max_entries: int) -> None:
+        self.root, self.glob, self.boundary = root, glob, boundary
+        self.max_entries, self.seen = max_entries, 0
+        self.files: list[str] = []
+        self.escapes: list[str] = []
+
+    def folder(self, folder: str, states: States) -> list[tuple[str, States]]:
+        """Visit one folder (``states``: the pattern positions it reached); return the
+        subfolders to enter with theirs."""
+        try:
+            with os.scandir(self.root / folder if folder else self.root) as entries:
+                return [sub for entry in entries if (sub := self.entry(folder, states, entry))]
+        except (NotADirectoryError, FileNotFoundError, PermissionError):
+            return []
+
+    def entry(
+        self, folder: str, states: States, entry: os.DirEntry[str]
+    ) -> tuple[str, States] | None:
+        self.seen += 1
+        if self.seen > self.max_entries:
+            raise TooManyEntries(f"more than {self.max_entries:,} files and folders")
+        if entry.name == ".git":
+            return None
+        rel, reached = _join(folder, entry.name), self.glob.step(states, entry.name)
+        if not reached:
+            return None
+        if entry.is_symlink():
+            self.symlink(rel, self.glob.accepts(reached))
+        elif entry.is_dir(follow_symlinks=False):
+            return (rel, reached) if self.glob.alive(reached) else None
+        elif entry.is_file(follow_symlinks=False) and self.glob.accepts(reached):
+            self.files.append(rel)
+        return None
+
+    def symlink(self, rel: str, matched: bool) -> None:
+        path = self.root / rel
+        if leads_outside(path, self.boundary):
+            self.escapes.append(rel)
+        elif matched and path.is_file():
+            self.files.append(rel)
+
+
+def walk(
+    root: Path, pattern: str | Glob, *, boundary: Path | None = None, max_entries: int = 100_000
+) -> Walked:
+    """Files under ``root`` matching ``pattern`` (raises :class:`TooManyEntries` past the cap,
+    :class:`~seedtree.taxonomy.globs.PatternError` for a malformed pattern)."""
+    glob = compile_glob(pattern) if isinstance(pattern, str) else pattern
+    fence = boundary or root
+    state = _Walk(root, glob, fence, max_entries)
+    start = literal_prefix(glob)
+    if start and leads_outside(root / start, fence):
+        return Walked((), (start,))
+    pending = [(start, glob.follow(glob.start(), start))]
+    while pending:
+        pending.extend(state.folder(*pending.pop()))
+    return Walked(tuple(sorted(state.files)), tuple(sorted(state.escapes)))

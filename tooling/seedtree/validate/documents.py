@@ -1,0 +1,119 @@
+"""Rules on what a leaf may reach: its ``document`` repository and patterns, and symlinks.
+
+- ``document-repo``: ``document.repo`` is not ``.`` or an allowed ``https://`` URL (the
+  ``documents`` section of the trusted configuration decides; see
+  :mod:`seedtree.taxonomy.docpolicy`);
+- ``document-pattern``: a pattern is empty, absolute, uses ``..`` or is malformed (a reversed
+  range, an unclosed ``[``, ``**`` inside a name, too many ``**``), located at the character;
+- ``symlink-outside``: a symlink in the leaf folder, or one a pattern of ``repo: .`` reaches,
+  resolves outside the repository. When the leaf folder holds one, nothing of the leaf is read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from seedtree.config import DocumentsConfig
+from seedtree.findings import Finding
+from seedtree.taxonomy.docpolicy import RepoRefused, classify, is_this_repository, settings_for
+from seedtree.taxonomy.globs import PatternError, compile_glob, pattern_problem
+from seedtree.taxonomy.safewalk import EVERYTHING, TooManyEntries, walk
+from seedtree.taxonomy.yamlpos import Pos
+from seedtree.validate.context import FileCheck
+
+RULE_REPO, RULE_PATTERN, RULE_SYMLINK = "document-repo", "document-pattern", "symlink-outside"
+_DEFAULT = DocumentsConfig()
+
+
+def _settings(repo_root: Path | None) -> DocumentsConfig:
+    return settings_for(repo_root) if repo_root is not None else _DEFAULT
+
+
+def _document(check: FileCheck) -> dict[object, object]:
+    data = check.data
+    doc = data.get("document") if isinstance(data, dict) else None
+    return doc if isinstance(doc, dict) else {}
+
+
+def _patterns(check: FileCheck) -> list[tuple[int, str]]:
+    patterns = _document(check).get("patterns")
+    if not isinstance(patterns, list):
+        return []
+    return [(i, p) for i, p in enumerate(patterns) if isinstance(p, str)]
+
+
+def _symlink_finding(file: str, line: int, column: int, what: str) -> Finding:
+    message = f"{what} is a symlink that leads outside the repository: it is never read"
+    return Finding(file, line, column, "error", RULE_SYMLINK, f"{message}; replace it")
+
+
+def target_symlinks(
+    qna: Path, shown: str, repo_root: Path | None, root: Path | None
+) -> list[Finding]:
+    """``symlink-outside`` for each symlink in the leaf folder (``qna.yaml`` included) that leads
+    outside the repository (the taxonomy when there is none), found before anything is read."""
+    base = os.path.dirname(shown)
+    try:
+        found = walk(qna.parent, EVERYTHING, boundary=repo_root or root or qna.parent)
+    except TooManyEntries as exc:
+        return [_symlink_finding(shown, 1, 1, f"the leaf folder has {exc}; it")]
+    shown_of = [(os.path.join(base, e).replace(os.sep, "/"), e) for e in found.escapes]
+    return [_symlink_finding(file, 1, 1, f"'{name}'") for file, name in shown_of]
+
+
+def document_repo(check: FileCheck, repo_root: Path | None) -> Iterator[Finding]:
+    repo = _document(check).get("repo")
+    if check.kind != "knowledge" or not isinstance(repo, str):
+        return
+    try:
+        classify(repo.strip(), _settings(repo_root))
+    except RepoRefused as exc:
+        yield check.at_key(("document", "repo"), RULE_REPO, str(exc))
+
+
+def _pattern_pos(check: FileCheck, index: int, error: PatternError) -> Pos:
+    pos = check.parsed.locate(("document", "patterns", index))
+    rest = check.parsed.line_text(pos.line)[pos.column - 1 :]
+    for quote in ("", "'", '"'):  # written out on its line: point at the character
+        if rest.startswith(quote + error.pattern):
+            return Pos(pos.line, pos.column + len(quote) + error.column - 1)
+    return pos
+
+
+def document_patterns(check: FileCheck) -> Iterator[Finding]:
+    if check.kind != "knowledge":
+        return
+    for i, pattern in _patterns(check):
+        error = pattern_problem(pattern)
+        if error is not None:
+            where = _pattern_pos(check, i, error)
+            yield check.at(where, RULE_PATTERN, f"{error}: {_PATTERN_HINT}")
+
+
+_PATTERN_HINT = "write a glob relative to the document repository, e.g. 'docs/**/*.md'"
+
+
+def document_symlinks(check: FileCheck, repo_root: Path | None) -> Iterator[Finding]:
+    """Symlinks leading outside the repository that a ``repo: .`` pattern reaches."""
+    if repo_root is None or not is_this_repository(_document(check).get("repo")):
+        return
+    for i, pattern in _patterns(check):
+        if pattern_problem(pattern) is not None:
+            continue
+        try:
+            escapes = walk(repo_root, compile_glob(pattern)).escapes
+        except TooManyEntries:
+            continue  # resolving the documents reports it
+        for escape in escapes:
+            pos = check.parsed.locate(("document", "patterns", i))
+            message = f"'{escape}' (matched by '{pattern}')"
+            yield _symlink_finding(check.shown, pos.line, pos.column, message)
+
+
+def references(check: FileCheck, repo_root: Path | None) -> Iterator[Finding]:
+    """Every rule of this module on a parsed leaf."""
+    yield from document_repo(check, repo_root)
+    yield from document_patterns(check)
+    yield from document_symlinks(check, repo_root)
