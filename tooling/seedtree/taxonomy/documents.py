@@ -29,7 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
-from seedtree.errors import GitError, UsageError
+from seedtree.errors import GitError, SeedtreeError, UsageError
 from seedtree.findings import Finding
 from seedtree.git import (
     is_repository,
@@ -92,6 +92,10 @@ class Document:
 
 class _Problem(Exception):
     """Why a document (or its repository) cannot be resolved; becomes a finding or an error."""
+
+
+class _Unreachable(_Problem):
+    """A remote repository did not answer (network, server): an external failure, not the leaf's."""
 
 
 class _Source(Protocol):
@@ -332,12 +336,14 @@ def _transfer(git_dir: Path, url: str, commit: str, limits: Limits) -> None:
         _git_fetch(git_dir, limits, "--depth=1", url, commit)
         return
     except GitError as exc:
-        if "timed out" in exc.message or "more than" in exc.message:
+        if "more than" in exc.message:
             raise _Problem(f"fetching '{url}': {_tail(exc)}") from None
+        if "timed out" in exc.message:
+            raise _Unreachable(f"fetching '{url}': {_tail(exc)}") from None
     try:
         _git_fetch(git_dir, limits, url, "+refs/heads/*:refs/h/*", "+refs/tags/*:refs/t/*")
     except GitError as exc:
-        raise _Problem(f"repository '{url}' is unreachable: {_tail(exc)}") from None
+        raise _Unreachable(f"repository '{url}' is unreachable: {_tail(exc)}") from None
     if not _has_commit(git_dir, commit):
         raise _Problem(f"commit {commit} is missing from '{url}'")
 
@@ -397,6 +403,8 @@ def _resolve(leaf: Leaf, repo_root: Path, limits: Limits) -> tuple[list[Document
         return [], bad
     try:
         source = _source(ref, repo_root, limits)
+    except _Unreachable:
+        raise  # the caller decides: a finding (validate) or an external failure (exit 3)
     except (_Problem, GitError) as exc:
         return [], [str(exc)]
     except OSError as exc:
@@ -439,9 +447,16 @@ def load_documents(
 ) -> list[Document]:
     """The documents of a knowledge leaf, sorted by path (``[]`` for a skill).
 
-    Raises :class:`UsageError` naming the leaf and every problem when one cannot be resolved.
+    Raises :class:`UsageError` naming the leaf and every problem when one cannot be resolved,
+    or :class:`SeedtreeError` (exit 3) when a remote repository does not answer.
     """
-    documents, problems = _resolve(leaf, repo_root, limits)
+    try:
+        documents, problems = _resolve(leaf, repo_root, limits)
+    except _Unreachable as exc:
+        raise SeedtreeError(
+            f"{leaf.qna_path}: cannot resolve `document`: {exc}",
+            hint="check the network and the repository URL, then run the command again",
+        ) from None
     if problems:
         raise UsageError(
             f"{leaf.qna_path}: cannot resolve `document`: " + "; ".join(problems),
@@ -454,7 +469,10 @@ def check_documents(
     leaf: Leaf, repo_root: Path, *, limits: Limits = DEFAULT_LIMITS
 ) -> list[Finding]:
     """One ``documents`` finding per problem, positioned at the leaf's ``document:`` key."""
-    _documents, problems = _resolve(leaf, repo_root, limits)
+    try:
+        _documents, problems = _resolve(leaf, repo_root, limits)
+    except _Unreachable as exc:
+        problems = [str(exc)]
     if not problems:
         return []
 
