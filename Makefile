@@ -62,8 +62,8 @@ lock: $(STAMP)
 	  --extra github -o requirements/github.txt pyproject.toml
 	env -u PIP_EXTRA_INDEX_URL $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe \
 	  --strip-extras --extra gpu -o requirements/gpu.txt pyproject.toml
-	sed -i '/^--extra-index-url/d; /^--find-links/d; /^seedtree @ /d' \
-	  requirements/github.txt requirements/gpu.txt
+	sed -i '/^--extra-index-url/d; /^--find-links/d; /^seedtree @ /,+1d; /^# WARNING: pip install/d; \
+	  /^# Consider using a hashable URL/d' requirements/github.txt requirements/gpu.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -150,3 +150,26 @@ def test_extras_include_what_they_build_on() -> None:
     assert declared("train", project) | declared("github", project) < declared("gpu", project)
     assert {"typer", "rich"} <= declared("", project)
     assert "torch" not in declared("", project) and "vllm" not in declared("train", project)
+
+
+def test_jobs_holding_a_write_token_install_from_hashed_locks() -> None:
+    """No unpinned install where a token can push, comment or tag; no token on a command line."""
+    import yaml
+
+    for workflow in sorted((PROJECT_ROOT / ".github" / "workflows").glob("*.yml")):
+        for job in yaml.safe_load(workflow.read_text(encoding="utf-8"))["jobs"].values():
+            if "write" not in job.get("permissions", {}).values():
+                continue
+            runs = [step.get("run", "") for step in job["steps"]]
+            lines = [line.strip() for run in runs for line in run.splitlines()]
+            installs = [x for x in lines if "pip install" in x or '"${pip[@]}"' in x]
+            installs = [x for x in installs if not x.startswith("pip=(")]  # the command itself
+            assert installs, workflow.name
+            for line in installs:
+                hashed = "--require-hashes" in line and " -r requirements/" in line
+                assert hashed or "--no-deps" in line or "make venv" in line, (workflow.name, line)
+            assert not any("git -c" in run and "extraheader" in run for run in runs)
+    for lock in ("github", "gpu"):
+        text = (PROJECT_ROOT / "requirements" / f"{lock}.txt").read_text(encoding="utf-8")
+        pins = [line for line in text.splitlines() if "==" in line and not line.startswith("#")]
+        assert pins and all(line.rstrip().endswith("\\") for line in pins), lock  # hashes follow
