@@ -74,6 +74,14 @@ lock: $(STAMP)
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras -c $(LOCK) \
 	  -o requirements/build.txt requirements/build.in
 	sed -i '/^--extra-index-url/d; /^--find-links/d' requirements/build.txt
+	# the jobs that hold a write token: preview-comment.yml (github) and retrain.yml (gpu; PyPI's
+	# CUDA torch, as vLLM pins it: resolved without the CPU index, which takes a while)
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	  --extra github -o requirements/github.txt pyproject.toml
+	env -u PIP_EXTRA_INDEX_URL $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe \
+	  --strip-extras --extra gpu -o requirements/gpu.txt pyproject.toml
+	sed -i '/^--extra-index-url/d; /^--find-links/d; /^seedtree @ /,+1d; /^# WARNING: pip install/d; \
+	  /^# Consider using a hashable URL/d' requirements/github.txt requirements/gpu.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules site

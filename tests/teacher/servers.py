@@ -16,11 +16,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from helpers import PROJECT_ROOT
+
+TOOLING = PROJECT_ROOT / "tooling"  # this checkout's code, whatever the server's working folder
+
 
 @contextlib.contextmanager
 def seedtree_serve(model: Path, workdir: Path, *extra: str) -> Iterator[str]:
     """Run ``seedtree serve --port 0`` as a subprocess; yield its base URL (``.../v1``)."""
-    env = {**os.environ, "SEEDTREE_HOME": str(workdir / "home")}
+    env = {**os.environ, "SEEDTREE_HOME": str(workdir / "home"), "PYTHONPATH": str(TOOLING)}
     proc = subprocess.Popen(
         [
             sys.executable,

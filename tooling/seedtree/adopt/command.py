@@ -40,7 +40,13 @@ from seedtree.validate.baseline import baseline_json
 
 STATE = ".seedtree/init.json"
 BASELINE = ".seedtree/baseline.json"
-LOCKS = {"build.txt": "build.txt", "dev.txt": "lock.txt", "model.txt": "model.txt"}
+LOCKS = {
+    "build.txt": "build.txt",
+    "dev.txt": "lock.txt",
+    "model.txt": "model.txt",
+    "github.txt": "github.txt",
+    "gpu.txt": "gpu.txt",
+}
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,8 @@ class Setup:
     install: tuple[str, ...]  # shell lines that leave seedtree in .venv
     lock_files: tuple[str, ...]  # what the pip cache key hashes
     model_lock: str
+    lock_dir: str  # where the jobs holding a token find build.txt, github.txt and gpu.txt
+    seedtree: str  # what those jobs give `pip install --no-deps` to install seedtree itself
     hooks_repo: str | None = None  # None: this repository's own `repo: local` hooks
     hooks_rev: str | None = None
 
@@ -47,6 +49,8 @@ def self_setup() -> Setup:
         install=("make venv",),
         lock_files=("requirements/*.txt", "pyproject.toml"),
         model_lock="requirements/model.txt",
+        lock_dir="requirements/",
+        seedtree="-e .",
     )
 
 
@@ -63,6 +67,8 @@ def pinned_setup(taxonomy_dir: str, source: str, rev: str) -> Setup:
         ),
         lock_files=(f"{LOCK_DIR}/*.txt",),
         model_lock=f"{LOCK_DIR}/model.txt",
+        lock_dir=f"{LOCK_DIR}/",
+        seedtree=f'"seedtree @ git+{source}@{rev}"',
         hooks_repo=source,
         hooks_rev=rev,
     )
@@ -98,6 +104,8 @@ def workflow(name: str, setup: Setup) -> str:
         "LOCK_FILES": _quoted(setup.lock_files),
         "MODEL_LOCK": _quoted([setup.model_lock]),
         "TAXONOMY_PATHS": _trigger_paths(setup),
+        "LOCK_DIR": setup.lock_dir,
+        "SEEDTREE": setup.seedtree,
     }
     return fill(template, values)
 

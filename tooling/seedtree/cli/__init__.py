@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
-import click
+import typer
+from typer.exceptions import TyperException
 
 # Each module attaches its command to ``app`` when imported; the import order is the order of
 # ``seedtree --help``: adopting, contributing, pull requests, data and models, merge.
@@ -45,16 +46,25 @@ def _print_error(error: SeedtreeError) -> None:
     Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {error}", markup=True)
 
 
+def _show_usage_error(error: TyperException) -> None:
+    """Typer's own message for bad usage (usage line, hint, one error line), or its text."""
+    show = getattr(error, "show", None)  # typer's vendored click exceptions can show themselves
+    if callable(show):
+        show()
+    else:
+        print(f"Error: {error.format_message()}", file=sys.stderr)
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (used by ``main`` and by the tests)."""
     try:
         result = app(args=argv, prog_name="seedtree", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         return EXIT_INTERRUPTED
-    except click.exceptions.ClickException as exc:
-        exc.show()
+    except TyperException as exc:  # unknown command or option, bad value, missing argument
+        _show_usage_error(exc)
         return EXIT_USAGE
     except SeedtreeError as exc:
         _print_error(exc)

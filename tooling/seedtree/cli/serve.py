@@ -19,6 +19,14 @@ def serve(
     batch_size: Annotated[
         int | None, typer.Option(help="Rows decoded together (default: teacher.batch_size).")
     ] = None,
+    api_key_env: Annotated[
+        str | None,
+        typer.Option(
+            help="Name of an environment variable holding an API key that clients must send "
+            "(Authorization: Bearer <key>).",
+            show_default=False,
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print the URL.")] = False,
     repo_root: RepoOption = None,
     config: ConfigOption = None,
@@ -38,4 +46,5 @@ def serve(
         batch_size=settings.teacher.batch_size,
         device=settings.teacher.device,
         quiet=quiet,
+        api_key_env=api_key_env,
     )

@@ -50,6 +50,10 @@ class FetchProblem(Exception):
     """Why a repository could not be fetched (becomes a finding or an error)."""
 
 
+class FetchUnreachable(FetchProblem):
+    """The repository did not answer (network, time-out): an external failure, not the leaf's."""
+
+
 class _Budget:
     """Seconds of fetching and listing this process has spent."""
 
@@ -166,12 +170,14 @@ def _transfer(git_dir: Path, url: str, commit: str, settings: DocumentsConfig) -
         _git_fetch(git_dir, settings, "--depth=1", url, commit)
         return
     except GitError as exc:
-        if "timed out" in exc.message or "more than" in exc.message:
+        if "more than" in exc.message:
             raise FetchProblem(f"fetching '{url}': {_tail(exc)}") from None
+        if "timed out" in exc.message:
+            raise FetchUnreachable(f"fetching '{url}': {_tail(exc)}") from None
     try:
         _git_fetch(git_dir, settings, url, "+refs/heads/*:refs/h/*", "+refs/tags/*:refs/t/*")
     except GitError as exc:
-        raise FetchProblem(f"repository '{url}' is unreachable: {_tail(exc)}") from None
+        raise FetchUnreachable(f"repository '{url}' is unreachable: {_tail(exc)}") from None
     if not has_commit(git_dir, commit):
         raise FetchProblem(f"commit {commit} is missing from '{url}'")
 

@@ -27,10 +27,16 @@ from pathlib import Path
 from typing import Protocol
 
 from seedtree.config import DocumentsConfig
-from seedtree.errors import GitError, UsageError
+from seedtree.errors import GitError, SeedtreeError, UsageError
 from seedtree.findings import Finding
 from seedtree.git import is_repository, resolve_commit, run_git, run_git_bytes, toplevel
-from seedtree.taxonomy.docfetch import BUDGET, FetchProblem, fetched, time_allowed
+from seedtree.taxonomy.docfetch import (
+    BUDGET,
+    FetchProblem,
+    FetchUnreachable,
+    fetched,
+    time_allowed,
+)
 from seedtree.taxonomy.docpolicy import (
     LocalRepository,
     RemoteRepository,
@@ -62,6 +68,10 @@ class Document:
 
 class _Problem(Exception):
     """Why a document (or its repository) cannot be resolved; becomes a finding or an error."""
+
+
+class _Unreachable(_Problem):
+    """A remote repository did not answer (network, server): an external failure, not the leaf's."""
 
 
 class _Source(Protocol):
@@ -173,7 +183,7 @@ def _source(ref: DocumentRef, repo_root: Path, settings: DocumentsConfig) -> _So
         return _remote(kind.url, ref.commit, settings)
     if isinstance(kind, LocalRepository):
         if not kind.folder.is_dir():
-            raise _Problem(f"repository '{ref.repo}' is unreachable: no folder {kind.folder}")
+            raise _Unreachable(f"repository '{ref.repo}' is unreachable: no folder {kind.folder}")
         return _local(kind.folder, ref.commit, f"'{ref.repo}'", settings)
     return _local(repo_root, ref.commit, "this repository", settings)
 
@@ -198,6 +208,8 @@ def _remote(url: str, commit: str | None, settings: DocumentsConfig) -> _Source:
         raise _Problem(f"{label} is a remote repository: `commit` must be its full SHA")
     try:
         dest = fetched(url, commit, settings)
+    except FetchUnreachable as exc:
+        raise _Unreachable(str(exc)) from None
     except FetchProblem as exc:
         raise _Problem(str(exc)) from None
     return _GitTree(dest, commit, "", f"{label} at {commit[:12]}", settings)
@@ -255,6 +267,8 @@ def _resolve(
         return [], bad
     try:
         source = _source(ref, repo_root, settings)
+    except _Unreachable:
+        raise  # the caller decides: a finding (validate) or an external failure (exit 3)
     except (_Problem, GitError) as exc:
         return [], [str(exc)]
     except OSError as exc:
@@ -299,9 +313,16 @@ def load_documents(
 
     ``settings`` default to the repository's ``documents`` configuration. Raises
     :class:`UsageError` naming the leaf and every problem when one cannot be resolved (a
-    repository the configuration does not allow included).
+    repository the configuration does not allow included), or :class:`SeedtreeError` (exit 3)
+    when a remote repository does not answer.
     """
-    documents, problems = _resolve(leaf, repo_root, settings or settings_for(repo_root))
+    try:
+        documents, problems = _resolve(leaf, repo_root, settings or settings_for(repo_root))
+    except _Unreachable as exc:
+        raise SeedtreeError(
+            f"{leaf.qna_path}: cannot resolve `document`: {exc}",
+            hint="check the network and the repository URL, then run the command again",
+        ) from None
     if problems:
         raise UsageError(
             f"{leaf.qna_path}: cannot resolve `document`: " + "; ".join(problems),
@@ -315,7 +336,10 @@ def check_documents(
 ) -> list[Finding]:
     """One ``documents`` finding per problem, positioned at the leaf's ``document:`` key."""
     chosen = settings or settings_for(repo_root)
-    _documents, problems = _resolve(leaf, repo_root, chosen)
+    try:
+        _documents, problems = _resolve(leaf, repo_root, chosen)
+    except _Unreachable as exc:
+        problems = [str(exc)]
     if not problems:
         return []
 

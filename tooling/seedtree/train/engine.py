@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import socket
 from dataclasses import dataclass
@@ -209,7 +210,15 @@ class PlainEngine:
         tag = _latest(folder)
         if tag is None:
             return None
-        state = torch.load(folder / f"{tag}.pt", weights_only=False)
+        path = folder / f"{tag}.pt"
+        try:  # tensors and plain data only: loading a state can never run code
+            state = torch.load(path, weights_only=True)
+        except pickle.UnpicklingError as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise UsageError(
+                f"{path}: not a training state saved by seedtree ({first})",
+                hint=f"delete {folder} to train this phase from its start",
+            ) from None
         self.module.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
