@@ -344,10 +344,22 @@ def _get_blob(store: Backend, entry: Entry, target: Path) -> None:
         )
 
 
+def _swap_in(staging: Path, target: Path) -> None:
+    """Rename ``staging`` to ``target``; an incomplete ``target`` is moved aside and removed."""
+    if not target.exists():
+        staging.rename(target)
+        return
+    aside = target.with_name(f".{target.name}.{os.getpid()}.old")
+    target.rename(aside)
+    staging.rename(target)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
 def restore_version(
     store: Backend, manifest: Manifest, target: Path, cache: Path | None
 ) -> Transfer:
-    """Download a version's artifacts into ``target`` (renamed into place when complete).
+    """Download a version's artifacts into ``target`` (renamed into place when complete,
+    replacing an incomplete folder).
 
     The generation cache snapshot goes to ``cache`` only when this machine has none."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -365,8 +377,7 @@ def restore_version(
                 _get_blob(store, entry, staging / rel)
             moved, moved_bytes = moved + 1, moved_bytes + entry.size
         shutil.rmtree(staging / CACHE_PREFIX.rstrip("/"), ignore_errors=True)
-        if not target.exists():
-            staging.rename(target)
+        _swap_in(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Transfer(len(manifest.files), moved, moved_bytes, len(manifest.files) - moved)
