@@ -229,3 +229,11 @@ def test_a_killed_upload_is_completed_by_a_rerun(store_url: str, tmp_path: Path)
     assert manifest is not None and {r: e.sha256 for r, e in manifest.files.items()} == shas
     restore_version(store, manifest, tmp_path / "restored", None)
     assert _read_tree(tmp_path / "restored") == written
+
+
+def test_the_demo_keeps_its_store_under_its_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    home = "/srv/demo-home"
+    monkeypatch.setenv("SEEDTREE_HOME", home)
+    config = load_config(PROJECT_ROOT, PROJECT_ROOT / "demo" / "seedtree.demo.yaml")
+    assert config.store is not None
+    assert open_store(config.store).url == f"file://{home}/store"
