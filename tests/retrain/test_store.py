@@ -237,3 +237,19 @@ def test_the_demo_keeps_its_store_under_its_home(monkeypatch: pytest.MonkeyPatch
     config = load_config(PROJECT_ROOT, PROJECT_ROOT / "demo" / "seedtree.demo.yaml")
     assert config.store is not None
     assert open_store(config.store).url == f"file://{home}/store"
+
+
+def test_a_restore_replaces_an_incomplete_folder_and_keeps_a_complete_one(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "store"))
+    written = _artifacts(tmp_path / "v1")
+    upload_version(store, "repo", "v1", COMMIT, tmp_path / "v1", None)
+    manifest = read_manifest(store, "repo", "v1")
+    assert manifest is not None
+    target = tmp_path / "home" / "v1"
+    (target / "model").mkdir(parents=True)
+    (target / "model" / "leftover").write_text("from a copy that stopped half-way")
+    restore_version(store, manifest, target, None)
+    assert _read_tree(target) == written  # the incomplete folder was replaced whole
+    (target / "note").write_text("restored meanwhile by another process")
+    restore_version(store, manifest, target, None)
+    assert (target / "note").is_file() and list(target.parent.iterdir()) == [target]

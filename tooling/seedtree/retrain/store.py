@@ -344,10 +344,21 @@ def _get_blob(store: Backend, entry: Entry, target: Path) -> None:
         )
 
 
-def _swap_in(staging: Path, target: Path) -> None:
+def _holds(folder: Path, manifest: Manifest) -> bool:
+    """Whether ``folder`` already has every file of ``manifest`` (another process restored it)."""
+    return all(
+        (folder / rel).is_file() and (folder / rel).stat().st_size == entry.size
+        for rel, entry in manifest.files.items()
+        if not rel.startswith(CACHE_PREFIX)
+    )
+
+
+def _swap_in(staging: Path, target: Path, manifest: Manifest) -> None:
     """Rename ``staging`` to ``target``; an incomplete ``target`` is moved aside and removed."""
     if not target.exists():
         staging.rename(target)
+        return
+    if _holds(target, manifest):
         return
     aside = target.with_name(f".{target.name}.{os.getpid()}.old")
     target.rename(aside)
@@ -377,7 +388,7 @@ def restore_version(
                 _get_blob(store, entry, staging / rel)
             moved, moved_bytes = moved + 1, moved_bytes + entry.size
         shutil.rmtree(staging / CACHE_PREFIX.rstrip("/"), ignore_errors=True)
-        _swap_in(staging, target)
+        _swap_in(staging, target, manifest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Transfer(len(manifest.files), moved, moved_bytes, len(manifest.files) - moved)
