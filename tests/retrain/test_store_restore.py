@@ -66,7 +66,7 @@ def test_pull_rollback_and_promote_restore_from_the_store(
     assert run(["models", "pull", "v2", "-C", str(repo)]) == 0
     assert "already on this machine" in capsys.readouterr().out
     assert run(["models", "rollback", "--reason", "bad", "-C", str(repo)]) == 0
-    assert "v1: not on this machine, restoring it" in capsys.readouterr().out
+    assert "v1: not on this machine, restoring it" in capsys.readouterr().err
     assert (artifacts_dir(repo, "v1") / "model" / "config.json").read_text() == "{}"
 
 
@@ -127,7 +127,7 @@ def test_a_new_machine_restores_and_retrains(
     commit(clone, "edit a leaf")
     capsys.readouterr()
     assert retrain(open_project(clone), Options(quiet=True), teacher_factory=factory) == 0
-    assert "v1: not on this machine, restoring it from the store" in capsys.readouterr().out
+    assert "v1: not on this machine, restoring it from the store" in capsys.readouterr().err
     assert _tree(artifacts_dir(clone, "v1")) == original
     assert (generate_home(clone) / DB_NAME).is_file()  # the generation cache came back too
     v2 = releases(clone)[-1]
@@ -138,4 +138,6 @@ def test_a_new_machine_restores_and_retrains(
     (artifacts_dir(clone, "v2") / "model" / "config.json").unlink()
     prompt = ["chat", "--model", "v2", "--prompt", "Hi", "--max-tokens", "4", "-C", str(clone)]
     assert run(prompt) == 0
-    assert "v2: not on this machine, restoring it" in capsys.readouterr().out
+    chat = capsys.readouterr()
+    assert "v2: not on this machine, restoring it" in chat.err
+    assert "restoring" not in chat.out  # stdout holds the answer alone

@@ -23,6 +23,7 @@ import getpass
 import json
 import os
 import re
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -426,7 +427,8 @@ def local_artifacts(repo_root: Path, store_url: str | None, release: Release) ->
     """The artifacts folder of ``release``, restored from the store first when it is missing."""
     folder = artifacts_dir(repo_root, release.version)
     if not (folder / "model" / "config.json").is_file():
-        print(f"{release.version}: not on this machine, restoring it from the store", flush=True)
+        note = f"{release.version}: not on this machine, restoring it from the store"
+        print(note, file=sys.stderr, flush=True)  # stdout stays the command's own (chat answers)
         restore_release(repo_root, store_url, release)
     return folder
 
