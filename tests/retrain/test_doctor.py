@@ -161,9 +161,22 @@ def test_disk_room_for_the_artifacts(tmp_path: Path) -> None:
     assert full.status == "fail" and "SEEDTREE_HOME" in full.fix
 
 
+def test_store_folder_is_probed_with_a_write(tmp_path: Path) -> None:
+    check = check_store(Config(store=str(tmp_path / "store")))
+    assert check.status == "ok" and "writable" in check.detail
+    assert list((tmp_path / "store").rglob("*.txt")), "the probe was written"
+
+
+def test_store_that_cannot_be_written_fails(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    check = check_store(Config(store=str(blocker / "store")))
+    assert check.status == "fail" and check.fix
+
+
 def test_store_not_configured() -> None:
     check = check_store(Config())
-    assert (check.status, check.detail) == ("skip", "not configured")
+    assert check.status == "skip" and check.detail.startswith("not configured")
 
 
 def test_benchmarks_need_lm_eval(monkeypatch: pytest.MonkeyPatch) -> None:

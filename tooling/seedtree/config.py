@@ -185,6 +185,9 @@ class DocumentsConfig(_Section):
         return value
 
 
+STORE_SCHEMES = ("file://", "s3://")
+
+
 class Config(_Section):
     # the taxonomy tree, relative to the repository root (the folder holding seedtree.yaml)
     taxonomy_dir: str = "taxonomy"
@@ -197,8 +200,26 @@ class Config(_Section):
     retrain: RetrainConfig = Field(default_factory=RetrainConfig)
     fmt: FmtConfig = Field(default_factory=FmtConfig)
     documents: DocumentsConfig = Field(default_factory=DocumentsConfig)
+    store: str | None = Field(
+        default=None,
+        description="Where released versions live, outliving the runner: a folder "
+        "(file:///srv/seedtree-store or an absolute path) or S3-compatible object storage "
+        "(s3://bucket/prefix; endpoint and credentials from AWS_ENDPOINT_URL, "
+        "AWS_ACCESS_KEY_ID, ...). ${VAR} expands from the environment. None: versions stay "
+        "only under $SEEDTREE_HOME.",
+    )
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("store")
+    @classmethod
+    def _store_url(cls, value: str | None) -> str | None:
+        if value is None or value.startswith(("/", "$", *STORE_SCHEMES)):
+            return value
+        raise ValueError(
+            f"'{value}' is neither an absolute folder nor a URL starting with "
+            f"{' or '.join(STORE_SCHEMES)}"
+        )
 
 
 def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, Any]]:

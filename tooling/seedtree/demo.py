@@ -7,7 +7,9 @@ and the demo-sized settings of ``demo/seedtree.demo.yaml``:
 2. ``retrain`` -> model v1 (every leaf of the sample taxonomy, trained from the embedded student)
 3. a branch adds a skill leaf (antonyms) -> validate -> preview -> merge -> ``retrain`` -> v2
    (only the new leaf is generated; the others are replayed)
-4. ``models history`` and one ``chat`` answer from v2
+4. ``models history``; then v2's local copy is removed and one ``chat`` answer from v2 brings it
+   back from the artifact store (a folder under ``$SEEDTREE_HOME``, where each release was
+   uploaded before its tag)
 
 It prints the time of each stage, then the absolute paths of ``report.md`` (both versions) and
 of the plots. Any stage that fails stops the demo with its exit code.
@@ -147,6 +149,13 @@ def _change(demo: Demo, branch: str, source: str, leaf: str, version: str) -> No
     demo.stage(f"retrain -> {version}", lambda: demo.cli("retrain", "--allow-cpu"))
 
 
+def _remove_local(demo: Demo, version: str) -> None:
+    """Lose this machine's copy of ``version``, as a rebuilt runner would."""
+    folder = artifacts_dir(demo.repo, version)
+    shutil.rmtree(folder)
+    print(f"removed {folder}")
+
+
 def _combined_report(demo: Demo) -> Path:
     """``report.md`` in the demo folder: both versions' reports, plots copied beside it."""
 
@@ -184,8 +193,9 @@ def run_demo(workdir: Path) -> int:
     for branch, source, leaf, version in CHANGES:
         _change(demo, branch, source, leaf, version)
     demo.stage("model history", lambda: demo.cli("models", "history"))
+    demo.stage("remove v2 from this machine", lambda: _remove_local(demo, "v2"))
     demo.stage(
-        "chat with v2",
+        "chat with v2 (restored from the store)",
         lambda: demo.cli("chat", "--model", "v2", "--prompt", CHAT_PROMPT, "--max-tokens", "48"),
     )
     _summary(demo, _combined_report(demo))

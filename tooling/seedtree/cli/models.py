@@ -9,7 +9,8 @@ import typer
 from seedtree.cli.app import ConfigOption, RepoOption, app
 
 models_app = typer.Typer(
-    help="The model store: the embedded default and local Hugging Face-format folders.",
+    help="The model store (the embedded default, local Hugging Face-format folders) and the "
+    "released versions (history, promote, rollback, pull).",
     no_args_is_help=True,
 )
 
@@ -61,7 +62,8 @@ def promote(
     from seedtree.project import open_project
     from seedtree.retrain.release import promote_command
 
-    return promote_command(open_project(repo_root, config).repo_root, version, reason)
+    project = open_project(repo_root, config)
+    return promote_command(project.repo_root, version, reason, project.config.store)
 
 
 @models_app.command("rollback")
@@ -74,4 +76,19 @@ def rollback(
     from seedtree.project import open_project
     from seedtree.retrain.release import rollback_command
 
-    return rollback_command(open_project(repo_root, config).repo_root, reason)
+    project = open_project(repo_root, config)
+    return rollback_command(project.repo_root, reason, project.config.store)
+
+
+@models_app.command("pull")
+def pull(
+    version: Annotated[str, typer.Argument(help="The version to bring here, e.g. v2.")],
+    repo_root: RepoOption = None,
+    config: ConfigOption = None,
+) -> int:
+    """Restore a released version from the artifact store (`store:` in seedtree.yaml)."""
+    from seedtree.project import open_project
+    from seedtree.retrain.release import pull_command
+
+    project = open_project(repo_root, config)
+    return pull_command(project.repo_root, project.config.store, version)

@@ -13,7 +13,7 @@ from typing import Any
 
 from seedtree.errors import EXIT_OK, UsageError
 from seedtree.project import Project
-from seedtree.retrain.release import Release, artifacts_dir, current_release, find_release
+from seedtree.retrain.release import Release, current_release, find_release, local_artifacts
 from seedtree.train.engine import device
 from seedtree.train.loop import load_model, load_tokenizer
 
@@ -83,12 +83,7 @@ def _release(project: Project, version: str | None) -> Release:
 
 def open_session(project: Project, version: str | None) -> tuple[Release, ChatSession]:
     release = _release(project, version)
-    folder = artifacts_dir(project.repo_root, release.version)
-    if not (folder / "model" / "config.json").is_file():
-        raise UsageError(
-            f"{release.version}: its model is not on this machine ({folder / 'model'})",
-            hint="chat with a version this machine trained, or copy its artifacts folder here",
-        )
+    folder = local_artifacts(project.repo_root, project.config.store, release)
     settings = json.loads((folder / "chat.json").read_text(encoding="utf-8"))
     session = ChatSession(folder / "model", settings["template"], settings["system_prompt"])
     return release, session

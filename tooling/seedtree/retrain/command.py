@@ -45,6 +45,7 @@ from seedtree.retrain.release import (
     Release,
     artifacts_dir,
     current_release,
+    local_artifacts,
     models_home,
     releases,
 )
@@ -127,13 +128,7 @@ def make_plan(project: Project, options: Options) -> Plan:
 
 def _start_model(project: Project, start: Release | None, options: Options) -> Path:
     if start is not None:
-        folder = artifacts_dir(project.repo_root, start.version) / "model"
-        if not (folder / "config.json").is_file():
-            raise UsageError(
-                f"{start.version} is current but its model is not on this machine ({folder})",
-                hint="copy its artifacts folder here, or `seedtree models promote` one that is",
-            )
-        return folder
+        return local_artifacts(project.repo_root, project.config.store, start) / "model"
 
     return resolve_model(_base_name(project.config, options))
 

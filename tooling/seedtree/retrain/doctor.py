@@ -19,6 +19,8 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
+import socket
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +32,7 @@ from seedtree.home import seedtree_home
 from seedtree.models import resolve_model
 from seedtree.project import Project
 from seedtree.retrain.release import Release, artifacts_dir, current_release
+from seedtree.retrain.store import open_store
 from seedtree.teacher.base import Message, TeacherRequest
 from seedtree.teacher.openai import OpenAITeacher
 from seedtree.train.command import load_settings, where
@@ -240,16 +243,21 @@ def check_disk(need: float, home: Path) -> Check:
     return Check("disk", "fail", detail, "free space there, or set SEEDTREE_HOME to a larger disk")
 
 
-# >>> store check: until `store:` is part of seedtree.yaml's typed Config, a store is "not
-# configured". Once it is, read it here with typed access (config.store...) and probe it.
 def check_store(config: Config) -> Check:
-    section = config.model_dump(mode="json").get("store")
-    if not section:
-        return Check("store", "skip", "not configured")
-    return Check("store", "skip", f"configured ({section}); its write check comes with store:")
-
-
-# <<< store check
+    """The artifact store answers and takes a write (a small probe object, read back)."""
+    if not config.store:
+        return Check("store", "skip", "not configured (versions live only in $SEEDTREE_HOME)")
+    probe = f"doctor/{socket.gethostname()}.txt"
+    stamp = f"seedtree doctor {time.time():.0f}".encode()
+    try:
+        store = open_store(config.store)
+        store.write(probe, stamp)
+        ok = store.read(probe) == stamp
+    except SeedtreeError as exc:
+        return Check("store", "fail", f"{config.store}: {exc}", "check store: and its credentials")
+    if not ok:
+        return Check("store", "fail", f"{config.store}: a probe written was not read back")
+    return Check("store", "ok", f"{config.store} is writable")
 
 
 def check_benchmarks(config: Config) -> Check:

@@ -13,7 +13,8 @@ State is git-native and append-only, so that pushing ``refs/tags/model/*`` never
   A new release therefore becomes current; retraining starts from the current version.
 
 Artifacts (HF-format model, datasets, replay buffer, report, plots) live outside git under
-``$SEEDTREE_HOME/repos/<repository id>/models/vN``.
+``$SEEDTREE_HOME/repos/<repository id>/models/vN``, and in the artifact store when one is
+configured (:mod:`seedtree.retrain.store`): a version missing here is restored from it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import getpass
 import json
 import os
 import re
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,8 +32,18 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from seedtree.errors import GitError, UsageError
+from seedtree.generate.store import DB_NAME, generate_home
 from seedtree.git import repository_id, run_git
 from seedtree.home import repo_home
+from seedtree.retrain.store import (
+    Backend,
+    StoreError,
+    Transfer,
+    open_store,
+    read_manifest,
+    restore_version,
+    upload_version,
+)
 
 VERSION_PREFIX = "model/v"
 POINTER_PREFIX = "model/current/"
@@ -370,25 +382,79 @@ def history_command(repo_root: Path, as_json: bool = False) -> int:
     return 0
 
 
-def _ensure_artifacts(repo_root: Path, release: Release) -> None:
+def _store(store_url: str | None, what: str) -> Backend:
+    if not store_url:
+        raise UsageError(
+            f"{what}: no artifact store is configured",
+            hint="set `store:` in seedtree.yaml (a folder or s3://bucket/prefix), or copy the "
+            "version's artifacts folder here",
+        )
+    return open_store(store_url)
+
+
+def push_release(repo_root: Path, store_url: str, version: str, commit: str) -> Transfer:
+    """Upload a version's artifacts and the generation cache to the store (manifest last)."""
+
+    return upload_version(
+        open_store(store_url),
+        repository_id(repo_root),
+        version,
+        commit,
+        artifacts_dir(repo_root, version),
+        generate_home(repo_root) / DB_NAME,
+    )
+
+
+def restore_release(repo_root: Path, store_url: str | None, release: Release) -> Transfer:
+    """Download ``release`` from the store into its artifacts folder on this machine."""
+    folder = artifacts_dir(repo_root, release.version)
+    store = _store(store_url, f"{release.version}: its model is not on this machine ({folder})")
+    manifest = read_manifest(store, repository_id(repo_root), release.version)
+    if manifest is None:
+        raise UsageError(
+            f"{release.version}: not on this machine ({folder}) nor in the store {store.url}",
+            hint="it was released before a store was configured: copy its artifacts folder here",
+        )
+    if manifest.commit != release.commit:
+        raise StoreError(
+            f"{store.url}: {release.version} was stored for commit {manifest.commit[:12]}, "
+            f"but the tag {release.tag} is on {release.commit[:12]}",
+        )
+    return restore_version(store, manifest, folder, generate_home(repo_root) / DB_NAME)
+
+
+def local_artifacts(repo_root: Path, store_url: str | None, release: Release) -> Path:
+    """The artifacts folder of ``release``, restored from the store first when it is missing."""
     folder = artifacts_dir(repo_root, release.version)
     if not (folder / "model" / "config.json").is_file():
-        raise UsageError(
-            f"{release.version}: its model is not on this machine ({folder})",
-            hint="promote a version this machine trained, or copy its artifacts folder here",
-        )
+        note = f"{release.version}: not on this machine, restoring it from the store"
+        print(note, file=sys.stderr, flush=True)  # stdout stays the command's own (chat answers)
+        restore_release(repo_root, store_url, release)
+    return folder
 
 
-def promote_command(repo_root: Path, version: str, why: str) -> int:
+def pull_command(repo_root: Path, store_url: str | None, version: str) -> int:
+    """``seedtree models pull vN``: bring a released version from the store to this machine."""
+    release = find_release(repo_root, version)
+    folder = artifacts_dir(repo_root, release.version)
+    if (folder / "model" / "config.json").is_file():
+        print(f"{release.version} is already on this machine: {folder}")
+        return 0
+    done = restore_release(repo_root, store_url, release)
+    print(f"pulled {release.version}: {done.moved} files ({done.moved_bytes:,} bytes) to {folder}")
+    return 0
+
+
+def promote_command(repo_root: Path, version: str, why: str, store_url: str | None = None) -> int:
     """Make ``version`` current: chat, serving and the next retrain start from it."""
     release = find_release(repo_root, version)
-    _ensure_artifacts(repo_root, release)
+    local_artifacts(repo_root, store_url, release)
     move_pointer(repo_root, release, "promote", why)
     print(f"{release.version} is now current ({release.commit[:12]})")
     return 0
 
 
-def rollback_command(repo_root: Path, why: str) -> int:
+def rollback_command(repo_root: Path, why: str, store_url: str | None = None) -> int:
     """Make the version that the current one was trained from current again."""
     current = current_release(repo_root)
     if current is None:
@@ -399,7 +465,7 @@ def rollback_command(repo_root: Path, why: str) -> int:
             f"{current.version} is the first version: there is nothing to roll back to",
         )
     release = find_release(repo_root, previous)
-    _ensure_artifacts(repo_root, release)
+    local_artifacts(repo_root, store_url, release)
     move_pointer(repo_root, release, "rollback", why)
     print(f"rolled back from {current.version} to {release.version} ({release.commit[:12]})")
     return 0

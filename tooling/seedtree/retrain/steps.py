@@ -21,8 +21,17 @@ from seedtree.config import RetrainConfig
 from seedtree.errors import UsageError
 from seedtree.generate.run import estimate, generate_leaves
 from seedtree.project import Project
+from seedtree.retrain.card import write_card
 from seedtree.retrain.gate import decide
-from seedtree.retrain.release import GateDecision, Lineage, Release, artifacts_dir, now, tag_release
+from seedtree.retrain.release import (
+    GateDecision,
+    Lineage,
+    Release,
+    artifacts_dir,
+    now,
+    push_release,
+    tag_release,
+)
 from seedtree.retrain.report import ReportInput, write_report
 from seedtree.retrain.state import Run, lineage_for, link_tree, override_record, write_records
 from seedtree.taxonomy.leaves import QNA, load_leaf
@@ -473,6 +482,7 @@ def artifacts(run: Run) -> Lineage:
                 load_recipe(run.recipe_path).digest(),
             )
             write_json(staging / "lineage.json", lineage.model_dump(mode="json"))
+            write_card(staging, lineage, run.project.taxonomy_root)
             staging.rename(final)
         run.say(f"[artifacts] {final}")
         return dict(json.loads((final / "lineage.json").read_text(encoding="utf-8")))
@@ -480,8 +490,22 @@ def artifacts(run: Run) -> Lineage:
     return Lineage.model_validate(run.journal.step("artifacts", work, _identity))
 
 
+def _upload(run: Run, store_url: str, lineage: Lineage) -> dict[str, Any]:
+    repo_root = run.project.repo_root
+    run.say(f"[store] uploading {lineage.version} to {store_url}")
+    done = push_release(repo_root, store_url, lineage.version, lineage.commit)
+    run.say(f"[store] put {done.moved} files ({done.moved_bytes:,} bytes), {done.present} present")
+    return {"url": store_url, "files": done.files, "uploaded": done.moved}
+
+
 def tag(run: Run) -> Release:
+    """Upload the version to the store (when one is configured), then write its tag."""
     lineage = Lineage.model_validate(run.journal.result("artifacts"))
+    store_url = run.project.config.store
+    if store_url:
+        run.journal.step("store", lambda: _upload(run, store_url, lineage), _identity)
+    else:
+        run.say(f"[store] no store configured: {lineage.version} lives only on this machine")
 
     def work() -> dict[str, Any]:
         release = tag_release(run.project.repo_root, lineage)
