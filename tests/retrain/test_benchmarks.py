@@ -8,8 +8,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from retrain.scripted import ScriptedTeacher
+from retrain.support import commit
 from seedtree.config import RetrainConfig
+from seedtree.project import open_project
 from seedtree.retrain.benchmarks import run_benchmarks, task_specs
+from seedtree.retrain.command import retrain
+from seedtree.retrain.release import artifacts_dir, current_release
+from seedtree.retrain.state import Options
 
 ITEMS = [
     {"question": "Which is a colour?", "choices": ["red", "seven", "walk"], "answer": 0},
@@ -42,27 +48,31 @@ def write_task(folder: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def offline_hf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Hugging Face caches inside the test's folder (nothing read from or left in the user's)."""
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf" / "datasets"))
-
-
-@pytest.mark.slow  # a child process loading lm-evaluation-harness, datasets and a model
-def test_local_task_file_runs_offline_on_a_tiny_model(
-    tiny_model_dir: Path, tmp_path: Path, offline_hf: None
+@pytest.mark.slow  # a retrain of a tiny model, then lm-evaluation-harness in a child process
+def test_benchmarks_run_offline_and_reach_the_lineage_and_the_report(
+    skills_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("lm_eval")
-    repo = tmp_path / "repo"
-    write_task(repo / "benchmarks")
-    settings = RetrainConfig(benchmarks=("benchmarks/tiny_choice.yaml",))
-    scores = run_benchmarks(tiny_model_dir, settings, repo)
-    assert set(scores) == {TASK}, scores
-    accuracy = scores[TASK]["acc,none"]
+    # Hugging Face caches inside the test's folder: nothing read from or left in the user's
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf" / "datasets"))
+    write_task(skills_repo / "benchmarks")
+    settings = yaml.safe_load((skills_repo / "seedtree.yaml").read_text())
+    settings["retrain"]["benchmarks"] = ["benchmarks/tiny_choice.yaml"]
+    (skills_repo / "seedtree.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
+    commit(skills_repo, "a local benchmark")
+    options = Options(quiet=True)
+    assert retrain(open_project(skills_repo), options, lambda _c: ScriptedTeacher()) == 0
+    current = current_release(skills_repo)
+    assert current is not None
+    figures = current.lineage.metrics["benchmarks"]
+    assert set(figures) == {TASK}, figures
+    accuracy = figures[TASK]["acc,none"]
     # 5 items of 3 choices: the accuracy is a count of fifths
     assert 0.0 <= accuracy <= 1.0 and abs(accuracy * 5 - round(accuracy * 5)) < 1e-6
-    assert "acc_stderr,none" in scores[TASK]
+    report = (artifacts_dir(skills_repo, "v1") / "report.md").read_text(encoding="utf-8")
+    section = report.split("## Benchmarks", 1)[1].split("\n## ", 1)[0]
+    assert TASK in section and f'"acc,none": {json.dumps(accuracy)}' in section
 
 
 def test_problems_are_reported_not_raised(tiny_model_dir: Path, tmp_path: Path) -> None:

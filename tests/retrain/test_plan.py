@@ -15,13 +15,12 @@ import pytest
 import yaml
 
 from helpers import git
-from retrain.support import commit
+from retrain.support import commit, record_release
 from seedtree.errors import UsageError
 from seedtree.home import documents_dir
 from seedtree.project import open_project
 from seedtree.retrain import command
 from seedtree.retrain.command import make_plan, retrain
-from seedtree.retrain.release import GateDecision, Lineage, artifacts_dir, now, tag_release
 from seedtree.retrain.state import Options, Plan
 from seedtree.taxonomy.changes import ChangedLeaves
 
@@ -54,32 +53,6 @@ def plan_of(repo: Path) -> Plan:
     return make_plan(open_project(repo), Options(dry_run=True))
 
 
-def release(repo: Path, plan: Plan) -> None:
-    """Record ``plan`` as released: its tag (the lineage) and its artifacts folder."""
-    gate = GateDecision(
-        passed=True, reasons=(), learned={}, forgotten={}, min_learning=0.0, max_forgetting=1.0
-    )
-    lineage = Lineage(
-        version=plan.version,
-        commit=plan.commit,
-        previous=plan.previous,
-        base_model=plan.base_model,
-        leaves=plan.leaves,
-        trained={leaf: plan.leaves[leaf] for leaf in plan.generate},
-        removed=plan.removed,
-        renamed=plan.renamed,
-        data_hash="0" * 64,
-        recipe_hash="0" * 64,
-        metrics={},
-        gate=gate,
-        created_at=now(),
-    )
-    tag_release(repo, lineage)
-    model = artifacts_dir(repo, plan.version) / "model"
-    model.mkdir(parents=True)
-    (model / "config.json").write_text("{}", encoding="utf-8")
-
-
 @pytest.fixture
 def repo(make_repo: Callable[..., Path], tmp_path: Path) -> Path:
     """The sample taxonomy plus a leaf on a remote document repository and one on documents
@@ -94,7 +67,7 @@ def repo(make_repo: Callable[..., Path], tmp_path: Path) -> Path:
     commit(repo, "two knowledge leaves")
     first = plan_of(repo)
     assert first.skipped == {} and REMOTE in first.generate and SHARED in first.generate
-    release(repo, first)
+    record_release(repo, first)
     return repo
 
 
