@@ -49,6 +49,7 @@ def write_task(folder: Path) -> Path:
 
 
 @pytest.mark.slow  # a retrain of a tiny model, then lm-evaluation-harness in a child process
+@pytest.mark.timeout(1500)  # a busy machine with two cores
 def test_benchmarks_run_offline_and_reach_the_lineage_and_the_report(
     skills_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
