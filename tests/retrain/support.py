@@ -10,6 +10,8 @@ import pytest
 import yaml
 
 from helpers import PROJECT_ROOT, SAMPLE_TAXONOMY, git
+from seedtree.retrain.release import GateDecision, Lineage, artifacts_dir, now, tag_release
+from seedtree.retrain.state import Plan
 
 LEAVES = {
     "compositional_skills/math/unit_conversion": SAMPLE_TAXONOMY
@@ -67,6 +69,35 @@ def write_settings(
         },
     }
     (repo / "seedtree.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def record_release(repo: Path, plan: Plan, data_hash: str = "0" * 64) -> Lineage:
+    """Record ``plan`` as released without training: its tag (the lineage it would have) and
+    an artifacts folder with a model config (tests of planning and releasing train nothing)."""
+    gate = GateDecision(
+        passed=True, reasons=(), learned={}, forgotten={}, min_learning=0.0, max_forgetting=1.0
+    )
+    lineage = Lineage(
+        version=plan.version,
+        commit=plan.commit,
+        previous=plan.previous,
+        base_model=plan.base_model,
+        leaves=plan.leaves,
+        trained={leaf: plan.leaves[leaf] for leaf in plan.generate},
+        removed=plan.removed,
+        renamed=plan.renamed,
+        data_hash=data_hash,
+        recipe_hash="0" * 64,
+        metrics={},
+        gate=gate,
+        created_at=now(),
+    )
+    folder = artifacts_dir(repo, plan.version)
+    (folder / "model").mkdir(parents=True)
+    (folder / "model" / "config.json").write_text("{}", encoding="utf-8")
+    (folder / "lineage.json").write_text(lineage.model_dump_json(), encoding="utf-8")
+    tag_release(repo, lineage)
+    return lineage
 
 
 def edit_task(repo: Path, leaf: str, extra: str) -> None:

@@ -133,3 +133,15 @@ def test_a_foreign_tag_under_model_is_reported(make_repo: Callable[..., Path]) -
     git(repo, "tag", "-a", "-m", "not json", "model/v1")
     with pytest.raises(UsageError, match="not a seedtree lineage"):
         releases(repo)
+
+
+def test_the_lineage_of_a_large_taxonomy_fits_in_its_tag(make_repo: Callable[..., Path]) -> None:
+    """5,000 leaves make a message of about 1 MB, over one command-line argument's limit."""
+    repo = make_repo()
+    head = git(repo, "rev-parse", "HEAD").strip()
+    leaves = {f"knowledge/group_{i // 100:03d}/leaf_{i:05d}": f"{i:064x}" for i in range(5000)}
+    lineage = _lineage("v1", head, None, leaves)
+    assert len(lineage.model_dump_json()) > 2 * 128 * 1024
+    tag_release(repo, lineage)
+    [release] = releases(repo)
+    assert release.lineage == lineage and release.commit == head

@@ -134,13 +134,27 @@ class RetrainConfig(_Section):
     min_learning: float = 0.01
     # gate: no earlier leaf's held-out loss may rise by more than this fraction
     max_forgetting: float = 0.05
-    # lm-evaluation-harness tasks run on a new version when lm_eval is installed; () skips
+    # lm-evaluation-harness benchmarks run on a new version when lm_eval is installed; () skips.
+    # Each is a task name of the harness, or a task file: a path ending in .yaml or .yml
+    # (relative to the repository root) of one task, e.g. over a local JSONL
+    # (`dataset_path: json`, `dataset_kwargs: {data_files: ...}`)
     benchmarks: tuple[str, ...] = ("mmlu", "arc_challenge", "hellaswag", "winogrande", "gsm8k")
-    benchmark_limit: int | None = None
+    # at most this many items per benchmark task; None: all
+    benchmark_limit: int | None = Field(default=None, ge=1)
+    # a leaf whose documents cannot be fetched fails the whole run (true), instead of being
+    # skipped, reported and kept at its previous data (false)
+    strict_documents: bool = False
     # run training as `<launcher> -m seedtree train ...` (several GPUs or nodes), e.g.
     # ["torchrun", "--nproc_per_node", "8"]; () trains in the retrain process
     launcher: tuple[str, ...] = ()
     quiet: bool = False
+
+    @field_validator("benchmarks")
+    @classmethod
+    def _named(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not item.strip() for item in value):
+            raise ValueError("an empty benchmark: give a task name or a task .yaml file")
+        return value
 
 
 class FmtConfig(_Section):

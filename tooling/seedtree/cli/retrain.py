@@ -41,6 +41,14 @@ def retrain(
             file_okay=False,
         ),
     ] = None,
+    merged_commits: Annotated[
+        bool,
+        typer.Option(
+            "--merged-commits",
+            help="Do not train: print the commits merged on the main line (first parent) since "
+            "the previous version, one a line (the pull requests a run's report is for).",
+        ),
+    ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bars (CI logs).")
     ] = False,
@@ -63,6 +71,10 @@ def retrain(
     from seedtree.retrain.state import Options
 
     project = open_project(repo_root, config)
+    if merged_commits:
+        from seedtree.retrain.merged import merged_command
+
+        return merged_command(project.repo_root)
     if report_dir is not None:
         return collect_report(project, report_dir)
     if override_gate != (reason is not None):

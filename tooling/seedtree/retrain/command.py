@@ -23,7 +23,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -41,6 +41,7 @@ from seedtree.retrain.doctor import (
     start_release,
 )
 from seedtree.retrain.journal import Journal, exclusive
+from seedtree.retrain.leftovers import restore_tags
 from seedtree.retrain.release import (
     Release,
     artifacts_dir,
@@ -49,13 +50,18 @@ from seedtree.retrain.release import (
     models_home,
     releases,
 )
+from seedtree.retrain.report import write_skipped_note
 from seedtree.retrain.state import Options, Plan, Run, TeacherFactory, link_tree, work_root
 from seedtree.retrain.steps import estimate_cost
-from seedtree.taxonomy.changes import changed_leaves
-from seedtree.taxonomy.identity import leaf_hash
-from seedtree.taxonomy.leaves import Leaf, load_taxonomy
+from seedtree.taxonomy.changes import ChangedLeaves, changed_leaves
+from seedtree.taxonomy.doccache import cached_leaf_hash
+from seedtree.taxonomy.leaves import QNA, Leaf, load_taxonomy
 from seedtree.train.command import resolve_file
 from seedtree.train.recipe import load_recipe
+from seedtree.validate.api import validate_leaf
+
+Hashes = dict[str, str]  # leaf id -> content hash
+Skipped = dict[str, str]  # leaf id -> why it is not trained in this run
 
 # --- plan ----------------------------------------------------------------------------------------
 
@@ -79,35 +85,82 @@ def _require_clean(project: Project) -> None:
         )
 
 
-def _leaf_hashes(project: Project) -> tuple[dict[str, Leaf], dict[str, str]]:
+def _leaf_hashes(project: Project, leaves: Mapping[str, Leaf]) -> tuple[Hashes, Skipped]:
+    """Every leaf's content hash (documents from the digest cache). A leaf whose documents
+    cannot be resolved is skipped, with why, unless ``retrain.strict_documents``."""
+    hashes: Hashes = {}
+    skipped: Skipped = {}
+    for leaf_id, leaf in sorted(leaves.items()):
+        try:
+            hashes[leaf_id] = cached_leaf_hash(leaf, project.repo_root)
+        except UsageError as exc:
+            if project.config.retrain.strict_documents:
+                raise
+            skipped[leaf_id] = f"documents unavailable: {exc.message}"
+    return hashes, skipped
 
-    leaves = {leaf.id: leaf for leaf in load_taxonomy(project.taxonomy_root)}
-    return leaves, {i: leaf_hash(leaf, project.repo_root) for i, leaf in sorted(leaves.items())}
+
+def _renames(changed: ChangedLeaves, known: Hashes, hashes: Hashes) -> dict[str, str]:
+    """Leaves git saw move whose content is what the previous version was trained on."""
+    renamed = {}
+    for entry in changed.leaves:
+        old = entry.renamed_from or ""
+        if entry.kind == "renamed" and entry.id in hashes and known.get(old) == hashes[entry.id]:
+            renamed[old] = entry.id
+    return renamed
+
+
+def _to_generate(known: Hashes, hashes: Hashes, renamed: Mapping[str, str]) -> dict[str, str]:
+    """Every leaf whose hash differs from the lineage's, whatever git's diff says."""
+    moved = set(renamed.values())
+    return {
+        leaf: "modified" if leaf in known else "added"
+        for leaf, digest in hashes.items()
+        if known.get(leaf) != digest and leaf not in moved
+    }
+
+
+def _invalid(project: Project, ids: Iterable[str]) -> Skipped:
+    """Leaves with errors at the latest schema (retrain trains only what validates)."""
+    found: Skipped = {}
+    for leaf_id in ids:
+        qna = project.taxonomy_root / leaf_id / QNA
+        config = project.config.validate_
+        errors = [f for f in validate_leaf(qna, config=config, held_to_latest=True) if f.is_error]
+        if errors:
+            shown = [f"{f.file}:{f.line}:{f.column}: {f.message} [{f.rule}]" for f in errors[:3]]
+            more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+            found[leaf_id] = "invalid: " + "; ".join(shown) + more
+    return found
+
+
+def _kept(hashes: Hashes, known: Hashes, skipped: Skipped) -> Hashes:
+    """Hashes to record: a skipped leaf keeps the one it was last trained on, if any."""
+    kept = {leaf: h for leaf, h in hashes.items() if leaf not in skipped}
+    kept.update({leaf: known[leaf] for leaf in skipped if leaf in known})
+    return dict(sorted(kept.items()))
 
 
 def make_plan(project: Project, options: Options) -> Plan:
     """What a retrain of ``HEAD`` would do, without doing any of it.
 
-    A dry run names the starting model without resolving it (no model is converted)."""
+    Leaves are compared by content hash with the starting version's lineage; git's change
+    detection only names renames. A dry run names the starting model without resolving it."""
 
     _require_clean(project)
     start = _start_release(project, options)
+    known = dict(start.lineage.leaves) if start else {}
     changed = changed_leaves(
         project.repo_root, project.taxonomy_root, base=start.commit if start else "empty"
     )
-    _leaves, hashes = _leaf_hashes(project)
-    known = dict(start.lineage.leaves) if start else {}
-    generate: dict[str, str] = {}
-    renamed: dict[str, str] = {}
-    for entry in changed.leaves:
-        if entry.kind == "deleted" or entry.id not in hashes:
-            continue
-        if entry.kind == "renamed" and known.get(entry.renamed_from or "") == hashes[entry.id]:
-            renamed[str(entry.renamed_from)] = entry.id
-        elif known.get(entry.id) != hashes[entry.id]:
-            generate[entry.id] = "modified" if entry.id in known else "added"
-    removed = tuple(sorted(leaf for leaf in known if leaf not in hashes and leaf not in renamed))
-    done = set(generate) | set(renamed.values())
+    leaves = {leaf.id: leaf for leaf in load_taxonomy(project.taxonomy_root)}
+    hashes, skipped = _leaf_hashes(project, leaves)
+    renamed = _renames(changed, known, hashes)
+    generate = _to_generate(known, hashes, renamed)
+    skipped.update(_invalid(project, generate))
+    recorded = _kept(hashes, known, skipped)
+    removed = tuple(sorted(leaf for leaf in known if leaf not in leaves and leaf not in renamed))
+    done = set(generate) | set(renamed.values()) | set(skipped)
     number = (releases(project.repo_root)[-1].number + 1) if releases(project.repo_root) else 1
     return Plan(
         commit=head_commit(project.repo_root),
@@ -118,11 +171,12 @@ def make_plan(project: Project, options: Options) -> Plan:
         if options.dry_run and start is None
         else str(_start_model(project, start, options)),
         base_commit=start.commit if start else None,
-        generate=dict(sorted(generate.items())),
+        generate={k: v for k, v in sorted(generate.items()) if k not in skipped},
         removed=removed,
         renamed=dict(sorted(renamed.items())),
-        unchanged=tuple(sorted(leaf for leaf in hashes if leaf not in done)),
-        leaves=hashes,
+        unchanged=tuple(sorted(leaf for leaf in recorded if leaf not in done)),
+        leaves=recorded,
+        skipped=dict(sorted(skipped.items())),
     )
 
 
@@ -170,6 +224,8 @@ def retrain(
     with exclusive(
         models_home(project.repo_root) / "retrain.lock", wait=options.wait, what="retrain"
     ):
+        for restored in restore_tags(project.repo_root, work_root(project)):
+            print(f"restored {restored.tag} on {restored.commit[:12]} (released, never pushed)")
         head = head_commit(project.repo_root)
         current = current_release(project.repo_root)
         if current is not None and current.commit == head and not options.base_model:
@@ -195,7 +251,10 @@ def _run_steps(run: Run) -> int:
 
     plan = run.plan
     if plan.empty:
-        print(f"nothing to do: no leaf changed since {plan.previous} ({plan.base_commit})")
+        _print_skipped(plan)
+        if plan.skipped:
+            write_skipped_note(asdict(plan), run.work / "report")
+        print(f"nothing to do: no leaf to train since {plan.previous} ({plan.base_commit})")
         return EXIT_OK
     run.say(_plan_headline(plan))
     steps.generate(run)
@@ -221,6 +280,7 @@ def _run_steps(run: Run) -> int:
 def _plan_headline(plan: Plan) -> str:
     parts = [f"{len(plan.generate)} to generate", f"{len(plan.removed)} removed"]
     parts += [f"{len(plan.renamed)} renamed", f"{len(plan.unchanged)} unchanged"]
+    parts += [f"{len(plan.skipped)} skipped"] if plan.skipped else []
     start = plan.previous or f"base model {plan.base_model}"
     return f"retrain {plan.commit[:12]} -> {plan.version} from {start}: " + ", ".join(parts)
 
@@ -231,6 +291,7 @@ def _plan_headline(plan: Plan) -> str:
 def _dry_run(project: Project, plan: Plan) -> int:
     print(_plan_headline(plan))
     if plan.empty:
+        _print_skipped(plan)
         print("nothing to do")
         return EXIT_OK
     for leaf, kind in plan.generate.items():
@@ -240,9 +301,15 @@ def _dry_run(project: Project, plan: Plan) -> int:
     for old, new in plan.renamed.items():
         print(f"  keep      renamed   {old} -> {new}")
     print(f"  replay    unchanged {len(plan.unchanged)} leaves")
+    _print_skipped(plan)
     if plan.generate:
         _print_estimate(project, list(plan.generate))
     return EXIT_OK
+
+
+def _print_skipped(plan: Plan) -> None:
+    for leaf, why in plan.skipped.items():
+        print(f"  skip      {leaf}: {why}")
 
 
 def _print_estimate(project: Project, ids: Sequence[str]) -> None:

@@ -24,6 +24,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -255,18 +256,22 @@ def _tag_env(repo_root: Path) -> dict[str, str]:
 
 
 def _write_tag(repo_root: Path, tag: str, commit: str, message: str) -> None:
-
-    run_git(
-        repo_root,
-        "tag",
-        "--annotate",
-        "--cleanup=verbatim",
-        "-m",
-        message,
-        tag,
-        commit,
-        env=_tag_env(repo_root),
-    )
+    """The message goes through a file: the lineage of a large taxonomy is larger than the
+    operating system lets one command-line argument be (128 KiB on Linux)."""
+    with tempfile.TemporaryDirectory(prefix="seedtree-tag-") as tmp:
+        path = Path(tmp) / "message"
+        path.write_text(message, encoding="utf-8")
+        run_git(
+            repo_root,
+            "tag",
+            "--annotate",
+            "--cleanup=verbatim",
+            "--file",
+            str(path),
+            tag,
+            commit,
+            env=_tag_env(repo_root),
+        )
 
 
 def tag_release(repo_root: Path, lineage: Lineage) -> Release:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from seedtree.atomic import write_text
+from seedtree.preview import mdsafe
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ def _plan_section(data: ReportInput) -> list[str]:
         [f"`{new}`", f"renamed from `{old}`: data kept"] for old, new in plan["renamed"].items()
     ]
     rows += [[f"`{leaf}`", "unchanged: replayed"] for leaf in plan["unchanged"]]
+    skipped = plan.get("skipped", {}).items()
+    rows += [[mdsafe.code_span(leaf), f"skipped: {mdsafe.text(why)}"] for leaf, why in skipped]
     start = plan.get("previous") or f"base model `{plan['base_model']}`"
     return [
         "## Plan",
@@ -199,7 +202,31 @@ def headline(data: ReportInput) -> list[str]:
         f"- samples generated: {samples} ({data.generation.get('teacher_calls', 0)} teacher calls)",
         f"- held-out loss drop on trained leaves: {_fmt(mean, '+.2%')}; "
         f"worst forgetting: {_fmt(worst, '+.2%')}",
+        *skipped_lines(plan),
     ]
+
+
+def skipped_lines(plan: Mapping[str, Any]) -> list[str]:
+    """One line per leaf left out of this run, with why (kept at its previous data, if any)."""
+    return [
+        f"- **not trained** {mdsafe.code_span(leaf)}: {mdsafe.text(why)}"
+        for leaf, why in plan.get("skipped", {}).items()
+    ]
+
+
+def write_skipped_note(plan: Mapping[str, Any], out_dir: Path) -> Path:
+    """report.md and summary.md of a run that trains nothing because every change was skipped."""
+    lines = [
+        f"### seedtree retrain: nothing released on `{str(plan['commit'])[:12]}`",
+        "",
+        "Every changed leaf was left out of this run; the current model stays.",
+        "",
+        *skipped_lines(plan),
+    ]
+    text = "\n".join(lines) + "\n"
+    write_text(out_dir / "summary.md", text)
+    write_text(out_dir / "report.md", text)
+    return (out_dir / "report.md").resolve()
 
 
 def _plot_heldout(data: ReportInput, out: Path) -> Path | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +44,20 @@ class Plan:
     removed: tuple[str, ...]
     renamed: dict[str, str]  # old id -> new id (data kept)
     unchanged: tuple[str, ...]
-    leaves: dict[str, str]  # every current leaf -> content hash
+    leaves: dict[str, str]  # every leaf taught up to this version -> the hash it was taught at
+    # leaf id -> why it is not trained now (documents unavailable, invalid); one the previous
+    # version taught keeps its data, replay and recorded hash, so a later run tries it again
+    skipped: dict[str, str] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
         return not (self.generate or self.removed or self.renamed)
+
+    @property
+    def carried(self) -> tuple[str, ...]:
+        """Leaves whose data is carried over from the previous version (renamed ones aside)."""
+        kept = [leaf for leaf in self.skipped if leaf in self.leaves]
+        return tuple(sorted((*self.unchanged, *kept)))
 
 
 @dataclass

@@ -8,8 +8,6 @@ phase checkpoints, the replay buffer's idempotent offers).
 from __future__ import annotations
 
 import hashlib
-import importlib
-import importlib.util
 import json
 import shutil
 from collections.abc import Mapping, Sequence
@@ -17,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from seedtree.atomic import write_json
-from seedtree.config import RetrainConfig
 from seedtree.errors import UsageError
 from seedtree.generate.run import estimate, generate_leaves
 from seedtree.project import Project
+from seedtree.retrain.benchmarks import run_benchmarks
 from seedtree.retrain.card import write_card
 from seedtree.retrain.gate import decide
+from seedtree.retrain.leftovers import check_reused
 from seedtree.retrain.release import (
     GateDecision,
     Lineage,
@@ -42,11 +41,6 @@ from seedtree.train.evaluate import evaluate_model
 from seedtree.train.recipe import load_recipe
 from seedtree.train.replay import ReplayBuffer
 from seedtree.train.run import train_run
-
-BENCHMARK_HINT = (
-    "lm-evaluation-harness is not installed: benchmarks skipped "
-    "(on the GPU runner: pip install lm-eval, with its task datasets available offline)"
-)
 
 
 def _identity(value: Any) -> Any:
@@ -169,10 +163,10 @@ def _link(source: Path, target: Path) -> None:
 
 
 def _carry_over(run: Run, previous: Path, tmp: Path) -> None:
-    """Previous data and held-out samples: unchanged leaves kept, renamed ones moved."""
+    """Previous data and held-out samples: unchanged (and skipped) leaves kept, renamed moved."""
     plan = run.plan
     for kind in ("data", "heldout"):
-        for leaf in plan.unchanged:
+        for leaf in plan.carried:
             if leaf not in plan.renamed.values():
                 _link(_data_file(previous / kind, leaf), _data_file(tmp / kind, leaf))
         for old, new in plan.renamed.items():
@@ -341,28 +335,6 @@ def _score(run: Run, model: Path, heldout: Mapping[str, list[Any]]) -> dict[str,
     )
 
 
-def run_benchmarks(model: Path, settings: RetrainConfig) -> dict[str, Any]:
-    """lm-evaluation-harness scores of ``model``, or why they were skipped."""
-    if not settings.benchmarks:
-        return {"skipped": "retrain.benchmarks is empty"}
-    if importlib.util.find_spec("lm_eval") is None:
-        return {"skipped": BENCHMARK_HINT}
-    lm_eval: Any = importlib.import_module("lm_eval")
-    try:
-        out = lm_eval.simple_evaluate(
-            model="hf",
-            model_args=f"pretrained={model}",
-            tasks=list(settings.benchmarks),
-            limit=settings.benchmark_limit,
-        )
-    except Exception as exc:  # a benchmark failure is reported, it does not block a release
-        return {"failed": f"{type(exc).__name__}: {exc}"}
-    return {
-        task: {k: v for k, v in values.items() if isinstance(v, int | float)}
-        for task, values in dict(out.get("results", {})).items()
-    }
-
-
 def evaluate(run: Run) -> dict[str, Any]:
     def work() -> dict[str, Any]:
         run.say("[evaluate] held-out loss of the previous and the new model")
@@ -371,7 +343,7 @@ def evaluate(run: Run) -> dict[str, Any]:
         before = _score(run, Path(run.plan.start_model), heldout)
         final = Path(trained["final_model"])
         after = _score(run, final, heldout) if trained["trained"] else dict(before)
-        bench = run_benchmarks(final, run.project.config.retrain)
+        bench = run_benchmarks(final, run.project.config.retrain, run.project.repo_root)
         if "skipped" in bench:
             run.say(f"[evaluate] {bench['skipped']}")
         counts = {leaf: len(rows) for leaf, rows in heldout.items()}
@@ -466,11 +438,24 @@ def _fill_artifacts(run: Run, staging: Path) -> None:
     write_json(staging / "chat.json", chat)
 
 
+def _expected(run: Run) -> dict[str, str]:
+    """What a reusable artifacts folder of this run records (an earlier, killed run's may not)."""
+    return {
+        "version": run.plan.version,
+        "commit": run.plan.commit,
+        "data_hash": _data_hash(run.work / "prepared" / "data"),
+        "recipe_hash": load_recipe(run.recipe_path).digest(),
+    }
+
+
 def artifacts(run: Run) -> Lineage:
 
     def work() -> dict[str, Any]:
         final = artifacts_dir(run.project.repo_root, run.plan.version)
         staging = final.parent / f".{final.name}.partial"
+        aside = check_reused(final, _expected(run))
+        if aside is not None:
+            run.say(f"[artifacts] {final} is another run's, set aside as {aside.name}")
         if not (final / "lineage.json").is_file():
             shutil.rmtree(staging, ignore_errors=True)
             shutil.rmtree(final, ignore_errors=True)

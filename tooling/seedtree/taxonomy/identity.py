@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +54,15 @@ def leaf_hash(leaf: Leaf, repo_root: Path) -> str:
     :class:`~seedtree.errors.UsageError` when a knowledge leaf's documents cannot be resolved.
     """
 
-    documents = [[d.path, d.sha256] for d in load_documents(leaf, repo_root)]
+    return hash_with_documents(leaf, [(d.path, d.sha256) for d in load_documents(leaf, repo_root)])
+
+
+def hash_with_documents(leaf: Leaf, documents: Sequence[tuple[str, str]]) -> str:
+    """The leaf's content hash given its documents' ``(path, sha256)``, already resolved."""
     value = {
         "scheme": SCHEME,
         "qna": dict(leaf.data),
         "attribution": _file_sha256(leaf.attribution_path),
-        "documents": documents,
+        "documents": [[path, sha] for path, sha in documents],
     }
     return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()

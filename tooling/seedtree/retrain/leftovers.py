@@ -1,0 +1,103 @@
+"""What earlier, interrupted runs left behind: release tags to write again, folders to set aside.
+
+- A run that wrote ``model/vN`` but could not push it loses the tag when the next workflow
+  checkout prunes local tags. Its artifacts folder and its journal (whose ``tag`` step names the
+  tag and commit) stay on the runner: :func:`restore_tags` writes the tag again from the folder's
+  ``lineage.json``, so that the next push publishes it and the next plan starts from it.
+- A run killed after filling ``models/vN`` but before tagging it leaves a complete folder that a
+  later run for another commit would plan as vN again: :func:`check_reused` keeps that folder
+  only when it records the plan's commit, data hash and recipe hash, and otherwise renames it to
+  ``vN.stale-<time>``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from seedtree.git import try_resolve_commit
+from seedtree.retrain.release import VERSION_PREFIX, Lineage, Release, models_home, releases
+from seedtree.retrain.release import tag_release as write_tag
+
+_FOLDER = re.compile(r"^v([1-9][0-9]*)$")
+
+
+def _lineage(folder: Path) -> Lineage | None:
+    try:
+        return Lineage.model_validate_json((folder / "lineage.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _journal_steps(path: Path) -> dict[str, Any]:
+    try:
+        steps = json.loads(path.read_text(encoding="utf-8"))["steps"]
+        return {str(s["name"]): s["result"] for s in steps}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def was_tagged(work_root: Path, lineage: Lineage) -> bool:
+    """Whether a run's journal records writing this version's tag on this commit."""
+    tag = f"{VERSION_PREFIX}{lineage.version[1:]}"
+    for journal in work_root.glob(f"{lineage.commit[:12]}-*/journal.json"):
+        done = _journal_steps(journal).get("tag")
+        if isinstance(done, dict) and done == {"tag": tag, "commit": lineage.commit}:
+            return True
+    return False
+
+
+def _released_folders(repo_root: Path) -> list[tuple[int, Path]]:
+    found = []
+    for folder in (models_home(repo_root) / "models").glob("v*"):
+        match = _FOLDER.match(folder.name)
+        if match and (folder / "lineage.json").is_file():
+            found.append((int(match.group(1)), folder))
+    return sorted(found)
+
+
+def restore_tags(repo_root: Path, work_root: Path) -> list[Release]:
+    """Write again every release tag this machine made that the clone no longer has."""
+    tagged = {r.number for r in releases(repo_root)}
+    restored = []
+    for number, folder in _released_folders(repo_root):
+        lineage = _lineage(folder)
+        if number in tagged or lineage is None or lineage.version != f"v{number}":
+            continue
+        if try_resolve_commit(repo_root, lineage.commit) != lineage.commit:
+            continue  # its commit is not in this clone (another history): leave it
+        if was_tagged(work_root, lineage):
+            restored.append(write_tag(repo_root, lineage))
+    return restored
+
+
+def matches(folder: Path, expected: Mapping[str, str]) -> bool:
+    """Whether ``folder/lineage.json`` records the given version, commit, data and recipe hash."""
+    found = _lineage(folder)
+    if found is None:
+        return False
+    keys = ("version", "commit", "data_hash", "recipe_hash")
+    return all(getattr(found, key) == expected[key] for key in keys)
+
+
+def set_aside(folder: Path) -> Path:
+    """Rename ``folder`` to ``<name>.stale-<UTC time>`` (kept for inspection, never reused)."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    target = folder.with_name(f"{folder.name}.stale-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = folder.with_name(f"{folder.name}.stale-{stamp}-{n}")
+    folder.rename(target)
+    return target
+
+
+def check_reused(folder: Path, expected: Mapping[str, str]) -> Path | None:
+    """Keep ``folder`` if it is this plan's release; else set it aside and return where to."""
+    if not (folder / "lineage.json").is_file() or matches(folder, expected):
+        return None
+    return set_aside(folder)
