@@ -83,6 +83,9 @@ def build_taxonomy(repo: Path, leaves: int, docs_url: str, docs_commit: str) -> 
     repo.mkdir(parents=True)
     git(repo, "init", "-q", "-b", "main")
     shutil.copytree(ROOT / "training", repo / "training")
+    # the document repository is a local folder: allowed as a mirror, as a private deployment would
+    mirrors = Path(docs_url.removeprefix("file://")).parent
+    (repo / "seedtree.yaml").write_text(f"documents:\n  allowed_local: ['{mirrors}']\n")
     for i in range(leaves):
         group = f"group_{i // 100:03d}"
         if i % 2 == 0:
@@ -197,7 +200,7 @@ def run(tmp: Path, leaves: int, runs: int) -> int:
     cold_s, cold_cpu, _ = _median(runs, cold)
     load_s = statistics.median(load_only(repo) for _ in range(runs))
     verdict = "ok" if warm <= TARGET_S else "short"
-    print(f"RESULT taxonomy_load_s={load_s:.2f} target=none ok")
+    print(f"taxonomy load alone (for information): {load_s:.2f} s")
     print(f"RESULT retrain_plan_cold_s={cold_s:.2f} target=none ok")
     print(f"RESULT retrain_plan_cold_cpu_s={cold_cpu:.2f} target=none ok")
     print(f"RESULT retrain_plan_cpu_s={warm_cpu:.2f} target=none ok")

@@ -58,6 +58,8 @@ def repo(make_repo: Callable[..., Path], tmp_path: Path) -> Path:
     """The sample taxonomy plus a leaf on a remote document repository and one on documents
     this repository keeps outside the taxonomy; v1 released on that commit."""
     repo = make_repo()
+    # the document repositories of these tests are local folders: allow them as mirrors
+    (repo / "seedtree.yaml").write_text(f"documents:\n  allowed_local: ['{tmp_path}']\n")
     sha = doc_repo(tmp_path / "remote-docs", "# Notes\n\nFirst version of the notes.\n")
     remote = {"repo": f"file://{tmp_path / 'remote-docs'}", "commit": sha, "patterns": ["*.md"]}
     knowledge_leaf(repo, REMOTE, remote)

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from diffutil import commit_all, knowledge_data, write_leaf
 
-from seedtree.errors import UsageError
+from seedtree.errors import SeedtreeError
 from seedtree.home import documents_dir
 from seedtree.taxonomy.doccache import cached_leaf_hash, document_digests, entry_path
-from seedtree.taxonomy.documents import DEFAULT_LIMITS
+from seedtree.taxonomy.docpolicy import settings_for
 from seedtree.taxonomy.identity import leaf_hash
 from seedtree.taxonomy.leaves import Leaf, load_leaf
 
@@ -20,6 +20,8 @@ DocRepo = Callable[..., tuple[Path, str]]
 
 
 def leaf_on(repo: Path, document: dict[str, object]) -> Leaf:
+    # the document repositories of these tests are local folders next to the repository
+    (repo / "seedtree.yaml").write_text(f"documents:\n  allowed_local: ['{repo.parent}']\n")
     qna = write_leaf(repo / "taxonomy/knowledge/testing/notes", knowledge_data(document))
     return load_leaf(qna, repo / "taxonomy")
 
@@ -38,7 +40,7 @@ def test_a_remote_at_a_commit_is_fetched_once_then_read_from_digests(
     leaf = leaf_on(repo, {"repo": f"file://{folder}", "commit": sha, "patterns": ["*.md"]})
     expected = leaf_hash(leaf, repo)
     assert cached_leaf_hash(leaf, repo) == expected
-    entry = entry_path(leaf.document, repo, DEFAULT_LIMITS)
+    entry = entry_path(leaf.document, repo, settings_for(repo))
     assert entry is not None and entry.is_file()
     # the remote and the fetched copy are gone: the digests answer
     shutil.rmtree(folder)
@@ -55,7 +57,7 @@ def test_a_working_tree_is_read_each_time(make_repo: Callable[..., Path]) -> Non
     (repo / "docs/a.md").write_text("first\n", encoding="utf-8")
     leaf = leaf_on(repo, {"repo": ".", "patterns": ["docs/*.md"]})
     before = cached_leaf_hash(leaf, repo)
-    assert entry_path(leaf.document, repo, DEFAULT_LIMITS) is None
+    assert entry_path(leaf.document, repo, settings_for(repo)) is None
     (repo / "docs/a.md").write_text("second\n", encoding="utf-8")
     after = cached_leaf_hash(leaf, repo)
     assert after != before and after == leaf_hash(leaf, repo)
@@ -68,7 +70,7 @@ def test_a_damaged_entry_is_resolved_again(
     folder, sha = doc_repo({"a.md": b"a\n"})
     leaf = leaf_on(repo, {"repo": f"file://{folder}", "commit": sha, "patterns": ["*.md"]})
     expected = cached_leaf_hash(leaf, repo)
-    entry = entry_path(leaf.document, repo, DEFAULT_LIMITS)
+    entry = entry_path(leaf.document, repo, settings_for(repo))
     assert entry is not None
     entry.write_text('{"documents": [[', encoding="utf-8")
     assert cached_leaf_hash(leaf, repo) == expected
@@ -79,9 +81,9 @@ def test_a_failure_is_not_cached(make_repo: Callable[..., Path], tmp_path: Path)
     repo = make_repo()
     gone = {"repo": f"file://{tmp_path / 'gone'}", "commit": "2" * 40, "patterns": ["*.md"]}
     leaf = leaf_on(repo, gone)
-    with pytest.raises(UsageError, match="cannot resolve `document`"):
+    with pytest.raises(SeedtreeError, match="cannot resolve `document`"):  # unreachable: exit 3
         cached_leaf_hash(leaf, repo)
-    entry = entry_path(leaf.document, repo, DEFAULT_LIMITS)
+    entry = entry_path(leaf.document, repo, settings_for(repo))
     assert entry is not None and not entry.exists()
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from seedtree.atomic import write_text
 from seedtree.config import Config
-from seedtree.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from seedtree.errors import EXIT_FINDINGS, EXIT_OK, SeedtreeError, UsageError
 from seedtree.git import head_commit, run_git
 from seedtree.models import resolve_model
 from seedtree.project import Project
@@ -93,7 +93,7 @@ def _leaf_hashes(project: Project, leaves: Mapping[str, Leaf]) -> tuple[Hashes, 
     for leaf_id, leaf in sorted(leaves.items()):
         try:
             hashes[leaf_id] = cached_leaf_hash(leaf, project.repo_root)
-        except UsageError as exc:
+        except SeedtreeError as exc:  # a bad reference (2) or an unreachable repository (3)
             if project.config.retrain.strict_documents:
                 raise
             skipped[leaf_id] = f"documents unavailable: {exc.message}"
@@ -214,9 +214,6 @@ def retrain(
     project: Project, options: Options, teacher_factory: TeacherFactory | None = None
 ) -> int:
     """``seedtree retrain``: release the next model version, or explain why not (exit 1)."""
-
-    if options.preflight and not options.dry_run:
-        require_ready(project, options.allow_cpu, options.base_model)
     recipe_path = _recipe_path(project)
     digest = load_recipe(recipe_path).digest()
     if options.dry_run:
@@ -231,6 +228,8 @@ def retrain(
         if current is not None and current.commit == head and not options.base_model:
             print(f"nothing to do: {current.tag} was trained on {head[:12]} (HEAD)")
             return EXIT_OK
+        if options.preflight:  # the checks of `seedtree doctor`, once there is work to do
+            require_ready(project, options.allow_cpu, options.base_model)
         fingerprint = _fingerprint(project, options, digest)
         work = work_root(project) / f"{head[:12]}-{fingerprint[:10]}"
         journal = Journal(work / "journal.json", fingerprint)
