@@ -41,6 +41,12 @@ def retrain(
             file_okay=False,
         ),
     ] = None,
+    no_replay: Annotated[
+        bool,
+        typer.Option(
+            "--no-replay", help="Train on the changed leaves' data alone (measures forgetting)."
+        ),
+    ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bars (CI logs).")
     ] = False,
@@ -65,5 +71,6 @@ def retrain(
         override_reason=reason if override_gate else None,
         wait=not no_wait,
         quiet=quiet or project.config.retrain.quiet,
+        replay=not no_replay,
     )
     return run(project, options)

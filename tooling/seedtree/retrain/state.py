@@ -28,6 +28,7 @@ class Options:
     override_reason: str | None = None  # --override-gate --reason TEXT
     wait: bool = True
     quiet: bool = False
+    replay: bool = True  # --no-replay: train on the new data alone (to measure what replay keeps)
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,8 @@ def train_command(
     settings: TrainConfig,
     replay: Path | None,
     quiet: bool,
+    earlier_heldout: Sequence[Path] = (),
+    use_replay: bool = True,
 ) -> int:
     """Train on the JSONL datasets in ``data`` from ``model``; results under ``out``."""
 
@@ -57,6 +59,7 @@ def train_command(
     if settings.deepspeed:
         ds = read_ds_config(resolve_file(settings.deepspeed, project, "deepspeed config"))
     leaves = list(load_samples(list(data)))
+    earlier = list(earlier_heldout)
     result = train_run(
         list(data),
         resolve_model(model),
@@ -65,7 +68,9 @@ def train_command(
         replay_dir=replay,
         deepspeed_config=ds,
         progress=not quiet,
-        seeds=taxonomy_seeds(project.taxonomy_root, leaves),
+        seeds=taxonomy_seeds(project.taxonomy_root, leaves + list(load_samples(earlier))),
+        earlier_heldout=earlier,
+        replay=use_replay,
     )
     print(f"model: {result.final_model}")
     print(f"metrics: {result.metrics_path}")
