@@ -15,6 +15,7 @@ import argparse
 import random
 import statistics
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -36,11 +37,11 @@ def loop_interval(before: list[float], after: list[float], seed: int) -> tuple[f
     return draws[int(0.05 * RESAMPLES)], draws[int(0.95 * RESAMPLES) - 1]
 
 
-def timed(action: object, repeats: int = 3) -> float:
+def timed(action: Callable[[], None], repeats: int = 3) -> float:
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        action()  # type: ignore[operator]
+        action()
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 

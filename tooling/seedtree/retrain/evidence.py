@@ -11,7 +11,8 @@ previous and the new model:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -32,7 +33,7 @@ class PairedItems(_Frozen):
     after: tuple[float, ...]
 
     @classmethod
-    def pair(cls, before: dict[str, float], after: dict[str, float]) -> PairedItems | None:
+    def pair(cls, before: Mapping[str, float], after: Mapping[str, float]) -> PairedItems | None:
         ids = tuple(sorted(set(before) & set(after)))
         if not ids:
             return None
@@ -64,6 +65,28 @@ class LeafItems(_Frozen):
         elif found:
             found[BOTH] = next(iter(found.values()))
         return found
+
+
+class ItemScores(Protocol):
+    """Per-item losses of one model: ``leaf -> item id -> loss`` on each set."""
+
+    @property
+    def heldout(self) -> Mapping[str, Mapping[str, float]]: ...
+
+    @property
+    def seeds(self) -> Mapping[str, Mapping[str, float]]: ...
+
+
+def paired_leaves(before: ItemScores, after: ItemScores) -> dict[str, LeafItems]:
+    """Every leaf's items scored by both models, paired by id, per set."""
+    leaves = sorted(set(before.heldout) | set(before.seeds))
+    return {
+        leaf: LeafItems(
+            heldout=PairedItems.pair(before.heldout.get(leaf, {}), after.heldout.get(leaf, {})),
+            seeds=PairedItems.pair(before.seeds.get(leaf, {}), after.seeds.get(leaf, {})),
+        )
+        for leaf in leaves
+    }
 
 
 class Answer(_Frozen):

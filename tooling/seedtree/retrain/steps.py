@@ -27,7 +27,7 @@ from seedtree.generate.run import estimate, generate_leaves
 from seedtree.project import Project
 from seedtree.retrain.answers import Seeds, faithfulness_judge, side_by_side
 from seedtree.retrain.chat import chat_settings
-from seedtree.retrain.evidence import Evaluation, LeafAnswers, LeafItems, PairedItems
+from seedtree.retrain.evidence import Evaluation, LeafAnswers, paired_leaves
 from seedtree.retrain.gate import decide
 from seedtree.retrain.release import GateDecision, Lineage, Release, artifacts_dir, now, tag_release
 from seedtree.retrain.report import ReportInput, write_report
@@ -359,17 +359,6 @@ def _items(
     return score_items(loaded, heldout, seeds, max(recipe.token_budget, recipe.max_seq_len))
 
 
-def _paired(before: ItemLosses, after: ItemLosses) -> dict[str, LeafItems]:
-    leaves = sorted(set(before.heldout) | set(before.seeds))
-    return {
-        leaf: LeafItems(
-            heldout=PairedItems.pair(before.heldout.get(leaf, {}), after.heldout.get(leaf, {})),
-            seeds=PairedItems.pair(before.seeds.get(leaf, {}), after.seeds.get(leaf, {})),
-        )
-        for leaf in leaves
-    }
-
-
 def _knowledge_contexts(run: Run, changed: Sequence[str]) -> dict[str, list[str]]:
     """Per changed knowledge leaf, the seed context of each of its seed questions, in order."""
     out = {}
@@ -441,7 +430,10 @@ def _evaluate(run: Run) -> Evaluation:
     if "skipped" in bench:
         run.say(f"[evaluate] {bench['skipped']}")
     return Evaluation(
-        leaves=_paired(before, after), answers=answers, answer_seconds=seconds, benchmarks=bench
+        leaves=paired_leaves(before, after),
+        answers=answers,
+        answer_seconds=seconds,
+        benchmarks=bench,
     )
 
 
