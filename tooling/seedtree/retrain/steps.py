@@ -416,15 +416,11 @@ def _evaluate(run: Run) -> Evaluation:
     trained = run.journal.result("train")
     previous = _load(run, Path(run.plan.start_model))
     before = _items(run, previous, heldout, seeds)
-    answers: dict[str, LeafAnswers] = {}
+    changed = bool(trained["trained"])
+    current = _load(run, Path(trained["final_model"])) if changed else previous
+    after = _items(run, current, heldout, seeds) if changed else before
     started = time.monotonic()
-    if trained["trained"]:
-        current = _load(run, Path(trained["final_model"]))
-        after = _items(run, current, heldout, seeds)
-        started = time.monotonic()
-        answers = _side_by_side(run, previous, current, seeds)
-    else:
-        after = before
+    answers = _side_by_side(run, previous, current, seeds) if changed else {}
     seconds = round(time.monotonic() - started, 3)
     bench = run_benchmarks(Path(trained["final_model"]), run.project.config.retrain)
     if "skipped" in bench:
