@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from seedtree.atomic import write_text
+from seedtree.preview import mdsafe
 from seedtree.retrain.evidence import BOTH, HELDOUT, SEEDS, Evaluation, LeafChange
 from seedtree.retrain.release import GateDecision
 
@@ -197,9 +198,9 @@ def _answers_section(data: ReportInput) -> list[str]:
     return lines
 
 
-def _quote(text: str) -> str:
-    flat = " ".join(text.split()).replace("|", "\\|")
-    return flat[:400] if flat else "*(empty)*"
+def _quote(value: str) -> str:
+    """Seed and model text (untrusted): one line, every Markdown and HTML character escaped."""
+    return mdsafe.text(value, limit=400) if value.strip() else "*(empty)*"
 
 
 def _matrix_section(data: ReportInput, plots: Mapping[str, str]) -> list[str]:
