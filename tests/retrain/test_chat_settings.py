@@ -9,7 +9,7 @@ import pytest
 from seedtree.atomic import write_json
 from seedtree.config import ChatConfig
 from seedtree.errors import UsageError
-from seedtree.retrain.chat import chat_settings, read_chat_settings
+from seedtree.retrain.chat import chat_settings, override_decoding, read_chat_settings
 
 
 def test_defaults_control_repetition_and_stay_greedy() -> None:
@@ -42,3 +42,11 @@ def test_a_broken_chat_json_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text('{"template": "chat", "system_prompt": null, "decoding": {"top_p": 7}}')
     with pytest.raises(UsageError, match=r"chat\.json: unreadable chat settings"):
         read_chat_settings(path)
+
+
+def test_command_line_overrides_keep_the_recorded_repetition_control() -> None:
+    recorded = ChatConfig(repetition_penalty=1.3)
+    chosen = override_decoding(recorded, {"temperature": 0.8})
+    assert chosen.temperature == 0.8 and chosen.repetition_penalty == 1.3
+    with pytest.raises(UsageError, match="--top-p: "):
+        override_decoding(recorded, {"top_p": 1.5})

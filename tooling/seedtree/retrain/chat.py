@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from seedtree.config import ChatConfig
 from seedtree.errors import EXIT_OK, UsageError
@@ -76,6 +76,16 @@ def chat_settings(
     )
 
 
+def override_decoding(base: ChatConfig, chosen: Mapping[str, float]) -> ChatConfig:
+    try:
+        return ChatConfig.model_validate({**base.model_dump(), **chosen})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"--{e['loc'][0]}".replace("_", "-") + f": {e['msg']}" for e in exc.errors()
+        )
+        raise UsageError(f"decoding options: {problems}") from None
+
+
 def read_chat_settings(path: Path) -> ChatSettings:
     try:
         return ChatSettings.model_validate(json.loads(path.read_text(encoding="utf-8")))
@@ -109,8 +119,9 @@ def open_session(
     settings = read_chat_settings(folder / "chat.json")
     chosen = {k: v for k, v in (overrides or {}).items() if v is not None}
     if chosen:
-        decoding = ChatConfig.model_validate({**settings.decoding.model_dump(), **chosen})
-        settings = settings.model_copy(update={"decoding": decoding})
+        settings = settings.model_copy(
+            update={"decoding": override_decoding(settings.decoding, chosen)}
+        )
     return release, ChatSession(folder / "model", settings)
 
 
