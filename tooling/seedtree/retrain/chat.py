@@ -77,6 +77,7 @@ def chat_settings(
 
 
 def override_decoding(base: ChatConfig, chosen: Mapping[str, float]) -> ChatConfig:
+    """``base`` with the command line's ``temperature``/``top_p``; a bad value is a usage error."""
     try:
         return ChatConfig.model_validate({**base.model_dump(), **chosen})
     except ValidationError as exc:
