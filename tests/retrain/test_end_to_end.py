@@ -23,6 +23,7 @@ from seedtree.project import open_project
 from seedtree.retrain.command import retrain
 from seedtree.retrain.release import artifacts_dir, current_release, releases
 from seedtree.retrain.state import Options, work_root
+from seedtree.train.command import taxonomy_seeds
 
 # trains models or runs retrain in subprocesses for minutes
 pytestmark = pytest.mark.slow
@@ -61,6 +62,19 @@ def _trained_ids(repo: Path, commit_sha: str) -> set[str]:
     return {i for row in rows for i in row["ids"]}
 
 
+def _trained_texts(repo: Path, commit_sha: str) -> set[str]:
+    """The user turns of every sample the run on ``commit_sha`` trained on."""
+    ids = _trained_ids(repo, commit_sha)
+    [folder] = sorted(work_root(open_project(repo)).glob(f"{commit_sha[:12]}-*/prepared"))
+    texts = set()
+    for path in [*(folder / "data").rglob("*.jsonl"), *(folder / "replay").rglob("*.jsonl")]:
+        for line in path.read_text().splitlines():
+            row = json.loads(line)
+            if row["id"] in ids:
+                texts |= {m["content"] for m in row["messages"] if m["role"] == "user"}
+    return texts
+
+
 def _ids_by_leaf(version_dir: Path) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for path in [
@@ -71,6 +85,23 @@ def _ids_by_leaf(version_dir: Path) -> dict[str, set[str]]:
             row = json.loads(line)
             found.setdefault(row["metadata"]["leaf"], set()).add(row["id"])
     return found
+
+
+def _check_evidence(repo: Path, v2: Any, commit_id: str) -> None:
+    """v2 shows every leaf it knows with intervals, the full matrix, and answers."""
+    changes = v2.lineage.gate.changes
+    assert set(changes) == {A, B, C, D}
+    assert all(c.items["seeds"] >= 5 and "both" in c.change for c in changes.values())
+    v2_dir = artifacts_dir(repo, "v2")
+    matrix = json.loads((v2_dir / "train" / "eval.json").read_text())["heldout_loss"]
+    assert all({A, C} <= set(row) for row in matrix.values())  # earlier leaves in every phase
+    report = (v2_dir / "report.md").read_text()
+    assert f"| `{A}` | earlier | " in report and "% [" in report
+    assert "## Answers side by side" in report and f"### `{D}`" in report
+    assert "% [" in (v2_dir / "summary.md").read_text()
+    seeds = {q for leaf in (B, D) for q, _ in taxonomy_seeds(repo / "taxonomy", [leaf])[leaf]}
+    trained = _trained_texts(repo, commit_id)
+    assert trained and not (seeds & trained)  # seed questions are evaluation, never training
 
 
 def test_three_commits_three_versions(
@@ -119,6 +150,7 @@ def test_three_commits_three_versions(
     trained = _trained_ids(repo, second)
     replayed = {leaf for leaf, ids in v2_ids.items() if ids & trained} - {B, D}
     assert replayed == {A, C}
+    _check_evidence(repo, v2, second)
 
     # --- v3: delete C, edit D; C leaves datasets, replay and training
     shutil.rmtree(repo / "taxonomy" / C)

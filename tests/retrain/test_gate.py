@@ -1,40 +1,74 @@
-"""The release gate's decision from held-out losses before and after training."""
+"""The release gate's decision from paired item losses before and after training."""
 
 from __future__ import annotations
 
-import pytest
+import numpy as np
 
 from seedtree.config import RetrainConfig
+from seedtree.retrain.evidence import Evaluation, LeafItems, PairedItems
 from seedtree.retrain.gate import decide
 
-SETTINGS = RetrainConfig(min_learning=0.05, max_forgetting=0.10)
+SETTINGS = RetrainConfig(min_learning=0.05, max_forgetting=0.05)
 
 
-def test_learning_and_no_forgetting_pass() -> None:
-    decision = decide({"new": 2.0, "old": 1.0}, {"new": 1.5, "old": 1.05}, ["new"], SETTINGS)
-    assert decision.passed and decision.reasons == ()
-    assert decision.learned == {"new": 0.25}
-    assert decision.forgotten == {"old": pytest.approx(0.05)}
+def _paired(prefix: str, before: np.ndarray, factor: np.ndarray | float) -> PairedItems:
+    after = before * factor
+    ids = tuple(f"{prefix}{i}" for i in range(len(before)))
+    return PairedItems(ids=ids, before=tuple(before), after=tuple(after))
 
 
-def test_too_little_learning_is_refused_with_the_figures() -> None:
-    decision = decide({"new": 2.0}, {"new": 1.98}, ["new"], SETTINGS)
-    assert not decision.passed
-    assert "did not learn" in decision.reasons[0] and "1.00%" in decision.reasons[0]
-
-
-def test_forgetting_an_earlier_leaf_is_refused_naming_it() -> None:
-    decision = decide({"new": 2.0, "old": 1.0}, {"new": 1.0, "old": 1.2}, ["new"], SETTINGS)
-    assert not decision.passed
-    assert decision.reasons == (
-        "forgot old: held-out loss rose by 20.00% (allowed: 10.00%; 1.0000 -> 1.2000)",
+def _leaf(seed: int, factor: float, spread: float = 0.01, n: int = 12) -> LeafItems:
+    rng = np.random.default_rng(seed)
+    base = rng.uniform(0.5, 3.0, n)
+    factors = factor * np.exp(rng.normal(0.0, spread, n))
+    return LeafItems(
+        heldout=_paired("h", base[:2], factors[:2]), seeds=_paired("s", base[2:], factors[2:])
     )
 
 
+def _evaluation(**leaves: LeafItems) -> Evaluation:
+    return Evaluation(leaves=leaves)
+
+
+def test_learning_and_no_forgetting_pass_with_intervals() -> None:
+    decision = decide(_evaluation(new=_leaf(1, 0.7), old=_leaf(2, 1.01)), ["new"], SETTINGS)
+    assert decision.passed and decision.reasons == ()
+    assert decision.learning is not None and decision.learning.low > 0.25
+    assert set(decision.changes["old"].change) == {"heldout", "seeds", "both"}
+    assert decision.changes["old"].items == {"heldout": 2, "seeds": 10, "both": 12}
+
+
+def test_too_little_learning_is_refused_with_the_figures() -> None:
+    decision = decide(_evaluation(new=_leaf(1, 0.99)), ["new"], SETTINGS)
+    assert not decision.passed
+    assert "did not learn" in decision.reasons[0] and "required: 5.00%" in decision.reasons[0]
+
+
+def test_a_noisy_drop_is_not_learning() -> None:
+    decision = decide(_evaluation(new=_leaf(3, 0.9, spread=0.6)), ["new"], SETTINGS)
+    assert decision.learning is not None and decision.learning.low <= 0
+    assert not decision.passed
+
+
+def test_forgetting_an_earlier_leaf_is_refused_naming_it() -> None:
+    decision = decide(_evaluation(new=_leaf(1, 0.7), old=_leaf(2, 1.2)), ["new"], SETTINGS)
+    assert not decision.passed
+    (reason,) = decision.reasons
+    assert reason.startswith("forgot old: loss rose by +20.")
+    assert "over 12 items" in reason
+
+
+def test_a_rise_the_items_cannot_tell_from_noise_does_not_block() -> None:
+    noisy = _leaf(4, 1.08, spread=0.5)
+    decision = decide(_evaluation(new=_leaf(1, 0.7), old=noisy), ["new"], SETTINGS)
+    assert decision.changes["old"].change["both"].low <= SETTINGS.max_forgetting
+    assert decision.passed
+
+
 def test_unmeasurable_learning_is_refused() -> None:
-    decision = decide({"old": 1.0}, {"old": 1.0}, ["new"], SETTINGS)
-    assert not decision.passed and "no held-out samples" in decision.reasons[0]
+    decision = decide(_evaluation(old=_leaf(2, 1.0)), ["new"], SETTINGS)
+    assert not decision.passed and "no held-out samples or seeds" in decision.reasons[0]
 
 
 def test_a_version_that_trained_nothing_only_checks_forgetting() -> None:
-    assert decide({"old": 1.0}, {"old": 1.0}, [], SETTINGS).passed
+    assert decide(_evaluation(old=_leaf(2, 1.0)), [], SETTINGS).passed

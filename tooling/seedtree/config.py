@@ -130,10 +130,20 @@ class RetrainConfig(_Section):
     base_model: str | None = None
     # training recipe for retraining; None: train.recipe
     recipe: str | None = None
-    # gate: mean relative drop of held-out loss over the changed leaves must reach this
-    min_learning: float = 0.01
-    # gate: no earlier leaf's held-out loss may rise by more than this fraction
-    max_forgetting: float = 0.05
+    # gate: the mean relative loss drop over the changed leaves must reach this (and the lower
+    # bound of its interval must be above zero)
+    min_learning: float = Field(default=0.01, ge=0.0)
+    # gate: an earlier leaf is forgotten when the lower bound of its loss rise exceeds this
+    max_forgetting: float = Field(default=0.05, ge=0.0)
+    # gate: two-sided confidence of the paired-bootstrap intervals, resamples, and their seed
+    confidence: float = Field(default=0.9, gt=0.0, lt=1.0)
+    bootstrap_resamples: int = Field(default=4000, ge=100)
+    bootstrap_seed: int = 0
+    # answers shown side by side in the report: greedy, at most this many tokens
+    answer_tokens: int = Field(default=48, ge=1)
+    # also score knowledge leaves' answers with the teacher's faithfulness judge (one teacher
+    # label-scoring request per seed question and model); ROUGE-L recall is always computed
+    judge_answers: bool = False
     # lm-evaluation-harness benchmarks run on a new version when lm_eval is installed; () skips.
     # Each is a task name of the harness, or a task file: a path ending in .yaml or .yml
     # (relative to the repository root) of one task, e.g. over a local JSONL
@@ -202,6 +212,30 @@ class DocumentsConfig(_Section):
 STORE_SCHEMES = ("file://", "s3://")
 
 
+class ChatConfig(_Section):
+    """Decoding of `seedtree chat` and of the report's answers (recorded in chat.json)."""
+
+    # greedy decoding from a small model repeats itself: penalise tokens already present
+    # (1.0: off) and forbid repeating any n-gram this long (0: off); mild, so that an answer
+    # may still reuse the question's words
+    repetition_penalty: float = Field(default=1.15, ge=1.0)
+    no_repeat_ngram_size: int = Field(default=6, ge=0)
+    # sampling instead of greedy decoding when either is set
+    temperature: float | None = Field(default=None, gt=0.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+
+    def generate_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of transformers' ``generate``."""
+        out: dict[str, Any] = {
+            "repetition_penalty": self.repetition_penalty,
+            "no_repeat_ngram_size": self.no_repeat_ngram_size,
+            "do_sample": self.temperature is not None or self.top_p is not None,
+        }
+        if out["do_sample"]:
+            out.update(temperature=self.temperature or 1.0, top_p=self.top_p or 1.0)
+        return out
+
+
 class Config(_Section):
     # the taxonomy tree, relative to the repository root (the folder holding seedtree.yaml)
     taxonomy_dir: str = "taxonomy"
@@ -222,6 +256,7 @@ class Config(_Section):
         "AWS_ACCESS_KEY_ID, ...). ${VAR} expands from the environment. None: versions stay "
         "only under $SEEDTREE_HOME.",
     )
+    chat: ChatConfig = Field(default_factory=ChatConfig)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -18,6 +18,12 @@ def chat(
         str | None, typer.Option("--prompt", help="Answer this one prompt and exit (scripts).")
     ] = None,
     max_tokens: Annotated[int, typer.Option(help="Longest answer, in tokens.")] = 256,
+    temperature: Annotated[
+        float | None, typer.Option(help="Sample at this temperature instead of greedy decoding.")
+    ] = None,
+    top_p: Annotated[
+        float | None, typer.Option("--top-p", help="Sample from this probability mass.")
+    ] = None,
     repo_root: RepoOption = None,
     config: ConfigOption = None,
 ) -> int:
@@ -25,4 +31,5 @@ def chat(
     from seedtree.project import open_project
     from seedtree.retrain.chat import chat_command
 
-    return chat_command(open_project(repo_root, config), model, prompt, max_tokens)
+    overrides = {"temperature": temperature, "top_p": top_p}
+    return chat_command(open_project(repo_root, config), model, prompt, max_tokens, overrides)

@@ -49,6 +49,12 @@ def retrain(
             "the previous version, one a line (the pull requests a run's report is for).",
         ),
     ] = False,
+    no_replay: Annotated[
+        bool,
+        typer.Option(
+            "--no-replay", help="Train on the changed leaves' data alone (measures forgetting)."
+        ),
+    ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bars (CI logs).")
     ] = False,
@@ -87,5 +93,6 @@ def retrain(
         quiet=quiet or project.config.retrain.quiet,
         preflight=not no_preflight,
         allow_cpu=allow_cpu,
+        replay=not no_replay,
     )
     return run(project, options)

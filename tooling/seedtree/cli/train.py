@@ -32,6 +32,16 @@ def train(
         Path | None,
         typer.Option(help="Replay buffer folder kept across runs (default: OUT/replay)."),
     ] = None,
+    earlier_heldout: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--earlier-heldout",
+            help="Held-out JSONL of leaves trained before, scored after each phase (repeatable).",
+        ),
+    ] = None,
+    no_replay: Annotated[
+        bool, typer.Option("--no-replay", help="Train on the new data alone, replaying nothing.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Plain lines, no bars.")] = False,
     estimate: Annotated[
         bool,
@@ -62,4 +72,14 @@ def train(
     settings = with_overrides(project.config, "train", recipe=recipe, deepspeed=deepspeed)
     if estimate:
         return estimate_command(model, project, settings.train, world_size)
-    return train_command(data or [], model, out, project, settings.train, replay, quiet)
+    return train_command(
+        data or [],
+        model,
+        out,
+        project,
+        settings.train,
+        replay,
+        quiet,
+        earlier_heldout=earlier_heldout or [],
+        use_replay=not no_replay,
+    )

@@ -1,18 +1,25 @@
 """``seedtree chat``: talk to a released model version as it was trained.
 
 The template (the student's chat template, or LAB's) and the system prompt come from the
-version's ``chat.json``, written with its artifacts from the recipe it was trained with. Answers
-are greedy, so a script asking the same question of the same version gets the same answer.
+version's ``chat.json``, written with its artifacts from the recipe it was trained with, with the
+decoding settings (``chat`` in seedtree.yaml). Answers are greedy with repetition control (a small
+model left to greedy decoding repeats itself), so a script asking the same question of the same
+version gets the same answer; ``--temperature``/``--top-p`` sample instead.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from seedtree.config import ChatConfig
 from seedtree.errors import EXIT_OK, UsageError
 from seedtree.project import Project
+from seedtree.retrain.decoding import answer_prompts
 from seedtree.retrain.release import Release, current_release, find_release, local_artifacts
 from seedtree.train.engine import device
 from seedtree.train.loop import load_model, load_tokenizer
@@ -23,50 +30,68 @@ EXIT_WORDS = {"/exit", "/quit", "exit", "quit"}
 class ChatSession:
     """One conversation with one model folder (history kept across turns)."""
 
-    def __init__(self, model_dir: Path, template: str, system_prompt: str | None) -> None:
+    def __init__(self, model_dir: Path, settings: ChatSettings) -> None:
 
-        self.tokenizer = load_tokenizer(model_dir, template)
+        self.tokenizer = load_tokenizer(model_dir, settings.template)
         self.model = load_model(model_dir, len(self.tokenizer)).to(device())
         self.model.eval()
-        self.system_prompt = system_prompt
+        self.settings = settings
         self.history: list[dict[str, str]] = []
-        self.stop_ids = self._stop_ids()
-
-    def _stop_ids(self) -> list[int]:
-        ids = {self.tokenizer.eos_token_id}
-        for token in ("<|endoftext|>", "<|im_end|>"):
-            found = self.tokenizer.convert_tokens_to_ids(token)
-            if isinstance(found, int) and found != self.tokenizer.unk_token_id:
-                ids.add(found)
-        return sorted(i for i in ids if i is not None)
 
     def reset(self) -> None:
         self.history = []
 
     def _messages(self, text: str) -> list[dict[str, str]]:
-        system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
+        prompt = self.settings.system_prompt
+        system = [{"role": "system", "content": prompt}] if prompt else []
         return [*system, *self.history, {"role": "user", "content": text}]
 
     def answer(self, text: str, max_tokens: int = 256) -> str:
-        import torch
-
         prompt = self.tokenizer.apply_chat_template(
             self._messages(text), tokenize=False, add_generation_prompt=True
         )
-        encoded: Any = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
-        inputs = {k: v.to(self.model.device) for k, v in encoded.items()}
-        with torch.no_grad():
-            out = self.model.generate(
-                **inputs,
-                max_new_tokens=max_tokens,
-                do_sample=False,
-                eos_token_id=self.stop_ids,
-                pad_token_id=self.tokenizer.pad_token_id or self.stop_ids[0],
-            )
-        new = out[0][inputs["input_ids"].shape[1] :]
-        reply = str(self.tokenizer.decode(new, skip_special_tokens=True)).strip()
+        (reply,) = answer_prompts(
+            self.model, self.tokenizer, [prompt], max_tokens, self.settings.decoding
+        )
         self.history += [{"role": "user", "content": text}, {"role": "assistant", "content": reply}]
         return reply
+
+
+class ChatSettings(BaseModel):
+    """``chat.json``: how a version was trained to be spoken to, and how it answers."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    template: Literal["chat", "lab"]
+    system_prompt: str | None
+    decoding: ChatConfig = ChatConfig()
+
+
+def chat_settings(
+    template: Literal["chat", "lab"], system: str | None, decoding: ChatConfig
+) -> dict[str, Any]:
+    """The JSON of ``chat.json`` for a version's artifacts."""
+    return ChatSettings(template=template, system_prompt=system, decoding=decoding).model_dump(
+        mode="json"
+    )
+
+
+def override_decoding(base: ChatConfig, chosen: Mapping[str, float]) -> ChatConfig:
+    """``base`` with the command line's ``temperature``/``top_p``; a bad value is a usage error."""
+    try:
+        return ChatConfig.model_validate({**base.model_dump(), **chosen})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"--{e['loc'][0]}".replace("_", "-") + f": {e['msg']}" for e in exc.errors()
+        )
+        raise UsageError(f"decoding options: {problems}") from None
+
+
+def read_chat_settings(path: Path) -> ChatSettings:
+    try:
+        return ChatSettings.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: unreadable chat settings: {exc}") from None
 
 
 def _release(project: Project, version: str | None) -> Release:
@@ -81,12 +106,19 @@ def _release(project: Project, version: str | None) -> Release:
     return current
 
 
-def open_session(project: Project, version: str | None) -> tuple[Release, ChatSession]:
+def open_session(
+    project: Project, version: str | None, overrides: Mapping[str, float | None] | None = None
+) -> tuple[Release, ChatSession]:
+    """A session with ``version``; ``overrides`` (temperature, top_p) replace its decoding."""
     release = _release(project, version)
     folder = local_artifacts(project.repo_root, project.config.store, release)
-    settings = json.loads((folder / "chat.json").read_text(encoding="utf-8"))
-    session = ChatSession(folder / "model", settings["template"], settings["system_prompt"])
-    return release, session
+    settings = read_chat_settings(folder / "chat.json")
+    chosen = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if chosen:
+        settings = settings.model_copy(
+            update={"decoding": override_decoding(settings.decoding, chosen)}
+        )
+    return release, ChatSession(folder / "model", settings)
 
 
 def _repl(release: Release, session: ChatSession, max_tokens: int) -> None:
@@ -107,10 +139,14 @@ def _repl(release: Release, session: ChatSession, max_tokens: int) -> None:
 
 
 def chat_command(
-    project: Project, version: str | None, prompt: str | None, max_tokens: int = 256
+    project: Project,
+    version: str | None,
+    prompt: str | None,
+    max_tokens: int = 256,
+    overrides: Mapping[str, float | None] | None = None,
 ) -> int:
     """One answer to ``prompt`` (printed alone), or an interactive conversation."""
-    release, session = open_session(project, version)
+    release, session = open_session(project, version, overrides)
     if prompt is not None:
         print(session.answer(prompt, max_tokens))
         return EXIT_OK

@@ -1,12 +1,20 @@
 """The release gate: did the new model learn the changed leaves without forgetting the others?
 
-Both models (the one training started from, and the new one) are scored on the same held-out
-samples of every leaf the new model should know (mean loss per answer token, lower is better).
+Both models (the one training started from, and the new one) are scored on the same items of
+every leaf the new model should know: its held-out generated samples and its seed Q&A, one mean
+loss per answer token per item (see :mod:`seedtree.retrain.evidence`). A leaf's change is the
+relative change of its mean item loss, ``mean(after) / mean(before) - 1``, with a paired
+bootstrap interval (``retrain.confidence``, 90% by default) over both sets pooled:
 
-- *Learned*: for each leaf trained in this version, the relative drop of its held-out loss,
-  ``(before - after) / before``. Their mean must reach ``retrain.min_learning``.
-- *Forgotten*: for each earlier leaf, the relative rise, ``(after - before) / before``. None may
-  exceed ``retrain.max_forgetting``.
+- *Forgotten*: an earlier leaf whose rise is above ``retrain.max_forgetting`` even at the lower
+  bound of its interval. A rise the interval cannot tell from noise does not block a release.
+- *Learned*: the mean relative drop over the changed leaves reaches ``retrain.min_learning``
+  and the lower bound of its interval is above zero (the drop is not noise).
+
+Why intervals: with a few items per leaf, one leaf's loss moves by 10-20% between runs that
+differ only in which samples were replayed; a threshold on a point estimate then refuses good
+versions and passes bad ones at random. The interval says how much of a change the items
+support, so the threshold can stay at the value that matters (5% forgetting).
 
 A version that trained nothing (only deletions or renames) has nothing to learn; its forgetting
 is still checked.
@@ -15,59 +23,102 @@ is still checked.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from seedtree.config import RetrainConfig
+from seedtree.retrain.bootstrap import Interval, mean_drop, paired_change
+from seedtree.retrain.evidence import BOTH, Evaluation, LeafChange, LeafItems
 from seedtree.retrain.release import GateDecision
 
 
-def _relative(before: float, after: float) -> float:
-    return (before - after) / before if before > 0 else 0.0
+def _draws(settings: RetrainConfig) -> dict[str, Any]:
+    return {
+        "resamples": settings.bootstrap_resamples,
+        "confidence": settings.confidence,
+        "seed": settings.bootstrap_seed,
+    }
 
 
-def decide(
-    before: Mapping[str, float],
-    after: Mapping[str, float],
-    trained: Sequence[str],
-    settings: RetrainConfig,
-) -> GateDecision:
-    """The gate decision from per-leaf held-out losses before and after training."""
-    measured = [leaf for leaf in trained if leaf in before and leaf in after]
-    learned = {leaf: round(_relative(before[leaf], after[leaf]), 6) for leaf in sorted(measured)}
-    earlier = sorted(set(before) & set(after) - set(trained))
-    forgotten = {leaf: round(-_relative(before[leaf], after[leaf]), 6) for leaf in earlier}
-    reasons = _learning_reasons(trained, learned, settings.min_learning)
-    reasons += [
-        f"forgot {leaf}: held-out loss rose by {value:.2%} "
-        f"(allowed: {settings.max_forgetting:.2%}; {before[leaf]:.4f} -> {after[leaf]:.4f})"
-        for leaf, value in forgotten.items()
-        if value > settings.max_forgetting
-    ]
+def leaf_change(leaf: str, items: LeafItems, settings: RetrainConfig) -> LeafChange:
+    sets = items.sets()
+    change = {
+        name: paired_change(paired.before, paired.after, key=f"{leaf}:{name}", **_draws(settings))
+        for name, paired in sets.items()
+    }
+    return LeafChange(items={name: len(p.ids) for name, p in sets.items()}, change=change)
+
+
+def decide(evaluation: Evaluation, trained: Sequence[str], settings: RetrainConfig) -> GateDecision:
+    """The gate decision from the paired item losses before and after training."""
+    changes = {
+        leaf: leaf_change(leaf, items, settings)
+        for leaf, items in sorted(evaluation.leaves.items())
+        if items.sets()
+    }
+    measured = sorted(leaf for leaf in trained if leaf in changes)
+    learning = _learning(evaluation, measured, settings)
+    earlier = sorted(set(changes) - set(trained))
+    reasons = _learning_reasons(trained, learning, changes, settings.min_learning)
+    reasons += _forgetting_reasons(earlier, changes, settings)
     return GateDecision(
         passed=not reasons,
         reasons=tuple(reasons),
-        learned=learned,
-        forgotten=forgotten,
+        learned={leaf: -changes[leaf].change[BOTH].value for leaf in measured},
+        forgotten={leaf: changes[leaf].change[BOTH].value for leaf in earlier},
         min_learning=settings.min_learning,
         max_forgetting=settings.max_forgetting,
+        changes=changes,
+        learning=learning,
+        confidence=settings.confidence,
     )
 
 
+def _learning(
+    evaluation: Evaluation, measured: Sequence[str], settings: RetrainConfig
+) -> Interval | None:
+    if not measured:
+        return None
+    pairs = {}
+    for leaf in measured:
+        both = evaluation.leaves[leaf].sets()[BOTH]
+        pairs[leaf] = (both.before, both.after)
+    return mean_drop(pairs, **_draws(settings))
+
+
+def _forgetting_reasons(
+    earlier: Sequence[str], changes: Mapping[str, LeafChange], settings: RetrainConfig
+) -> list[str]:
+    reasons = []
+    for leaf in earlier:
+        rise = changes[leaf].change[BOTH]
+        if rise.low > settings.max_forgetting:
+            reasons.append(
+                f"forgot {leaf}: loss rose by {rise.text()} over {changes[leaf].items[BOTH]} "
+                f"items (allowed: {settings.max_forgetting:.2%}, at the interval's lower bound)"
+            )
+    return reasons
+
+
 def _learning_reasons(
-    trained: Sequence[str], learned: Mapping[str, float], threshold: float
+    trained: Sequence[str],
+    learning: Interval | None,
+    changes: Mapping[str, LeafChange],
+    threshold: float,
 ) -> list[str]:
     if not trained:
         return []
-    if not learned:
+    if learning is None:
         return [
-            "no held-out samples to measure learning on for "
+            "no held-out samples or seeds to measure learning on for "
             + ", ".join(sorted(trained))
             + " (generate more samples per leaf: generate.samples_per_leaf)"
         ]
-    mean = sum(learned.values()) / len(learned)
-    if mean >= threshold:
+    if learning.value >= threshold and learning.low > 0:
         return []
-    worst = min(learned, key=lambda leaf: learned[leaf])
+    drops = {leaf: -changes[leaf].change[BOTH].value for leaf in trained if leaf in changes}
+    worst = min(drops, key=lambda leaf: drops[leaf])
     return [
-        f"did not learn: held-out loss of the changed leaves dropped by {mean:.2%} on average "
-        f"(required: {threshold:.2%}; least learned: {worst} {learned[worst]:+.2%})"
+        f"did not learn: loss of the changed leaves dropped by {learning.text()} "
+        f"on average (required: {threshold:.2%}, with the interval's lower bound above 0; "
+        f"least learned: {worst} {drops[worst]:+.2%})"
     ]

@@ -36,6 +36,8 @@ from seedtree.errors import GitError, UsageError
 from seedtree.generate.store import DB_NAME, generate_home
 from seedtree.git import repository_id, run_git
 from seedtree.home import repo_home
+from seedtree.retrain.bootstrap import Interval
+from seedtree.retrain.evidence import LeafChange
 from seedtree.retrain.store import (
     Backend,
     StoreError,
@@ -75,6 +77,10 @@ class GateDecision(_Frozen):
     forgotten: dict[str, float]  # relative held-out loss rise per earlier leaf (positive: forgot)
     min_learning: float
     max_forgetting: float
+    # per leaf: relative loss change on held-out, seeds and both, with paired-bootstrap intervals
+    changes: dict[str, LeafChange] = {}
+    learning: Interval | None = None  # mean relative drop over the changed leaves
+    confidence: float | None = None
 
 
 class Lineage(_Frozen):

@@ -21,19 +21,22 @@ from typing import Any
 
 from seedtree.atomic import write_text
 from seedtree.preview import mdsafe
+from seedtree.retrain.evidence import BOTH, HELDOUT, SEEDS, Evaluation, LeafChange
+from seedtree.retrain.release import GateDecision
 
 
 @dataclass(frozen=True)
 class ReportInput:
-    """The journal's step results of one run (plain JSON values)."""
+    """The journal's step results of one run (typed where the evaluate and gate steps are)."""
 
     version: str
     plan: Mapping[str, Any]
     generation: Mapping[str, Any]
     prepared: Mapping[str, Any]
     training: Mapping[str, Any]
-    evaluation: Mapping[str, Any]
-    gate: Mapping[str, Any]
+    evaluation: Evaluation
+    decision: GateDecision
+    override: Mapping[str, Any] | None
     seconds: Mapping[str, float]
 
 
@@ -48,9 +51,8 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
 
 
 def decision_line(data: ReportInput) -> str:
-    decision = data.gate["decision"]
-    override = data.gate.get("override")
-    if decision["passed"]:
+    override = data.override
+    if data.decision.passed:
         return f"**Released {data.version}**: the gate passed."
     if override:
         return (
@@ -119,23 +121,88 @@ def _training_section(data: ReportInput, plots: Mapping[str, str]) -> list[str]:
     return lines
 
 
-def _heldout_section(data: ReportInput, plots: Mapping[str, str]) -> list[str]:
-    before, after = data.evaluation["before"], data.evaluation["after"]
+def _change(change: LeafChange | None, name: str) -> str:
+    if change is None or name not in change.change:
+        return "–"
+    return f"{change.change[name].text()} ({change.items[name]})"
+
+
+def _verdict(leaf: str, trained: bool, decision: GateDecision) -> str:
+    change = decision.changes.get(leaf)
+    if change is None:
+        return "not measured"
+    rise = change.change[BOTH]
+    if trained:
+        return "learned" if rise.high < 0 else "no clear drop"
+    if rise.low > decision.max_forgetting:
+        return "**forgot**"
+    return "kept" if rise.high <= decision.max_forgetting else "kept (interval too wide to tell)"
+
+
+def _loss_section(data: ReportInput, plots: Mapping[str, str]) -> list[str]:
     trained = set(data.plan["generate"])
-    counts = data.evaluation.get("heldout", {})
-    rows = []
-    for leaf in sorted(set(before) | set(after)):
-        b, a = before.get(leaf), after.get(leaf)
-        change = (a - b) / b if a is not None and b else None
-        role = "trained now" if leaf in trained else "earlier"
-        rows.append(
-            [f"`{leaf}`", role, counts.get(leaf, 0), _fmt(b), _fmt(a), _fmt(change, "+.2%")]
-        )
-    lines = ["## Held-out loss: previous model against the new one", ""]
-    lines += _table(["leaf", "role", "held-out samples", "before", "after", "change"], rows)
+    decision = data.decision
+    rows = [
+        [
+            f"`{leaf}`",
+            "trained now" if leaf in trained else "earlier",
+            *(_change(decision.changes.get(leaf), name) for name in (HELDOUT, SEEDS, BOTH)),
+            _verdict(leaf, leaf in trained, decision),
+        ]
+        for leaf in sorted(data.evaluation.leaves)
+    ]
+    confidence = f"{decision.confidence or 0.9:.0%}"
+    lines = [
+        "## Loss per leaf: previous model against the new one",
+        "",
+        "Relative change of the mean loss per answer token (negative: the new model is better), "
+        f"with its {confidence} paired-bootstrap interval and the number of items, on the "
+        "held-out generated samples, on the leaf's own seed Q&A (never trained on), and on both "
+        "(what the gate decides on).",
+        "",
+    ]
+    header = ["leaf", "role", "held-out", "seeds", "both", "verdict"]
+    lines += _table(header, rows)
     if "heldout" in plots:
-        lines += ["", f"![held-out loss]({plots['heldout']})"]
+        lines += ["", f"![loss per leaf]({plots['heldout']})"]
     return lines
+
+
+def _answers_section(data: ReportInput) -> list[str]:
+    answers = data.evaluation.answers
+    if not answers:
+        return []
+    lines = ["## Answers side by side", ""]
+    for leaf, found in sorted(answers.items()):
+        example = found.example
+        lines += [f"### `{leaf}`", "", f"**Seed question:** {_quote(example.question)}", ""]
+        lines += _table(
+            ["", "answer"],
+            [
+                ["seed answer", _quote(example.reference)],
+                ["previous model", _quote(example.before)],
+                [data.version, _quote(example.after)],
+            ],
+        )
+        if found.scores is not None:
+            sc = found.scores
+            lines += [
+                "",
+                f"ROUGE-L recall of the seed answers over its {sc.questions} seed questions: "
+                f"{sc.rouge_before:.3f} before, {sc.rouge_after:.3f} after.",
+            ]
+            if sc.judge_before is not None and sc.judge_after is not None:
+                lines.append(
+                    f"Teacher's faithfulness judge, mean P(yes): {sc.judge_before:.3f} before, "
+                    f"{sc.judge_after:.3f} after."
+                )
+        lines.append("")
+    return lines
+
+
+def _quote(value: str) -> str:
+    """Seed and model text (untrusted): one line, every Markdown and HTML character escaped."""
+    return mdsafe.text(value, limit=400) if value.strip() else "*(empty)*"
 
 
 def _matrix_section(data: ReportInput, plots: Mapping[str, str]) -> list[str]:
@@ -158,24 +225,26 @@ def _matrix_section(data: ReportInput, plots: Mapping[str, str]) -> list[str]:
 
 
 def _gate_section(data: ReportInput) -> list[str]:
-    decision = data.gate["decision"]
+    decision = data.decision
+    confidence = f"{decision.confidence or 0.9:.0%}"
+    learning = decision.learning.text() if decision.learning else "–"
     lines = [
         "## Gate",
         "",
         decision_line(data),
         "",
-        f"- learned: mean relative held-out loss drop over the trained leaves ≥ "
-        f"{decision['min_learning']:.2%}",
-        f"- forgotten: no earlier leaf's held-out loss rises by more than "
-        f"{decision['max_forgetting']:.2%}",
+        f"- learned: the mean relative loss drop over the changed leaves, {learning}, must reach "
+        f"{decision.min_learning:.2%} with the lower bound of its {confidence} interval above 0",
+        f"- forgotten: an earlier leaf whose loss rise exceeds {decision.max_forgetting:.2%} "
+        "even at the lower bound of its interval",
     ]
-    for reason in decision["reasons"]:
+    for reason in decision.reasons:
         lines.append(f"- refused: {reason}")
     return lines
 
 
 def _benchmark_section(data: ReportInput) -> list[str]:
-    bench = data.evaluation.get("benchmarks", {})
+    bench = data.evaluation.benchmarks
     lines = ["## Benchmarks", ""]
     if "skipped" in bench or "failed" in bench:
         return [*lines, str(bench.get("skipped") or bench.get("failed"))]
@@ -185,14 +254,19 @@ def _benchmark_section(data: ReportInput) -> list[str]:
 
 def _timing_section(data: ReportInput) -> list[str]:
     rows = [[step, f"{seconds:.1f} s"] for step, seconds in data.seconds.items()]
+    if data.evaluation.answers:
+        rows.append(
+            ["(of evaluate: answers side by side)", f"{data.evaluation.answer_seconds:.1f} s"]
+        )
     return ["## Time per step", "", *_table(["step", "time"], rows)]
 
 
 def headline(data: ReportInput) -> list[str]:
-    decision = data.gate["decision"]
-    learned, forgotten = decision["learned"], decision["forgotten"]
-    mean = sum(learned.values()) / len(learned) if learned else None
-    worst = max(forgotten.values()) if forgotten else None
+    decision = data.decision
+    learning = decision.learning.text() if decision.learning else "–"
+    earlier = {leaf: decision.changes[leaf].change[BOTH] for leaf in decision.forgotten}
+    worst = max(earlier, key=lambda leaf: earlier[leaf].value, default=None)
+    forgot = f"{earlier[worst].text()} (`{worst}`)" if worst else "–"
     samples = sum(v["samples"] for v in data.generation.get("leaves", {}).values())
     plan = data.plan
     replayed = len(data.prepared.get("replay_leaves", []))
@@ -200,8 +274,7 @@ def headline(data: ReportInput) -> list[str]:
         f"- leaves trained: {len(plan['generate'])}, removed: {len(plan['removed'])}, "
         f"renamed: {len(plan['renamed'])}, replayed from earlier versions: {replayed}",
         f"- samples generated: {samples} ({data.generation.get('teacher_calls', 0)} teacher calls)",
-        f"- held-out loss drop on trained leaves: {_fmt(mean, '+.2%')}; "
-        f"worst forgetting: {_fmt(worst, '+.2%')}",
+        f"- loss drop on trained leaves: {learning}; largest rise on an earlier leaf: {forgot}",
         *skipped_lines(plan),
     ]
 
@@ -230,7 +303,7 @@ def write_skipped_note(plan: Mapping[str, Any], out_dir: Path) -> Path:
 
 
 def _plot_heldout(data: ReportInput, out: Path) -> Path | None:
-    before, after = data.evaluation["before"], data.evaluation["after"]
+    before, after = data.evaluation.means("before"), data.evaluation.means("after")
     leaves = sorted(set(before) & set(after))
     if not leaves:
         return None
@@ -244,8 +317,8 @@ def _plot_heldout(data: ReportInput, out: Path) -> Path | None:
     ax.bar([x - 0.2 for x in xs], [before[leaf] for leaf in leaves], 0.4, label="previous")
     ax.bar([x + 0.2 for x in xs], [after[leaf] for leaf in leaves], 0.4, label=data.version)
     ax.set_xticks(list(xs), [leaf.rsplit("/", 1)[-1] for leaf in leaves], rotation=30)
-    ax.set_ylabel("held-out loss (lower is better)")
-    ax.set_title(f"Held-out loss per leaf: previous model vs {data.version}")
+    ax.set_ylabel("mean item loss, held-out and seeds (lower is better)")
+    ax.set_title(f"Loss per leaf: previous model vs {data.version}")
     ax.legend()
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -278,7 +351,8 @@ def write_report(data: ReportInput, out_dir: Path) -> Path:
         _plan_section(data),
         _funnel_section(data),
         _training_section(data, plots),
-        _heldout_section(data, plots),
+        _loss_section(data, plots),
+        _answers_section(data),
         _matrix_section(data, plots),
         _gate_section(data),
         _benchmark_section(data),

@@ -30,6 +30,7 @@ class Options:
     quiet: bool = False
     preflight: bool = True  # run the checks of `seedtree doctor` first
     allow_cpu: bool = False  # training on the CPU is intended (the demo)
+    replay: bool = True  # --no-replay: train on the new data alone (to measure what replay keeps)
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,23 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from seedtree.atomic import write_json
 from seedtree.errors import UsageError
+from seedtree.generate.prompts import Prompts
 from seedtree.generate.run import estimate, generate_leaves
 from seedtree.project import Project
+from seedtree.retrain.answers import Seeds, faithfulness_judge, side_by_side
 from seedtree.retrain.benchmarks import run_benchmarks
 from seedtree.retrain.card import write_card
+from seedtree.retrain.chat import chat_settings
+from seedtree.retrain.evidence import Evaluation, LeafAnswers, paired_leaves
 from seedtree.retrain.gate import decide
 from seedtree.retrain.leftovers import check_reused
 from seedtree.retrain.release import (
@@ -37,7 +44,7 @@ from seedtree.taxonomy.leaves import QNA, load_leaf
 from seedtree.teacher import create_teacher
 from seedtree.train.command import resolve_file, taxonomy_seeds
 from seedtree.train.data import load_samples, read_heldout, read_jsonl
-from seedtree.train.evaluate import evaluate_model
+from seedtree.train.evaluate import EvalModel, ItemLosses, load_for_eval, score_items
 from seedtree.train.recipe import load_recipe
 from seedtree.train.replay import ReplayBuffer
 from seedtree.train.run import train_run
@@ -45,6 +52,10 @@ from seedtree.train.run import train_run
 
 def _identity(value: Any) -> Any:
     return value
+
+
+def _dump(value: BaseModel) -> dict[str, Any]:
+    return value.model_dump(mode="json")
 
 
 def _load_leaf(project: Project, leaf_id: str) -> Any:
@@ -230,6 +241,16 @@ def _deepspeed(run: Run) -> Path | None:
     return resolve_file(name, run.project, "deepspeed config") if name else None
 
 
+def _earlier_heldout(run: Run) -> list[Path]:
+    """Held-out files of the leaves kept from earlier versions (scored after every phase)."""
+    folder = run.work / "prepared" / "heldout"
+    return [
+        f
+        for leaf in run.plan.leaves
+        if leaf not in run.plan.generate and (f := _data_file(folder, leaf)).is_file()
+    ]
+
+
 def _train_in_process(run: Run, files: list[Path]) -> dict[str, Any]:
     from dataclasses import asdict
 
@@ -242,6 +263,8 @@ def _train_in_process(run: Run, files: list[Path]) -> dict[str, Any]:
         deepspeed_config=_deepspeed(run),
         progress=not run.options.quiet,
         seeds=taxonomy_seeds(run.project.taxonomy_root, list(run.plan.leaves)),
+        earlier_heldout=_earlier_heldout(run),
+        replay=run.options.replay,
     )
     return {
         "final_model": str(result.final_model),
@@ -261,6 +284,8 @@ def _train_launched(run: Run, files: list[Path]) -> dict[str, Any]:
     command += ["--replay", str(run.work / "prepared" / "replay"), "-C", str(run.project.repo_root)]
     deepspeed = _deepspeed(run)
     command += ["--deepspeed", str(deepspeed)] if deepspeed else []
+    command += [arg for f in _earlier_heldout(run) for arg in ("--earlier-heldout", str(f))]
+    command += [] if run.options.replay else ["--no-replay"]
     command += ["--quiet"] if run.options.quiet else []
     run.say(f"[train] {' '.join(command)}")
     done = subprocess.run(command, cwd=run.project.repo_root, check=False)
@@ -320,37 +345,83 @@ def _heldout(run: Run) -> dict[str, list[Any]]:
     return {leaf: rows for leaf, rows in loaded.items() if leaf in run.plan.leaves and rows}
 
 
-def _score(run: Run, model: Path, heldout: Mapping[str, list[Any]]) -> dict[str, float]:
-
-    if not heldout:
-        return {}
+def _load(run: Run, model: Path) -> EvalModel:
     recipe = load_recipe(run.recipe_path)
-    return evaluate_model(
+    return load_for_eval(
         model,
-        heldout,
         template=recipe.template,
         system_prompt=recipe.system_prompt,
         max_seq_len=recipe.max_seq_len,
-        token_budget=recipe.token_budget,
     )
 
 
-def evaluate(run: Run) -> dict[str, Any]:
-    def work() -> dict[str, Any]:
-        run.say("[evaluate] held-out loss of the previous and the new model")
-        heldout = _heldout(run)
-        trained = run.journal.result("train")
-        before = _score(run, Path(run.plan.start_model), heldout)
-        final = Path(trained["final_model"])
-        after = _score(run, final, heldout) if trained["trained"] else dict(before)
-        bench = run_benchmarks(final, run.project.config.retrain, run.project.repo_root)
-        if "skipped" in bench:
-            run.say(f"[evaluate] {bench['skipped']}")
-        counts = {leaf: len(rows) for leaf, rows in heldout.items()}
-        return {"before": before, "after": after, "heldout": counts, "benchmarks": bench}
+def _items(
+    run: Run, loaded: EvalModel, heldout: Mapping[str, list[Any]], seeds: Seeds
+) -> ItemLosses:
+    recipe = load_recipe(run.recipe_path)
+    return score_items(loaded, heldout, seeds, max(recipe.token_budget, recipe.max_seq_len))
 
-    result: dict[str, Any] = run.journal.step("evaluate", work, _identity)
-    return result
+
+def _knowledge_contexts(run: Run, changed: Sequence[str]) -> dict[str, list[str]]:
+    """Per changed knowledge leaf, the seed context of each of its seed questions, in order."""
+    out = {}
+    for leaf_id in changed:
+        leaf = _load_leaf(run.project, leaf_id)
+        if leaf.kind == "knowledge":
+            out[leaf_id] = [s.context for s in leaf.knowledge_seeds for _ in s.qas]
+    return out
+
+
+def _side_by_side(
+    run: Run, previous: EvalModel, current: EvalModel, seeds: Seeds
+) -> dict[str, LeafAnswers]:
+    changed = {leaf: seeds[leaf] for leaf in run.plan.generate if leaf in seeds}
+    contexts = _knowledge_contexts(run, list(changed))
+    settings = run.project.config
+    tokens, decoding = settings.retrain.answer_tokens, settings.chat
+    if not (settings.retrain.judge_answers and contexts):
+        return side_by_side(previous, current, changed, contexts, tokens, decoding)
+    teacher = _teacher(run)
+    try:
+        prompts_dir = settings.generate.prompts_dir
+        prompts = Prompts(run.project.repo_root / prompts_dir if prompts_dir else None)
+        judge = faithfulness_judge(teacher, prompts)
+        return side_by_side(previous, current, changed, contexts, tokens, decoding, judge)
+    finally:
+        teacher.close()
+
+
+def _evaluate(run: Run) -> Evaluation:
+    heldout = _heldout(run)
+    seeds = taxonomy_seeds(run.project.taxonomy_root, list(run.plan.leaves))
+    trained = run.journal.result("train")
+    previous = _load(run, Path(run.plan.start_model))
+    before = _items(run, previous, heldout, seeds)
+    changed = bool(trained["trained"])
+    current = _load(run, Path(trained["final_model"])) if changed else previous
+    after = _items(run, current, heldout, seeds) if changed else before
+    started = time.monotonic()
+    answers = _side_by_side(run, previous, current, seeds) if changed else {}
+    seconds = round(time.monotonic() - started, 3)
+    bench = run_benchmarks(
+        Path(trained["final_model"]), run.project.config.retrain, run.project.repo_root
+    )
+    if "skipped" in bench:
+        run.say(f"[evaluate] {bench['skipped']}")
+    return Evaluation(
+        leaves=paired_leaves(before, after),
+        answers=answers,
+        answer_seconds=seconds,
+        benchmarks=bench,
+    )
+
+
+def evaluate(run: Run) -> Evaluation:
+    def work() -> Evaluation:
+        run.say("[evaluate] held-out and seed losses of the previous and the new model")
+        return _evaluate(run)
+
+    return Evaluation.model_validate(run.journal.step("evaluate", work, _dump))
 
 
 # --- gate ----------------------------------------------------------------------------------------
@@ -359,10 +430,8 @@ def evaluate(run: Run) -> dict[str, Any]:
 def gate(run: Run) -> GateDecision:
 
     def work() -> dict[str, Any]:
-        scores = run.journal.result("evaluate")
-        decision = decide(
-            scores["before"], scores["after"], list(run.plan.generate), run.project.config.retrain
-        )
+        evaluation = Evaluation.model_validate(run.journal.result("evaluate"))
+        decision = decide(evaluation, list(run.plan.generate), run.project.config.retrain)
         return {"decision": decision.model_dump(mode="json"), "at": now(), "override": None}
 
     result = run.journal.step("gate", work, _identity)
@@ -386,8 +455,9 @@ def report(run: Run) -> Path:
         generation=run.journal.result("generate"),
         prepared=run.journal.result("prepare"),
         training=run.journal.result("train"),
-        evaluation=run.journal.result("evaluate"),
-        gate=run.journal.result("gate"),
+        evaluation=Evaluation.model_validate(run.journal.result("evaluate")),
+        decision=GateDecision.model_validate(run.journal.result("gate")["decision"]),
+        override=run.journal.result("gate").get("override"),
         seconds={s: run.journal.seconds(s) or 0.0 for s in run.journal.steps},
     )
     return write_report(data, run.work / "report")
@@ -402,20 +472,20 @@ def _data_hash(folder: Path) -> str:
 
 
 def _metrics(run: Run) -> dict[str, Any]:
-    evaluation = run.journal.result("evaluate")
+    evaluation = Evaluation.model_validate(run.journal.result("evaluate"))
     decision = GateDecision.model_validate(run.journal.result("gate")["decision"])
     generation = run.journal.result("generate")
     training = run.journal.result("train")
     learned = decision.learned
     return {
-        "heldout_loss_before": evaluation["before"],
-        "heldout_loss_after": evaluation["after"],
+        "loss_before": evaluation.means("before"),
+        "loss_after": evaluation.means("after"),
         "mean_learning": sum(learned.values()) / len(learned) if learned else None,
         "max_forgetting": max(decision.forgotten.values()) if decision.forgotten else None,
         "samples": {leaf: v["samples"] for leaf, v in generation["leaves"].items()},
         "teacher_calls": generation["teacher_calls"],
         "train_steps": sum(p["steps"] for p in training.get("phases", [])),
-        "benchmarks": evaluation["benchmarks"],
+        "benchmarks": evaluation.benchmarks,
         "seconds": {s: run.journal.seconds(s) for s in run.journal.steps},
     }
 
@@ -434,7 +504,7 @@ def _fill_artifacts(run: Run, staging: Path) -> None:
             if source.is_file():
                 shutil.copy2(source, staging / "train" / name)
     recipe = load_recipe(run.recipe_path)
-    chat = {"template": recipe.template, "system_prompt": recipe.system_prompt}
+    chat = chat_settings(recipe.template, recipe.system_prompt, run.project.config.chat)
     write_json(staging / "chat.json", chat)
 
 

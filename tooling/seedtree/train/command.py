@@ -104,6 +104,8 @@ def train_command(
     settings: TrainConfig,
     replay: Path | None,
     quiet: bool,
+    earlier_heldout: Sequence[Path] = (),
+    use_replay: bool = True,
 ) -> int:
     """Train on the JSONL datasets in ``data`` from ``model``; results under ``out``."""
 
@@ -114,6 +116,7 @@ def train_command(
     leaves = list(load_samples(list(data)))
     model_dir = resolve_model(model)
     _check_fit(model_dir, recipe, ds)
+    earlier = list(earlier_heldout)
     result = train_run(
         list(data),
         model_dir,
@@ -122,7 +125,9 @@ def train_command(
         replay_dir=replay,
         deepspeed_config=ds,
         progress=not quiet,
-        seeds=taxonomy_seeds(project.taxonomy_root, leaves),
+        seeds=taxonomy_seeds(project.taxonomy_root, leaves + list(load_samples(earlier))),
+        earlier_heldout=earlier,
+        replay=use_replay,
     )
     print(f"model: {result.final_model}")
     print(f"metrics: {result.metrics_path}")

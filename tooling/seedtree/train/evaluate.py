@@ -2,8 +2,8 @@
 
 After each phase (and once before training, as ``base``), every leaf is scored on its held-out
 samples (mean cross-entropy per trained token, lower is better) and on its seed Q&A (mean answer
-log-likelihood per token, higher is better). ``R[phase][leaf]`` is the held-out loss; for a leaf
-last trained in phase ``p``:
+log-likelihood per token, higher is better). ``R[phase][leaf]`` is the held-out loss; leaves
+learnt in earlier versions count as trained in ``base``. For a leaf last trained in phase ``p``:
 
 - ``learning[leaf] = R[base][leaf] - R[p][leaf]`` (positive: the phase taught it),
 - ``forgetting[leaf] = R[final][leaf] - min(R[q][leaf] for p <= q < final)`` (positive: forgot),
@@ -30,12 +30,11 @@ BASE = "base"
 TRAIN_INFO = "seedtree-train.json"
 
 
-def leaf_losses(model: Any, encoded: Sequence[Encoded], budget: int) -> dict[str, float]:
-    """Mean loss per trained token of each leaf's samples (packed, no gradients)."""
+def _item_sums(model: Any, encoded: Sequence[Encoded], budget: int) -> list[float]:
+    """The summed loss over the trained tokens of each encoded sample (packed, no gradients)."""
     import torch
 
-    sums: dict[str, float] = {}
-    counts: dict[str, int] = {}
+    sums = [0.0] * len(encoded)
     bins = first_fit(range(len(encoded)), [len(e) for e in encoded], budget)
     dev = next(model.parameters()).device
     with torch.no_grad():
@@ -44,11 +43,27 @@ def leaf_losses(model: Any, encoded: Sequence[Encoded], budget: int) -> dict[str
             losses = token_losses(model, batch).tolist()
             offset = 0
             for i in indices:
-                enc = encoded[i]
-                sums[enc.leaf] = sums.get(enc.leaf, 0.0) + sum(losses[offset : offset + len(enc)])
-                counts[enc.leaf] = counts.get(enc.leaf, 0) + enc.trained_tokens
-                offset += len(enc)
+                sums[i] = sum(losses[offset : offset + len(encoded[i])])
+                offset += len(encoded[i])
+    return sums
+
+
+def leaf_losses(model: Any, encoded: Sequence[Encoded], budget: int) -> dict[str, float]:
+    """Mean loss per trained token of each leaf's samples (packed, no gradients)."""
+    sums: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for enc, total in zip(encoded, _item_sums(model, encoded, budget), strict=True):
+        sums[enc.leaf] = sums.get(enc.leaf, 0.0) + total
+        counts[enc.leaf] = counts.get(enc.leaf, 0) + enc.trained_tokens
     return {leaf: sums[leaf] / counts[leaf] for leaf in sorted(sums) if counts[leaf]}
+
+
+def item_losses(model: Any, encoded: Sequence[Encoded], budget: int) -> dict[str, dict[str, float]]:
+    """Per leaf, each sample's mean loss per answer token (``leaf -> sample id -> loss``)."""
+    out: dict[str, dict[str, float]] = {}
+    for enc, total in zip(encoded, _item_sums(model, encoded, budget), strict=True):
+        out.setdefault(enc.leaf, {})[enc.sample_id] = total / enc.trained_tokens
+    return {leaf: out[leaf] for leaf in sorted(out)}
 
 
 def seed_samples(seeds: Mapping[str, Sequence[tuple[str, str]]], system: str) -> list[Sample]:
@@ -98,7 +113,7 @@ class EvalMatrix:
         return {
             leaf: base[leaf] - self.heldout_loss[phase][leaf]
             for leaf, phase in self.trained_in.items()
-            if leaf in base and leaf in self.heldout_loss.get(phase, {})
+            if phase != BASE and leaf in base and leaf in self.heldout_loss.get(phase, {})
         }
 
     def forgetting(self) -> dict[str, float]:
@@ -174,6 +189,71 @@ def _train_info(model_dir: Path) -> dict[str, Any]:
     return dict(json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else {}
 
 
+@dataclass(frozen=True)
+class EvalModel:
+    """A model loaded for scoring, with the renderer it was trained with."""
+
+    model: Any
+    renderer: Renderer
+
+
+@dataclass(frozen=True)
+class ItemLosses:
+    """``leaf -> item id -> mean loss per answer token`` on held-out samples and on seeds."""
+
+    heldout: dict[str, dict[str, float]]
+    seeds: dict[str, dict[str, float]]
+
+
+def load_for_eval(
+    model_dir: Path,
+    *,
+    template: str | None = None,
+    system_prompt: str | None = None,
+    max_seq_len: int = 4096,
+) -> EvalModel:
+    """The model in ``model_dir`` on the device, in eval mode, with its renderer.
+
+    The template and system prompt default to those the model was trained with (its
+    ``seedtree-train.json``), else the model's chat template and each sample's system message.
+    """
+    info = _train_info(model_dir)
+    chosen: Literal["chat", "lab"] = (
+        "lab" if (template or info.get("template")) == "lab" else "chat"
+    )
+    tokenizer = load_tokenizer(model_dir, chosen)
+    prompt = system_prompt if system_prompt is not None else info.get("system_prompt")
+    model = load_model(model_dir, len(tokenizer)).to(device())
+    model.eval()
+    return EvalModel(model, Renderer(tokenizer, chosen, prompt, max_seq_len))
+
+
+def _as_samples(heldout: Mapping[str, Sequence[Sample | Record]]) -> dict[str, list[Sample]]:
+    return {
+        leaf: [
+            s if isinstance(s, Sample) else parse_sample(s, f"{leaf}[{i}]", leaf)
+            for i, s in enumerate(rows)
+        ]
+        for leaf, rows in heldout.items()
+    }
+
+
+def score_items(
+    loaded: EvalModel,
+    heldout: Mapping[str, Sequence[Sample | Record]],
+    seeds: Mapping[str, Sequence[tuple[str, str]]],
+    budget: int,
+) -> ItemLosses:
+    """Each held-out sample's and each seed Q&A's loss under ``loaded`` (paired by id)."""
+    renderer = loaded.renderer
+    samples = _as_samples(heldout)
+    held = renderer.encode_all(s for rows in samples.values() for s in rows).encoded
+    seed_enc = renderer.encode_all(seed_samples(seeds, renderer.system_prompt or "")).encoded
+    return ItemLosses(
+        item_losses(loaded.model, held, budget), item_losses(loaded.model, seed_enc, budget)
+    )
+
+
 def evaluate_model(
     model_dir: Path,
     heldout: Mapping[str, Sequence[Sample | Record]],
@@ -183,25 +263,10 @@ def evaluate_model(
     max_seq_len: int = 4096,
     token_budget: int = 4096,
 ) -> dict[str, float]:
-    """Held-out loss per leaf of the model in ``model_dir`` (lower is better).
-
-    The template and system prompt default to those the model was trained with (its
-    ``seedtree-train.json``), else the model's chat template and each sample's system message.
-    """
-
-    info = _train_info(model_dir)
-    chosen: Literal["chat", "lab"] = (
-        "lab" if (template or info.get("template")) == "lab" else "chat"
+    """Held-out loss per leaf of the model in ``model_dir`` (lower is better), rendered as in
+    :func:`load_for_eval`."""
+    loaded = load_for_eval(
+        model_dir, template=template, system_prompt=system_prompt, max_seq_len=max_seq_len
     )
-    tokenizer = load_tokenizer(model_dir, chosen)
-    prompt = system_prompt if system_prompt is not None else info.get("system_prompt")
-    renderer = Renderer(tokenizer, chosen, prompt, max_seq_len)
-    samples = {
-        leaf: [
-            s if isinstance(s, Sample) else parse_sample(s, f"{leaf}[{i}]", leaf)
-            for i, s in enumerate(rows)
-        ]
-        for leaf, rows in heldout.items()
-    }
-    model = load_model(model_dir, len(tokenizer)).to(device())
-    return score_model(model, renderer, samples, {}, max(token_budget, max_seq_len)).heldout_loss
+    budget = max(token_budget, max_seq_len)
+    return score_model(loaded.model, loaded.renderer, _as_samples(heldout), {}, budget).heldout_loss

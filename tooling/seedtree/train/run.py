@@ -77,6 +77,7 @@ class _Run:
     tokenizer: Any
     renderer: Renderer
     heldout: dict[str, list[Sample]]
+    scored: dict[str, list[Sample]]  # held-out samples scored after each phase (earlier too)
     seeds: Seeds
     pool: dict[str, list[Sample]]  # replayable samples per leaf
     excluded: set[str]  # held-out ids: never trained on nor replayed
@@ -84,6 +85,7 @@ class _Run:
     reporter: Reporter
     trained: dict[str, list[Sample]] = field(default_factory=dict)
     trained_in: dict[str, str] = field(default_factory=dict)
+    replay: bool = True
 
 
 def _resolve_recipe(recipe: Recipe | Path) -> Recipe:
@@ -115,13 +117,14 @@ def _phase_data(
     exclude = {s.id for s in new} | run.excluded
     pool = {**run.pool, **run.trained}
     seed = f"{run.recipe.seed}:{phase.name}:replay"
-    return new, draw_replay(pool, phase.replay, len(new), exclude, seed)
+    sources = phase.replay if run.replay else ()
+    return new, draw_replay(pool, sources, len(new), exclude, seed)
 
 
 def _score(run: _Run, model_dir: Path) -> Scores:
     model = load_model(model_dir, len(run.tokenizer)).to(device())
     budget = run.recipe.token_budget
-    return score_model(model, run.renderer, run.heldout, run.seeds, budget)
+    return score_model(model, run.renderer, run.scored, run.seeds, budget)
 
 
 def _scores_json(scores: Scores) -> dict[str, dict[str, float]]:
@@ -215,7 +218,7 @@ def _matrix(
         phases=tuple(name for name, _ in rows),
         heldout_loss={name: dict(s.get("heldout_loss", {})) for name, s in rows},
         seed_loglik={name: dict(s.get("seed_loglik", {})) for name, s in rows},
-        trained_in=dict(trained_in),
+        trained_in={**{leaf: BASE for leaf in base.get("heldout_loss", {})}, **trained_in},
     )
 
 
@@ -242,6 +245,13 @@ def _finish(
     )
 
 
+def _scored(
+    heldout: Mapping[str, list[Sample]], earlier: DatasetSource | None
+) -> dict[str, list[Sample]]:
+    extra = load_samples(earlier) if earlier else {}
+    return {**{k: v for k, v in extra.items() if k not in heldout and v}, **heldout}
+
+
 def train_run(
     datasets: DatasetSource,
     from_model: Path,
@@ -251,6 +261,8 @@ def train_run(
     deepspeed_config: Path | Mapping[str, Any] | None = None,
     progress: bool = True,
     seeds: Seeds | None = None,
+    earlier_heldout: DatasetSource | None = None,
+    replay: bool = True,
 ) -> TrainResult:
     """Train every phase of ``recipe`` from ``from_model`` on ``datasets`` plus replay.
 
@@ -258,6 +270,9 @@ def train_run(
     the replay buffer and the held-out manifest across runs (default: ``out_dir/replay``).
     ``deepspeed_config``: a ZeRO JSON (run under torchrun or the deepspeed launcher for several
     ranks). ``seeds``: per-leaf seed (question, answer) pairs, scored after each phase.
+    ``earlier_heldout``: held-out samples of leaves trained before this run, scored after each
+    phase beside this run's own (the forgetting matrix then shows every leaf the model knows).
+    ``replay=False`` trains on the new data alone (to measure what replay keeps).
     """
     recipe = _resolve_recipe(recipe)
     out_dir, from_model = out_dir.resolve(), from_model.resolve()
@@ -283,11 +298,13 @@ def train_run(
         tokenizer,
         renderer,
         heldout,
+        _scored(heldout, earlier_heldout),
         dict(seeds or {}),
         pool,
         heldout_ids(store) | {s.id for rows in heldout.values() for s in rows},
         RunLogs(JsonlLog(out_dir / "metrics.jsonl"), JsonlLog(out_dir / "samples.jsonl")),
         Reporter(progress, enabled=dist.main),
+        replay=replay,
     )
     with run.reporter:
         base = _base_scores(run, from_model)
