@@ -7,12 +7,14 @@ Precedence, lowest first: defaults declared here, the file, environment variable
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 
 from seedtree.errors import ConfigError
 
@@ -21,10 +23,13 @@ ENV_PREFIX = "SEEDTREE__"
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # a field's docstring is its description: the configuration reference is generated from them
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class ValidateConfig(_Section):
+    """`validate:` the validator's limits and allow-lists."""
+
     allowed_licenses: tuple[str, ...] = (
         "CC0-1.0",
         "CDLA-Permissive-2.0",
@@ -33,35 +38,64 @@ class ValidateConfig(_Section):
         "Apache-2.0",
         "MIT",
     )
+    """Licenses an `attribution.txt` may name (SPDX ids, compared ignoring case, spaces and
+    hyphens).
+    """
     max_context_words: int = 500
+    """Longest seed context, in words (`context-too-long`)."""
     max_qa_words: int = 250
-    # larger qna.yaml files are refused unread (documents may be 10 times larger)
+    """Longest question and answer together, in words (`qa-too-long`)."""
     max_file_bytes: int = 1_000_000
-    # findings the tree already had (written by `seedtree init`): reported as known, never
-    # failing; a path relative to the repository root
+    """Larger qna.yaml files are refused unread (documents may be 10 times larger)"""
     baseline: str | None = None
+    """Findings the tree already had (written by `seedtree init`): reported as known, never
+    failing; a path relative to the repository root.
+    """
 
 
 class TeacherConfig(_Section):
+    """`teacher:` the model that generates and judges synthetic data."""
+
     backend: Literal["embedded", "openai", "vllm"] = "embedded"
-    # "default" is the embedded SmolLM2-135M-Instruct; otherwise a local HF folder or a
-    # model name known to the server.
+    """`embedded` (a local transformers model), `openai` (OpenAI-compatible servers: vLLM,
+    `seedtree serve`) or `vllm` (in this process, on GPUs).
+    """
     model: str = "default"
+    """"default" is the embedded SmolLM2-135M-Instruct; otherwise a local HF folder or a model name
+    known to the server.
+    """
     base_urls: tuple[str, ...] = ()
+    """The servers of the `openai` backend (`http://host:8000/v1`); requests are spread over them.
+    """
     api_key_env: str = "OPENAI_API_KEY"
+    """Name of the environment variable holding the servers' API key (never the key itself)."""
     max_in_flight: int = 16
+    """Requests sent to the servers at once."""
     timeout_s: float = 120.0
+    """Seconds one server request may take."""
     max_retries: int = 5
+    """Retries of a failed request, on the next server, before the run fails (exit 3)."""
     retry_backoff_s: float = 0.5
+    """First wait between retries, doubled each time."""
     batch_size: int = 16
+    """Prompts the embedded backend decodes together."""
     device: str = "auto"
+    """`auto` (CUDA when there is one, else CPU), `cpu` or `cuda`, for the embedded backend."""
     tensor_parallel_size: int = 1
+    """GPUs one in-process vLLM model is split over."""
     truncate_prompts: bool = False
+    """Cut prompts longer than the model's context instead of failing."""
     score_top_logprobs: int = 20
+    """Top log-probabilities asked of a server when a judge scores its labels."""
 
 
 class StudentConfig(_Section):
+    """`student:` the model that is trained."""
+
     model: str = "default"
+    """The model training starts from: `default` (the embedded SmolLM2-135M-Instruct), a name in
+    the model store or a Hugging Face-format folder.
+    """
 
 
 JUDGE_THRESHOLDS = {
@@ -75,33 +109,44 @@ JUDGE_THRESHOLDS = {
 
 
 class GenerateConfig(_Section):
-    # accepted samples wanted per leaf; generation stops earlier only at the attempt cap
+    """`generate:` synthetic data generation (LAB's pipelines)."""
+
     samples_per_leaf: int = 30
-    # attempt cap: at most ceil(samples * factor / questions_per_prompt) generation prompts a leaf
+    """Accepted samples wanted per leaf; generation stops earlier only at the attempt cap."""
     max_attempts_factor: float = 4.0
-    # candidates asked for in one generation prompt (questions, or knowledge Q&A pairs)
+    """Attempt cap: at most ceil(samples * factor / questions_per_prompt) generation prompts a
+    leaf.
+    """
     questions_per_prompt: int = 5
-    # near-duplicate when ROUGE-L F1 with a seed or an earlier candidate reaches this
+    """Candidates asked for in one generation prompt (questions, or knowledge Q&A pairs)"""
     rouge_threshold: float = 0.7
+    """Near-duplicate when ROUGE-L F1 with a seed or an earlier candidate reaches this."""
     seeds_per_prompt: int = 3
+    """Seed examples shown in one generation prompt (all from the leaf being generated)."""
     temperature: float = 0.7
+    """Sampling temperature of generation prompts (judges decode greedily)."""
     top_p: float = 0.95
+    """Nucleus sampling of generation prompts."""
     max_tokens: int = 256
-    # knowledge chunking, in tokens of `tokenizer`
+    """Longest teacher answer, in tokens."""
     chunk_tokens: int = 400
+    """Knowledge chunking, in tokens of `tokenizer`."""
     chunk_overlap: int = 50
-    # model whose tokenizer counts chunk tokens (the student's); "whitespace" counts words
+    """Tokens shared by consecutive chunks of a document."""
     tokenizer: str = "default"
-    # answers longer than this many words are tagged "long", others "short"
+    """Model whose tokenizer counts chunk tokens (the student's); "whitespace" counts words."""
     long_answer_words: int = 50
-    # a judge passes a candidate when the probability of its passing labels reaches this
-    # (judges left out of seedtree.yaml keep these defaults)
+    """Answers longer than this many words are tagged "long", others "short"."""
     judge_thresholds: dict[str, float] = Field(default_factory=lambda: dict(JUDGE_THRESHOLDS))
-    # requests per planned teacher batch (fixed from the whole run, across leaves)
+    """A judge passes a candidate when the probability of its passing labels reaches this (judges
+    left out of seedtree.yaml keep these defaults)
+    """
     batch_requests: int = 64
-    # folder of prompt templates overriding the shipped ones (relative to the repository root)
+    """Requests per planned teacher batch (fixed from the whole run, across leaves)"""
     prompts_dir: str | None = None
+    """Folder of prompt templates overriding the shipped ones (relative to the repository root)"""
     quiet: bool = False
+    """No progress bars."""
 
     @field_validator("judge_thresholds")
     @classmethod
@@ -113,51 +158,69 @@ class GenerateConfig(_Section):
 
 
 class PreviewConfig(_Section):
-    # generated samples shown per changed leaf
+    """`preview:` the pull-request preview."""
+
     samples: int = 3
-    # attempt cap of the preview's generation (generate.max_attempts_factor is for full runs):
-    # a preview shows what the teacher makes of a leaf, it does not insist on the full count
+    """Generated samples shown per changed leaf."""
     max_attempts_factor: float = 2.0
+    """Attempt cap of the preview's generation (generate.max_attempts_factor is for full runs): a
+    preview shows what the teacher makes of a leaf, it does not insist on the full count.
+    """
 
 
 class TrainConfig(_Section):
+    """`train:` phased training."""
+
     recipe: str = "training/recipe.yaml"
+    """The training recipe (phases, hyper-parameters, replay), relative to the repository root."""
     deepspeed: str | None = None
+    """A DeepSpeed ZeRO configuration (e.g. training/deepspeed/zero3.json); None: the plain engine.
+    """
 
 
 class RetrainConfig(_Section):
-    # the model v1 starts from (and any later --base-model); None: student.model
+    """`retrain:` merge to model: the gate, the report, benchmarks, the launcher."""
+
     base_model: str | None = None
-    # training recipe for retraining; None: train.recipe
+    """The model v1 starts from (and any later --base-model); None: student.model."""
     recipe: str | None = None
-    # gate: the mean relative loss drop over the changed leaves must reach this (and the lower
-    # bound of its interval must be above zero)
+    """Training recipe for retraining; None: train.recipe."""
     min_learning: float = Field(default=0.01, ge=0.0)
-    # gate: an earlier leaf is forgotten when the lower bound of its loss rise exceeds this
+    """Gate: the mean relative loss drop over the changed leaves must reach this (and the lower
+    bound of its interval must be above zero)
+    """
     max_forgetting: float = Field(default=0.05, ge=0.0)
-    # gate: two-sided confidence of the paired-bootstrap intervals, resamples, and their seed
+    """Gate: an earlier leaf is forgotten when the lower bound of its loss rise exceeds this."""
     confidence: float = Field(default=0.9, gt=0.0, lt=1.0)
+    """Gate: two-sided confidence of the paired-bootstrap intervals, resamples, and their seed."""
     bootstrap_resamples: int = Field(default=4000, ge=100)
+    """Gate: resamples of the paired bootstrap."""
     bootstrap_seed: int = 0
-    # answers shown side by side in the report: greedy, at most this many tokens
+    """Gate: seed of the paired bootstrap (the same items give the same intervals)."""
     answer_tokens: int = Field(default=48, ge=1)
-    # also score knowledge leaves' answers with the teacher's faithfulness judge (one teacher
-    # label-scoring request per seed question and model); ROUGE-L recall is always computed
+    """Answers shown side by side in the report: greedy, at most this many tokens."""
     judge_answers: bool = False
-    # lm-evaluation-harness benchmarks run on a new version when lm_eval is installed; () skips.
-    # Each is a task name of the harness, or a task file: a path ending in .yaml or .yml
-    # (relative to the repository root) of one task, e.g. over a local JSONL
-    # (`dataset_path: json`, `dataset_kwargs: {data_files: ...}`)
+    """Also score knowledge leaves' answers with the teacher's faithfulness judge (one teacher
+    label-scoring request per seed question and model); ROUGE-L recall is always computed.
+    """
     benchmarks: tuple[str, ...] = ("mmlu", "arc_challenge", "hellaswag", "winogrande", "gsm8k")
-    # at most this many items per benchmark task; None: all
+    """lm-evaluation-harness benchmarks run on a new version when lm_eval is installed; () skips.
+    Each is a task name of the harness, or a task file: a path ending in .yaml or .yml (relative
+    to the repository root) of one task, e.g. over a local JSONL (`dataset_path: json`,
+    `dataset_kwargs: {data_files: ...}`)
+    """
     benchmark_limit: int | None = Field(default=None, ge=1)
-    # a leaf whose documents cannot be fetched fails the whole run (true), instead of being
-    # skipped, reported and kept at its previous data (false)
+    """At most this many items per benchmark task; None: all."""
     strict_documents: bool = False
-    # run training as `<launcher> -m seedtree train ...` (several GPUs or nodes), e.g.
-    # ["torchrun", "--nproc_per_node", "8"]; () trains in the retrain process
+    """A leaf whose documents cannot be fetched fails the whole run (true), instead of being
+    skipped, reported and kept at its previous data (false)
+    """
     launcher: tuple[str, ...] = ()
+    """Run training as `<launcher> -m seedtree train ...` (several GPUs or nodes), e.g.
+    ["torchrun", "--nproc_per_node", "8"]; () trains in the retrain process.
+    """
     quiet: bool = False
+    """No progress bars (CI logs)."""
 
     @field_validator("benchmarks")
     @classmethod
@@ -168,6 +231,8 @@ class RetrainConfig(_Section):
 
 
 class FmtConfig(_Section):
+    """`fmt:` what `seedtree fmt` may change."""
+
     key_order: bool = Field(
         default=False,
         description="`seedtree fmt` also moves keys into the documented order and re-indents and "
@@ -180,20 +245,24 @@ DEFAULT_DOCUMENT_HOSTS = ("github.com", "gitlab.com", "huggingface.co", "codeber
 
 
 class DocumentsConfig(_Section):
-    # `document.repo` is "." (this repository) or an https:// URL on one of these hosts
+    """`documents:` where knowledge documents may come from, and the limits on fetching them."""
+
     allowed_hosts: tuple[str, ...] = DEFAULT_DOCUMENT_HOSTS
-    # absolute folders whose git repositories may be named as `repo` (a path or a file:// URL):
-    # local mirrors of a private deployment; the trusted configuration's choice only
+    """`document.repo` is "." (this repository) or an https:// URL on one of these hosts."""
     allowed_local: tuple[str, ...] = ()
-    # a document larger than this is refused unread
+    """Absolute folders whose git repositories may be named as `repo` (a path or a file:// URL):
+    local mirrors of a private deployment; the trusted configuration's choice only.
+    """
     max_document_bytes: int = 10_000_000
-    # a fetch is stopped past this many bytes or seconds
+    """A document larger than this is refused unread."""
     max_fetch_bytes: int = 500_000_000
+    """A fetch is stopped past this many bytes."""
     fetch_timeout_s: float = 120.0
-    # all the fetching and tree listing of one run together stops after this many seconds
+    """Seconds one fetch of a document repository may take."""
     fetch_budget_s: float = 600.0
-    # a repository tree listing more entries than this is refused (nested trees sharing blobs)
+    """All the fetching and tree listing of one run together stops after this many seconds."""
     max_entries: int = 100_000
+    """A repository tree listing more entries than this is refused (nested trees sharing blobs)"""
 
     @field_validator("allowed_hosts")
     @classmethod
@@ -215,14 +284,17 @@ STORE_SCHEMES = ("file://", "s3://")
 class ChatConfig(_Section):
     """Decoding of `seedtree chat` and of the report's answers (recorded in chat.json)."""
 
-    # greedy decoding from a small model repeats itself: penalise tokens already present
-    # (1.0: off) and forbid repeating any n-gram this long (0: off); mild, so that an answer
-    # may still reuse the question's words
     repetition_penalty: float = Field(default=1.15, ge=1.0)
+    """Greedy decoding from a small model repeats itself: penalise tokens already present (1.0:
+    off) and forbid repeating any n-gram this long (0: off); mild, so that an answer may still
+    reuse the question's words.
+    """
     no_repeat_ngram_size: int = Field(default=6, ge=0)
-    # sampling instead of greedy decoding when either is set
+    """No n-gram of this many tokens is repeated in an answer (0: off)."""
     temperature: float | None = Field(default=None, gt=0.0)
+    """Sampling instead of greedy decoding when either is set."""
     top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    """Nucleus sampling (with `temperature`, or alone)."""
 
     def generate_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of transformers' ``generate``."""
@@ -237,8 +309,8 @@ class ChatConfig(_Section):
 
 
 class Config(_Section):
-    # the taxonomy tree, relative to the repository root (the folder holding seedtree.yaml)
     taxonomy_dir: str = "taxonomy"
+    """The taxonomy tree, relative to the repository root (the folder holding seedtree.yaml)"""
     validate_: ValidateConfig = Field(default_factory=ValidateConfig, alias="validate")
     teacher: TeacherConfig = Field(default_factory=TeacherConfig)
     student: StudentConfig = Field(default_factory=StudentConfig)
@@ -258,7 +330,9 @@ class Config(_Section):
     )
     chat: ChatConfig = Field(default_factory=ChatConfig)
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, use_attribute_docstrings=True
+    )
 
     @field_validator("store")
     @classmethod
@@ -341,3 +415,66 @@ def with_overrides(config: Config, section: str, **fields: Any) -> Config:
         return config
     data = config.model_dump(by_alias=True)
     return _build(_merge(data, {section: chosen}), "command-line options")
+
+
+# --- the configuration reference (docs/configuration.md is generated from the models above) ------
+
+REFERENCE_HEAD = """\
+# Configuration
+
+`seedtree.yaml` at the repository root configures every command. Every key is optional; every
+default is declared once, in `tooling/seedtree/config.py`, and this page is generated from it
+(`python -m seedtree.config > docs/configuration.md`; a test fails when they differ).
+
+Precedence, lowest first: the defaults below, the file, environment variables
+`SEEDTREE__<SECTION>__<FIELD>` (values are read as YAML, for example
+`SEEDTREE__TEACHER__BACKEND=openai` or `SEEDTREE__TEACHER__BASE_URLS='["http://gpu-1:8000/v1"]'`),
+then command-line options. `$SEEDTREE_HOME` (default `~/.cache/seedtree`) holds large artifacts,
+namespaced by repository; `SEEDTREE_MODELS_DIR` moves the shared model store.
+"""
+
+
+def _default_text(info: FieldInfo) -> str:
+    value = info.get_default(call_default_factory=True)
+    if isinstance(value, tuple):
+        value = list(value)
+    return "`" + json.dumps(value, ensure_ascii=False) + "`"
+
+
+def _type_text(annotation: object) -> str:
+    text = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
+    text = text or str(annotation).replace("typing.", "")
+    return "`" + text.replace("NoneType", "None").replace(" | ", " or ") + "`"
+
+
+def _cell(text: str | None) -> str:
+    return " ".join((text or "").split()).replace("|", "\\|")
+
+
+def _section(key: str, model: type[BaseModel]) -> str:
+    rows = [
+        f"| `{name}` | {_type_text(info.annotation)} | {_default_text(info)} | "
+        f"{_cell(info.description)} |"
+        for name, info in model.model_fields.items()
+    ]
+    head = "| key | type | default | meaning |\n|---|---|---|---|\n"
+    return f"## `{key}:`\n\n{_cell(model.__doc__)}\n\n{head}" + "\n".join(rows) + "\n"
+
+
+def reference_markdown() -> str:
+    """The configuration reference: every section and key with its type, default and meaning."""
+    parts = [REFERENCE_HEAD]
+    top = "| key | type | default | meaning |\n|---|---|---|---|\n"
+    for name, info in Config.model_fields.items():
+        model = info.annotation
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            parts.append(_section(info.alias or name, model))
+        else:
+            top += f"| `{name}` | {_type_text(model)} | {_default_text(info)} | "
+            top += f"{_cell(info.description)} |\n"
+    parts.insert(1, "## Top level\n\n" + top)
+    return "\n".join(parts)
+
+
+if __name__ == "__main__":
+    print(reference_markdown(), end="")
