@@ -81,7 +81,7 @@ def main() -> None:
         out = Path(tmp) / "preview.md"
         wall = timed(["preview", "--base", "main", "--out", str(out), "--quiet"], repo, env)
         text = out.read_text(encoding="utf-8")
-        if LEAF not in text or "Generated samples" not in text:
+        if LEAF not in text or "Generated candidates" not in text:
             sys.exit(f"the preview does not show the leaf's samples:\n{text[:2000]}")
     print(f"preview of one skill leaf: {wall:.1f} s (model load included), {len(text):,} chars")
     print(f"baseline, diff + validate --changed of the same leaf: {baseline:.2f} s")
