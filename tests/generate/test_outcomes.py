@@ -96,10 +96,11 @@ def test_a_capped_run_judges_every_candidate_and_keeps_none_scored_low(
         assert outcome.verdict == "rejected: judge question: 0.10 < threshold 0.5"
     capped = [o for o in result.outcomes if not o.scores]
     assert capped and all(o.verdict == "rejected: over the cap of 3 candidates" for o in capped)
-    assert teacher.calls == {"questions": 1, "judge_question": 3, "answer": 3, "judge_pair": 3}
+    # one round of ceil(3 / (5 * 0.5)) = 2 prompts (the attempt cap): 10 candidates, 3 judged
+    assert teacher.calls == {"questions": 2, "judge_question": 3, "answer": 3, "judge_pair": 3}
     f = result.funnel
     assert (f.passed_question, f.answered, f.passed_pair, f.accepted) == (0, 3, 0, 0)
-    assert f.rejections == {"judge question": 3, "over the cap of 3 candidates": 2}
+    assert f.rejections == {"judge question": 3, "over the cap of 3 candidates": 7}
 
 
 def pair_only_for_lanterns(prompt: str, labels: tuple[str, ...]) -> dict[str, float]:

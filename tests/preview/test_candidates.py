@@ -60,7 +60,7 @@ def test_rejected_candidates_are_shown_with_scores_and_reasons(
 
     report = load_report(out.with_suffix(".json").read_text(encoding="utf-8"), "preview.json")
     (leaf,) = report.leaves
-    assert (leaf.candidates, len(leaf.samples)) == (5, 3)
+    assert (leaf.candidates, len(leaf.samples)) == (10, 3)  # 2 prompts of 5 questions
     for sample in leaf.samples:
         assert not sample.kept and EVIL in sample.question and EVIL in sample.answer
         assert sample.scores == {"question": 0.1, "pair": 0.1, "pair_rating": 1.15}
@@ -72,7 +72,7 @@ def test_rejected_candidates_are_shown_with_scores_and_reasons(
     assert not {"img", "script"} & set(shown.tags) and shown.linkable() == []
     assert shown.tags.count("details") == shown.tags.count("/details") == 2  # leaf, seeds
     text = "".join(shown.text)
-    assert "Generated candidates: 3 of 5 shown, 0 kept" in text
+    assert "Generated candidates: 3 of 10 shown, 0 kept" in text
     for i in (1, 2, 3):
         assert f"Candidate {i}: ❌ rejected: judge question: 0.10 < threshold 0.5" in text
     assert text.count("Judge scores: question 0.10 · pair 0.10 · pair rating 1.15") == 3
@@ -95,7 +95,7 @@ def test_a_teacher_text_that_parses_to_nothing_is_shown_as_written(
     _branch_adding_antonyms(repo)
     out = tmp_path / "preview.md"
     args = ["preview", "-C", str(repo), "--base", "main", "--out", str(out), "--quiet"]
-    assert run(args) == 0  # 3 samples: an attempt cap of 2 prompts, both unparsable
+    assert run(args) == 0  # 3 candidates wanted: 2 prompts (the attempt cap), both unparsable
     report = load_report(out.with_suffix(".json").read_text(encoding="utf-8"), "preview.json")
     (leaf,) = report.leaves
     assert [s.verdict for s in leaf.samples] == ["rejected: parse failure: no question found"] * 2

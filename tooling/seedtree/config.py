@@ -80,13 +80,14 @@ JUDGE_THRESHOLDS = {
 }
 
 
-# what the preview's stages ask for at most (tuned on the embedded teacher: bench/preview.py)
+# what the preview's stages ask for at most (measured on the embedded teacher: bench/preview.py;
+# a seed context is about 120 tokens, five short questions or Q&A pairs about 100 to 150)
 PREVIEW_MAX_TOKENS = {
-    "contexts": 256,
-    "questions": 256,
-    "grounded_questions": 256,
-    "answer": 256,
-    "knowledge_qa": 256,
+    "contexts": 160,
+    "questions": 128,
+    "grounded_questions": 128,
+    "answer": 128,
+    "knowledge_qa": 160,
 }
 
 

@@ -146,7 +146,7 @@ class LeafRun:
         left = self.funnel.attempt_cap - self.funnel.attempts
         if need <= 0 or left <= 0:
             return 0
-        per_prompt = self.config.questions_per_prompt * self._initial_yield()
+        per_prompt = self.config.questions_per_prompt * INITIAL_YIELD
         if self.funnel.attempts:
             per_prompt = max(have / self.funnel.attempts, MIN_YIELD)
         return min(left, max(1, math.ceil(need / per_prompt)))
@@ -156,11 +156,6 @@ class LeafRun:
         if self.limits.candidates is None:
             return len(self.accepted), self.wanted
         return self.judged, self.limits.candidates
-
-    def _initial_yield(self) -> float:
-        """Before a first round: the usual guess, or every candidate for a capped run (a preview
-        asks for the fewest prompts, then more if the first ones fell short)."""
-        return INITIAL_YIELD if self.limits.candidates is None else 1.0
 
     def made(self, cands: Sequence[Candidate]) -> None:
         """Remember new candidates (rejected ones too) in the order they were made."""
