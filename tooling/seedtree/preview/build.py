@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from seedtree import atomic
-from seedtree.errors import EXIT_OK
+from seedtree.errors import EXIT_OK, GitError
 from seedtree.findings import Finding
 from seedtree.generate.limits import Limits
 from seedtree.git import head_commit, run_git
@@ -36,6 +36,7 @@ from seedtree.preview.render import links_from_env, render
 from seedtree.project import Project
 from seedtree.taxonomy.changes import changed_leaves
 from seedtree.taxonomy.leaves import QNA, Leaf, load_leaf
+from seedtree.taxonomy.yamlpos import parse_text
 from seedtree.teacher import create_teacher
 from seedtree.validate.api import validate_paths
 
@@ -123,12 +124,11 @@ def _dropped(project: Project, base_commit: str | None, leaf_id: str) -> Dropped
     if base_commit is not None:
         rel = _leaf_dir(project, leaf_id) + QNA
         try:
-            import yaml
-
-            data = yaml.safe_load(run_git(project.repo_root, "show", f"{base_commit}:{rel}"))
-            seeds = len(data.get("seed_examples") or []) if isinstance(data, dict) else 0
-        except Exception:  # the base copy is unreadable: say 0 rather than fail the preview
-            seeds = 0
+            text = run_git(project.repo_root, "show", f"{base_commit}:{rel}")
+        except GitError:  # the base copy is unreadable: say 0 rather than fail the preview
+            text = ""
+        data = parse_text(text, rel).data  # depth-limited: the base copy is untrusted too
+        seeds = len(data.get("seed_examples") or []) if isinstance(data, dict) else 0
     return DroppedView(seeds=seeds, samples=_stored_samples(project, leaf_id))
 
 
