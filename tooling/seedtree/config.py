@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -18,6 +18,7 @@ from pydantic.fields import FieldInfo
 
 from seedtree.errors import ConfigError
 
+V = TypeVar("V")
 CONFIG_FILE = "seedtree.yaml"
 ENV_PREFIX = "SEEDTREE__"
 
@@ -25,6 +26,14 @@ ENV_PREFIX = "SEEDTREE__"
 class _Section(BaseModel):
     # a field's docstring is its description: the configuration reference is generated from them
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+def _over_defaults(value: dict[str, V], defaults: dict[str, V], what: str) -> dict[str, V]:
+    """``value`` over ``defaults`` (keys left out keep their default); unknown keys refused."""
+    unknown = sorted(set(value) - set(defaults))
+    if unknown:
+        raise ValueError(f"unknown {what}(s) {unknown}; known: {sorted(defaults)}")
+    return {**defaults, **value}
 
 
 class ValidateConfig(_Section):
@@ -108,6 +117,17 @@ JUDGE_THRESHOLDS = {
 }
 
 
+# what the preview's stages ask for at most (measured on the embedded teacher: bench/preview.py;
+# a seed context is about 120 tokens, five short questions or Q&A pairs about 100 to 150)
+PREVIEW_MAX_TOKENS = {
+    "contexts": 160,
+    "questions": 128,
+    "grounded_questions": 128,
+    "answer": 128,
+    "knowledge_qa": 160,
+}
+
+
 class GenerateConfig(_Section):
     """`generate:` synthetic data generation (LAB's pipelines)."""
 
@@ -151,21 +171,31 @@ class GenerateConfig(_Section):
     @field_validator("judge_thresholds")
     @classmethod
     def _known_judges(cls, value: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(value) - set(JUDGE_THRESHOLDS))
-        if unknown:
-            raise ValueError(f"unknown judge(s) {unknown}; known: {sorted(JUDGE_THRESHOLDS)}")
-        return {**JUDGE_THRESHOLDS, **value}
+        return _over_defaults(value, JUDGE_THRESHOLDS, "judge")
 
 
 class PreviewConfig(_Section):
     """`preview:` the pull-request preview."""
 
     samples: int = 3
-    """Generated samples shown per changed leaf."""
+    """Candidates generated and shown per changed leaf, each carried through every stage and judge
+    (the verdict at generate.judge_thresholds is shown, not used to drop it)
+    """
     max_attempts_factor: float = 2.0
     """Attempt cap of the preview's generation (generate.max_attempts_factor is for full runs): a
     preview shows what the teacher makes of a leaf, it does not insist on the full count.
     """
+    max_tokens: dict[str, int] = Field(default_factory=lambda: dict(PREVIEW_MAX_TOKENS))
+    """New tokens per request of a stage, at most generate.max_tokens (stages left out use that)"""
+    chunks_per_document: int = Field(default=1, ge=1)
+    """Knowledge: chunks used from each document (the full-run estimate still counts them all)"""
+
+    @field_validator("max_tokens")
+    @classmethod
+    def _known_stages(cls, value: dict[str, int]) -> dict[str, int]:
+        if any(v < 1 for v in value.values()):
+            raise ValueError("every stage needs at least 1 new token")
+        return _over_defaults(value, PREVIEW_MAX_TOKENS, "stage")
 
 
 class TrainConfig(_Section):

@@ -11,6 +11,12 @@ is what makes the store's answers reusable after an interruption.
 Rounds: each round asks for enough generation prompts to fill the leaf's remaining need, sized by
 the yield observed in earlier rounds, and stops at ``samples`` accepted or at the attempt cap.
 In-context examples always come from the leaf being generated.
+
+Every candidate a leaf's run makes is kept in ``LeafRun.candidates`` with its judge scores and,
+when it is not a sample, its :class:`Rejection` (the first reason, as the funnel counts it). With
+:class:`~seedtree.generate.limits.Limits` ``candidates`` set (the preview), judges record their
+verdicts without filtering, so each candidate is answered and scored by every judge; acceptance is
+decided by the same rule either way.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from seedtree.generate import parse
 from seedtree.generate.chunking import Chunk
 from seedtree.generate.dedup import Deduper
 from seedtree.generate.funnel import Funnel
+from seedtree.generate.limits import FULL_RUN, Limits
 from seedtree.generate.prompts import Prompts, Template
 from seedtree.taxonomy.leaves import Leaf
 from seedtree.teacher.base import (
@@ -60,15 +67,32 @@ class Call:
 Step = Generator[list[Call], list[list[Any]], None]
 
 
+@dataclass(frozen=True)
+class Rejection:
+    """Why a candidate is not a sample: the funnel's reason and, for a judge, its score."""
+
+    reason: str  # as the funnel counts it: "judge question", "duplicate", "parse failure: ..."
+    judge: str | None = None
+    score: float | None = None  # the judge's pass probability
+    threshold: float | None = None
+
+    def describe(self) -> str:
+        if self.judge is None or self.score is None or self.threshold is None:
+            return self.reason
+        return f"judge {self.judge}: {self.score:.2f} < threshold {self.threshold:g}"
+
+
 @dataclass
 class Candidate:
-    question: str
+    question: str  # empty when nothing could be parsed (``raw`` then holds the completion)
     seed_ids: tuple[str, ...]
     context: str | None = None
     chunk: Chunk | None = None
     answer: str | None = None
     scores: dict[str, float] = field(default_factory=dict)
     prompts: dict[str, str] = field(default_factory=dict)
+    rejection: Rejection | None = None
+    raw: str | None = None
 
 
 @dataclass
@@ -81,8 +105,11 @@ class LeafRun:
     prompts: Prompts
     wanted: int
     chunks: tuple[Chunk, ...] = ()
+    limits: Limits = FULL_RUN
     funnel: Funnel = field(default_factory=Funnel)
     accepted: list[Candidate] = field(default_factory=list)
+    candidates: list[Candidate] = field(default_factory=list)  # every one made, in order
+    judged: int = 0  # candidates sent to the judges
     round: int = 0
 
     def __post_init__(self) -> None:
@@ -103,7 +130,7 @@ class LeafRun:
             messages=(Message("user", self.prompts.render(name, **values)),),
             temperature=self.config.temperature,
             top_p=self.config.top_p,
-            max_tokens=self.config.max_tokens,
+            max_tokens=self.limits.tokens(stage, self.config.max_tokens),
             seed=self.seed(stage, index),
         )
 
@@ -114,14 +141,31 @@ class LeafRun:
 
     def round_size(self) -> int:
         """Generation prompts for the next round (0: done)."""
-        need = self.wanted - len(self.accepted)
+        have, target = self._progress()
+        need = target - have
         left = self.funnel.attempt_cap - self.funnel.attempts
         if need <= 0 or left <= 0:
             return 0
         per_prompt = self.config.questions_per_prompt * INITIAL_YIELD
         if self.funnel.attempts:
-            per_prompt = max(len(self.accepted) / self.funnel.attempts, MIN_YIELD)
+            per_prompt = max(have / self.funnel.attempts, MIN_YIELD)
         return min(left, max(1, math.ceil(need / per_prompt)))
+
+    def _progress(self) -> tuple[int, int]:
+        """What the rounds fill and its target: samples accepted, or candidates judged."""
+        if self.limits.candidates is None:
+            return len(self.accepted), self.wanted
+        return self.judged, self.limits.candidates
+
+    def made(self, cands: Sequence[Candidate]) -> None:
+        """Remember new candidates (rejected ones too) in the order they were made."""
+        self.candidates.extend(cands)
+
+    def reject(self, cand: Candidate, rejection: Rejection) -> None:
+        """Record ``cand``'s first rejection, and count it once in the funnel."""
+        if cand.rejection is None:
+            cand.rejection = rejection
+            self.funnel.reject(rejection.reason)
 
 
 # -- shared steps ---------------------------------------------------------------------------------
@@ -140,9 +184,19 @@ def _dedup(run: LeafRun, deduper: Deduper, cands: list[Candidate]) -> list[Candi
             kept.append(cand)
         else:
             run.funnel.duplicates += 1
-            run.funnel.reject(reason)
+            run.reject(cand, Rejection(reason))
     run.funnel.after_dedup += len(kept)
-    return kept
+    return _within_cap(run, kept)
+
+
+def _within_cap(run: LeafRun, cands: list[Candidate]) -> list[Candidate]:
+    """The candidates that go on to the judges: all in a full run, up to the cap otherwise."""
+    cap = run.limits.candidates
+    room = len(cands) if cap is None else max(0, cap - run.judged)
+    for cand in cands[room:]:
+        run.reject(cand, Rejection(f"over the cap of {cap} candidates"))
+    run.judged += min(room, len(cands))
+    return cands[:room]
 
 
 def _judge_call(run: LeafRun, name: str, cands: Sequence[Candidate], **extra: Any) -> Call:
@@ -177,6 +231,8 @@ def _verdicts(
             rating = sum(int(k) * v for k, v in score.probs.items() if k.isdigit())
             cand.scores["pair_rating"] = round(rating, 4)
         out.append(passed >= threshold)
+        if not out[-1]:
+            run.reject(cand, Rejection(f"judge {judge}", judge, cand.scores[judge], threshold))
     run.funnel.passed(judge, sum(out))
     return out
 
@@ -184,14 +240,16 @@ def _verdicts(
 def _apply_judge(
     run: LeafRun, name: str, cands: Sequence[Candidate], scores: Sequence[LabelScores]
 ) -> list[Candidate]:
+    """The candidates that go on: those the judge passes (all, when the run does not filter)."""
     verdicts = _verdicts(run, name, cands, scores)
-    run.funnel.reject(f"judge {JUDGE_OF[name]}", verdicts.count(False))
+    if run.limits.candidates is not None:
+        return list(cands)
     return [c for c, ok in zip(cands, verdicts, strict=True) if ok]
 
 
 def _accept(run: LeafRun, cands: Sequence[Candidate]) -> None:
     room = run.wanted - len(run.accepted)
-    run.accepted.extend(cands[:room])
+    run.accepted.extend([c for c in cands if c.rejection is None][:room])
     run.funnel.accepted = len(run.accepted)
 
 
@@ -235,11 +293,20 @@ def _candidates(
     for text, seeds, context in zip(texts, used, contexts, strict=True):
         found = parse.questions(text)[: run.config.questions_per_prompt]
         if not found:
-            run.funnel.parse_failures += 1
-            run.funnel.reject("parse failure: no question found")
-        cands.extend(Candidate(q, seeds, context=context) for q in found)
+            _unparsed(run, text, "parse failure: no question found", seeds, context=context)
+        new = [Candidate(q, seeds, context=context) for q in found]
+        run.made(new)
+        cands.extend(new)
     run.funnel.parsed += len(cands)
     return cands
+
+
+def _unparsed(run: LeafRun, text: str, reason: str, seeds: tuple[str, ...], **where: Any) -> None:
+    """A completion nothing could be parsed from: counted, and kept as a rejected candidate."""
+    run.funnel.parse_failures += 1
+    failed = Candidate("", seeds, raw=text, **where)
+    run.made([failed])
+    run.reject(failed, Rejection(reason))
 
 
 def _answer_requests(run: LeafRun, cands: Sequence[Candidate]) -> list[TeacherRequest]:
@@ -262,7 +329,8 @@ def _answered(
         cand.answer = parse.answer(text)
         if cand.answer is None:
             run.funnel.parse_failures += 1
-            run.funnel.reject("parse failure: empty answer")
+            cand.raw = text
+            run.reject(cand, Rejection("parse failure: empty answer"))
         else:
             kept.append(cand)
     run.funnel.answered = (run.funnel.answered or 0) + len(kept)
@@ -327,8 +395,7 @@ def _new_contexts(run: LeafRun, texts: Sequence[str], deduper: Deduper) -> list[
     for text in texts:
         context = parse.context(text)
         if context is None:
-            run.funnel.parse_failures += 1
-            run.funnel.reject("parse failure: no context found")
+            _unparsed(run, text, "parse failure: no context found", ())
         else:
             found.append(context)
     kept = []
@@ -336,7 +403,9 @@ def _new_contexts(run: LeafRun, texts: Sequence[str], deduper: Deduper) -> list[
         if reason is None:
             kept.append(context)
         else:
-            run.funnel.reject(f"context {reason}")
+            copy = Candidate("", (), context=context)
+            run.made([copy])
+            run.reject(copy, Rejection(f"context {reason}"))
     run.funnel.contexts = (run.funnel.contexts or 0) + len(kept)
     return kept
 
@@ -402,12 +471,13 @@ def _qa_candidates(
     for (_, chunk, j), text in zip(planned, texts, strict=True):
         pairs = parse.qa_pairs(text)[: run.config.questions_per_prompt]
         if not pairs:
-            run.funnel.parse_failures += 1
-            run.funnel.reject("parse failure: no question/answer pair found")
+            reason = "parse failure: no question/answer pair found"
+            _unparsed(run, text, reason, (f"seed:{j}",), chunk=chunk)
         for pair in pairs:
             cand = Candidate(pair.question, (f"seed:{j}",), chunk=chunk, answer=pair.answer)
             cand.prompts["knowledge_qa"] = run.prompts.get("knowledge_qa").tag
             cands.append(cand)
+            run.made([cand])
     run.funnel.parsed += len(cands)
     return cands
 
@@ -431,18 +501,9 @@ def _all_judges(
     run: LeafRun, cands: Sequence[Candidate], answers: Sequence[Sequence[LabelScores]]
 ) -> list[Candidate]:
     """Candidates every judge passes; a rejected one counts under the first judge it failed."""
-    table = [
+    for name, scores in zip(KNOWLEDGE_JUDGES, answers, strict=True):
         _verdicts(run, name, cands, scores)
-        for name, scores in zip(KNOWLEDGE_JUDGES, answers, strict=True)
-    ]
-    kept = []
-    for i, cand in enumerate(cands):
-        failed = [JUDGE_OF[n] for n, row in zip(KNOWLEDGE_JUDGES, table, strict=True) if not row[i]]
-        if failed:
-            run.funnel.reject(f"judge {failed[0]}")
-        else:
-            kept.append(cand)
-    return kept
+    return [c for c in cands if c.rejection is None]
 
 
 PIPELINES: dict[str, Callable[[LeafRun], Step]] = {

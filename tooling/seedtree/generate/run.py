@@ -21,6 +21,8 @@ from seedtree.errors import GitError
 from seedtree.generate.chunking import Chunk, TokenCounter, chunk_document, token_counter
 from seedtree.generate.executor import Executor
 from seedtree.generate.funnel import Funnel
+from seedtree.generate.limits import FULL_RUN, Limits
+from seedtree.generate.outcomes import Outcome, outcomes
 from seedtree.generate.pipelines import LeafRun
 from seedtree.generate.progress import StageProgress
 from seedtree.generate.prompts import Prompts
@@ -45,6 +47,7 @@ class LeafResult:
     funnel: Funnel
     chunks: tuple[Chunk, ...] = ()
     dataset_path: Path | None = None
+    outcomes: tuple[Outcome, ...] = ()  # every candidate made, kept or not, with its verdict
 
 
 @dataclass(frozen=True)
@@ -83,15 +86,20 @@ def _prompts(config: GenerateConfig, repo_root: Path) -> Prompts:
 
 
 def leaf_chunks(
-    leaf: Leaf, repo_root: Path, config: GenerateConfig, count: TokenCounter
+    leaf: Leaf,
+    repo_root: Path,
+    config: GenerateConfig,
+    count: TokenCounter,
+    per_document: int | None = None,
 ) -> tuple[Chunk, ...]:
-    """A knowledge leaf's document chunks (its seed contexts when it resolves no document)."""
+    """A knowledge leaf's document chunks (its seed contexts when it resolves no document);
+    with ``per_document``, the first chunks of each document only."""
 
     chunks: list[Chunk] = []
     for doc in load_documents(leaf, repo_root):
         chunks += chunk_document(
             doc.path, doc.text, config.chunk_tokens, config.chunk_overlap, count
-        )
+        )[:per_document]
     if not chunks:
         contexts = [s.context for s in leaf.knowledge_seeds]
         chunks = [Chunk(f"seed:{i}#0", f"seed:{i}", 0, c, count(c)) for i, c in enumerate(contexts)]
@@ -113,12 +121,14 @@ def _leaf_run(
     prompts: Prompts,
     wanted: int,
     count: TokenCounter | None,
+    limits: Limits,
 ) -> LeafRun:
 
     chunks: tuple[Chunk, ...] = ()
     if leaf.kind == "knowledge":
-        chunks = leaf_chunks(leaf, repo_root, config, count or token_counter(config.tokenizer))
-    return LeafRun(leaf, leaf_hash(leaf, repo_root), config, prompts, wanted, chunks)
+        counter = count or token_counter(config.tokenizer)
+        chunks = leaf_chunks(leaf, repo_root, config, counter, limits.chunks_per_document)
+    return LeafRun(leaf, leaf_hash(leaf, repo_root), config, prompts, wanted, chunks, limits)
 
 
 def generate_leaves(
@@ -131,16 +141,20 @@ def generate_leaves(
     out_dir: Path | None = None,
     quiet: bool = False,
     tokenizer: TokenCounter | None = None,
+    limits: Limits = FULL_RUN,
 ) -> GenerationReport:
     """Generate ``samples`` accepted samples (default ``config.samples_per_leaf``) per leaf.
 
     ``tokenizer`` counts chunk tokens (default: ``config.tokenizer``). Answers already stored
-    are reused; the rest are asked of ``teacher`` in batches across leaves.
+    are reused; the rest are asked of ``teacher`` in batches across leaves. ``limits`` caps a
+    preview's run (see :mod:`seedtree.generate.limits`).
     """
     started = time.perf_counter()
     wanted = config.samples_per_leaf if samples is None else samples
     prompts = _prompts(config, repo_root)
-    runs = [_leaf_run(leaf, repo_root, config, prompts, wanted, tokenizer) for leaf in leaves]
+    runs = [
+        _leaf_run(leaf, repo_root, config, prompts, wanted, tokenizer, limits) for leaf in leaves
+    ]
     store = AnswerStore.for_repo(repo_root)
     try:
         with StageProgress(quiet or config.quiet) as progress:
@@ -166,7 +180,10 @@ def _write(run: LeafRun, prov: Provenance, out: Path) -> LeafResult:
         "funnel": run.funnel.to_json(),
     }
     write_json(path.with_name("funnel.json"), funnel)
-    return LeafResult(run.leaf.id, run.leaf_hash, run.leaf.kind, rows, run.funnel, run.chunks, path)
+    return LeafResult(
+        run.leaf.id, run.leaf_hash, run.leaf.kind, rows, run.funnel, run.chunks, path,
+        outcomes(run),
+    )  # fmt: skip
 
 
 # -- estimate -------------------------------------------------------------------------------------

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from seedtree import atomic
-from seedtree.errors import EXIT_OK
+from seedtree.errors import EXIT_OK, GitError
 from seedtree.findings import Finding
+from seedtree.generate.limits import Limits
 from seedtree.git import head_commit, run_git
 from seedtree.preview.model import (
     ChunkView,
@@ -35,14 +36,22 @@ from seedtree.preview.render import links_from_env, render
 from seedtree.project import Project
 from seedtree.taxonomy.changes import changed_leaves
 from seedtree.taxonomy.leaves import QNA, Leaf, load_leaf
+from seedtree.taxonomy.yamlpos import parse_text
 from seedtree.teacher import create_teacher
 from seedtree.validate.api import validate_paths
 
 if TYPE_CHECKING:
+    from seedtree.config import Config
+    from seedtree.generate.outcomes import Outcome
     from seedtree.generate.run import LeafEstimate, LeafResult
     from seedtree.taxonomy.changes import ChangedLeaf, ChangedLeaves
 
 DEFAULT_OUT = Path("preview.md")
+EMBEDDED_NOTE = (
+    "The teacher here is the small embedded model (SmolLM2-135M-Instruct, on the CI machine's "
+    "CPU): its candidates show what the pipeline does with this leaf, but its judgement is not "
+    "the production teacher's, so do not read its scores or verdicts as what a full run will keep."
+)
 
 
 # -- validation ----------------------------------------------------------------------------------
@@ -115,12 +124,11 @@ def _dropped(project: Project, base_commit: str | None, leaf_id: str) -> Dropped
     if base_commit is not None:
         rel = _leaf_dir(project, leaf_id) + QNA
         try:
-            import yaml
-
-            data = yaml.safe_load(run_git(project.repo_root, "show", f"{base_commit}:{rel}"))
-            seeds = len(data.get("seed_examples") or []) if isinstance(data, dict) else 0
-        except Exception:  # the base copy is unreadable: say 0 rather than fail the preview
-            seeds = 0
+            text = run_git(project.repo_root, "show", f"{base_commit}:{rel}")
+        except GitError:  # the base copy is unreadable: say 0 rather than fail the preview
+            text = ""
+        data = parse_text(text, rel).data  # depth-limited: the base copy is untrusted too
+        seeds = len(data.get("seed_examples") or []) if isinstance(data, dict) else 0
     return DroppedView(seeds=seeds, samples=_stored_samples(project, leaf_id))
 
 
@@ -165,23 +173,35 @@ class Generated:
     note: str | None = None
 
 
-def _sample_view(row: dict[str, Any]) -> SampleView:
-    by_role = {m.get("role"): str(m.get("content", "")) for m in row.get("messages") or []}
-    meta = row.get("metadata") or {}
-    scores = meta.get("judge_scores") or {}
+def _candidate_view(outcome: Outcome) -> SampleView:
     return SampleView(
-        question=by_role.get("user", ""),
-        answer=by_role.get("assistant", ""),
-        context=meta.get("context"),
-        scores={str(k): float(v) for k, v in scores.items() if isinstance(v, int | float)},
+        question=outcome.question,
+        answer=outcome.answer or "",
+        context=outcome.context,
+        kept=outcome.kept,
+        scores=dict(outcome.scores),
+        verdict=None if outcome.kept else outcome.verdict,
+        raw=outcome.raw,
     )
 
 
-def _chunk_views(result: LeafResult) -> list[ChunkView]:
-    """The document chunks the samples came from (all the leaf's chunks when none was kept)."""
-    used = {(row.get("metadata") or {}).get("chunk_id") for row in result.samples}
+def shown_candidates(outcomes: Sequence[Outcome], count: int) -> list[Outcome]:
+    """Up to ``count`` candidates, those that got furthest first (kept, judged, parsed, raw)."""
+    order = sorted(range(len(outcomes)), key=lambda i: (-outcomes[i].stage, i))
+    return [outcomes[i] for i in order[:count]]
+
+
+def _chunk_views(result: LeafResult, shown: Sequence[Outcome]) -> list[ChunkView]:
+    """The document chunks the shown candidates came from (all the leaf's chunks if none)."""
+    used = {o.chunk_id for o in shown}
     chunks = [c for c in result.chunks if c.id in used] or list(result.chunks)
     return [ChunkView(source=c.source, index=c.index, text=c.text) for c in chunks]
+
+
+def teacher_note(config: Config) -> str | None:
+    """A plain word on the teacher's judgement when it is the small embedded default."""
+    teacher = config.teacher
+    return EMBEDDED_NOTE if (teacher.backend, teacher.model) == ("embedded", "default") else None
 
 
 def _estimate_figures(cost: LeafEstimate) -> list[Figure]:
@@ -197,10 +217,16 @@ def _estimate_figures(cost: LeafEstimate) -> list[Figure]:
     return [Figure(label=k, value=float(v)) for k, v in pairs]
 
 
+def preview_limits(config: Config, samples: int) -> Limits:
+    """The preview's caps on generation: ``samples`` candidates per leaf, judged, not filtered."""
+    preview = config.preview
+    return Limits(samples, preview.max_tokens, preview.chunks_per_document)
+
+
 def generate_previews(
     project: Project, leaves: Sequence[Leaf], samples: int, quiet: bool
 ) -> tuple[str | None, dict[str, Generated]]:
-    """The teacher's id and, per leaf id, a few generated samples and the full-run estimate."""
+    """The teacher's id and, per leaf id, a few generated candidates and the full-run estimate."""
     try:
         from seedtree.generate.run import estimate, generate_leaves
     except ImportError as exc:  # a light install without the generate extra
@@ -219,6 +245,7 @@ def generate_previews(
             report = generate_leaves(
                 list(leaves), teacher, repo_root=project.repo_root, config=config,
                 samples=samples, out_dir=Path(tmp), quiet=quiet,
+                limits=preview_limits(project.config, samples),
             )  # fmt: skip
     finally:
         teacher.close()
@@ -226,17 +253,19 @@ def generate_previews(
     return report.teacher, out
 
 
-def _with_generation(view: LeafPreview, generated: Generated) -> LeafPreview:
+def _with_generation(view: LeafPreview, generated: Generated, samples: int) -> LeafPreview:
     update: dict[str, Any] = {"note": generated.note} if generated.note else {}
     if generated.estimate is not None:
         update["estimate"] = _estimate_figures(generated.estimate)
     result = generated.result
     if result is not None:
-        update["samples"] = [_sample_view(row) for row in result.samples]
+        shown = shown_candidates(result.outcomes, samples)
+        update["samples"] = [_candidate_view(o) for o in shown]
+        update["candidates"] = len(result.outcomes)
         update["funnel"] = [
             Figure(label=k.replace("_", " "), value=float(v)) for k, v in result.funnel.steps()
         ]
-        update["chunks"] = _chunk_views(result)
+        update["chunks"] = _chunk_views(result, shown)
     return view.model_copy(update=update)
 
 
@@ -265,12 +294,15 @@ def preview_changes(
         if leaf is not None:
             leaves.append(leaf)
     teacher, generated = generate_previews(project, leaves, samples, quiet)
-    views = [_with_generation(v, generated[v.id]) if v.id in generated else v for v in views]
+    views = [
+        _with_generation(v, generated[v.id], samples) if v.id in generated else v for v in views
+    ]
     return PreviewReport(
         base_ref=changed.base_ref,
         base_commit=changed.base_commit,
         head_commit=_head_commit(project.repo_root),
         teacher=teacher,
+        teacher_note=teacher_note(project.config) if teacher else None,
         samples_per_leaf=samples,
         seconds=round(time.perf_counter() - started, 1),
         leaves=views,

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from seedtree.errors import UsageError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # version 1 is version 2 without the fields marked "since 2"
 Change = Literal["added", "modified", "deleted", "renamed"]
 
 
@@ -37,11 +38,15 @@ class SeedView(_View):
 
 
 class SampleView(_View):
+    """One candidate the teacher wrote and its verdict at the configured judge thresholds."""
+
     question: str
     answer: str
     context: str | None = None
     kept: bool = True
     scores: dict[str, float] = {}  # judge name -> score
+    verdict: str | None = None  # since 2: why it is not a sample ("rejected: judge ...")
+    raw: str | None = None  # since 2: the teacher's text, when nothing could be parsed from it
 
 
 class ChunkView(_View):
@@ -74,6 +79,7 @@ class LeafPreview(_View):
     funnel: list[Figure] = []
     estimate: list[Figure] = []
     chunks: list[ChunkView] = []
+    candidates: int = 0  # since 2: candidates the teacher wrote (``samples`` shows the first)
     dropped: DroppedView | None = None
     note: str | None = None  # why something is missing (not generated: validation errors, ...)
 
@@ -88,6 +94,7 @@ class PreviewReport(_View):
     base_commit: str | None = None
     head_commit: str | None = None
     teacher: str | None = None
+    teacher_note: str | None = None  # since 2: what to make of this teacher's judgement
     samples_per_leaf: int
     seconds: float = 0.0
     leaves: list[LeafPreview] = []
@@ -101,6 +108,7 @@ def load_report(text: str, origin: str) -> PreviewReport:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise UsageError(f"{origin}: not a seedtree preview ({where}: {first['msg']})") from None
-    if report.version != SCHEMA_VERSION:
-        raise UsageError(f"{origin}: preview version {report.version}, expected {SCHEMA_VERSION}")
+    if report.version not in READABLE_VERSIONS:
+        expected = " or ".join(str(v) for v in READABLE_VERSIONS)
+        raise UsageError(f"{origin}: preview version {report.version}, expected {expected}")
     return report

@@ -73,41 +73,62 @@ def _validation(leaf: LeafPreview, links: Links | None) -> Md:
     return mdsafe.join([head, *lines, *tail], "\n")
 
 
-def _qa(question: str, answer: str, context: str | None) -> Md:
+def _qa(question: str, answer: str | None, context: str | None) -> Md:
     parts: list[Md] = []
     if context:
         parts += [trusted("*Context*"), mdsafe.code_block(context, "text", limit=1500)]
-    parts += [trusted("*Question*"), mdsafe.paragraphs(question, limit=1000)]
-    parts += [trusted("*Answer*"), mdsafe.paragraphs(answer, limit=1500)]
+    if question:
+        parts += [trusted("*Question*"), mdsafe.paragraphs(question, limit=1000)]
+    if answer:
+        parts += [trusted("*Answer*"), mdsafe.paragraphs(answer, limit=1500)]
     return mdsafe.join(parts, "\n\n")
 
 
 def _seeds(leaf: LeafPreview) -> Md:
+    """The seeds, collapsed (the diff shows them already)."""
     items = [
-        mdsafe.details(trusted_html(f"Seed {i}"), _qa(s.question, s.answer, s.context))
+        mdsafe.join([trusted(f"**Seed {i}**"), _qa(s.question, s.answer, s.context)], "\n\n")
         for i, s in enumerate(leaf.seeds[:10], 1)
     ]
     more = len(leaf.seeds) - len(items)
     tail = [trusted(f"… and {more} more seeds")] if more else []
-    return mdsafe.join([trusted(f"**Seeds** ({len(leaf.seeds)})"), *items, *tail], "\n\n")
+    summary = trusted_html(f"Seeds ({len(leaf.seeds)}), as in the diff")
+    return mdsafe.details(summary, mdsafe.join([*items, *tail], "\n\n"))
 
 
-def _scores(sample: SampleView) -> Html:
-    shown = ", ".join(f"{mdsafe.html_text(k, 40)} {v:g}" for k, v in sorted(sample.scores.items()))
-    verdict = "kept" if sample.kept else "rejected"
-    return trusted_html(f"{verdict}; judge scores: {shown or 'none'}")
+def _scores(sample: SampleView) -> Md:
+    shown = " · ".join(
+        f"{mdsafe.text(k.replace('_', ' '), 40)} {v:.2f}" for k, v in sample.scores.items()
+    )
+    return trusted(f"Judge scores: {shown}" if shown else "Judge scores: none (not judged)")
+
+
+def _verdict(sample: SampleView) -> Md:
+    if sample.kept:
+        return trusted("✅ kept")
+    return mdsafe.join([trusted("❌ "), mdsafe.text(sample.verdict or "rejected", 300)])
+
+
+def _candidate(index: int, sample: SampleView) -> Md:
+    parts = [mdsafe.join([trusted(f"**Candidate {index}:** "), _verdict(sample)])]
+    parts += [_scores(sample), _qa(sample.question, sample.answer, sample.context)]
+    if sample.raw is not None:
+        parts += [trusted("*The teacher's text*"), mdsafe.code_block(sample.raw, "text", 1500)]
+    return mdsafe.join([p for p in parts if p], "\n\n")
 
 
 def _samples(leaf: LeafPreview) -> Md:
+    """Every candidate shown, open: what a reviewer comes for."""
     if not leaf.samples:
-        return trusted("**Generated samples:** none")
-    items = [
-        mdsafe.details(
-            trusted_html(f"Sample {i}: {_scores(s)}"), _qa(s.question, s.answer, s.context)
-        )
-        for i, s in enumerate(leaf.samples[:10], 1)
-    ]
-    return mdsafe.join([trusted(f"**Generated samples** ({len(leaf.samples)})"), *items], "\n\n")
+        return trusted("**Generated candidates:** none")
+    kept = sum(1 for s in leaf.samples if s.kept)
+    made = max(leaf.candidates, len(leaf.samples))
+    head = trusted(
+        f"**Generated candidates:** {len(leaf.samples)} of {made} shown, {kept} kept at the "
+        "configured judge thresholds"
+    )
+    items = [_candidate(i, s) for i, s in enumerate(leaf.samples[:10], 1)]
+    return mdsafe.join([head, *items], "\n\n")
 
 
 def _number(value: float) -> str:
@@ -151,7 +172,7 @@ def _leaf_body(leaf: LeafPreview, links: Links | None) -> Md:
     if leaf.change == "deleted":
         parts.append(_dropped(leaf))
     else:
-        parts += [_seeds(leaf), _samples(leaf), _chunks(leaf)]
+        parts += [_samples(leaf), _seeds(leaf), _chunks(leaf)]
         parts.append(_figures("Funnel", [(f.label, f.value) for f in leaf.funnel], " → "))
         estimate = [(f.label, f.value) for f in leaf.estimate]
         parts.append(_figures("Full generation, estimated", estimate, " · "))
@@ -167,7 +188,7 @@ def _leaf_summary(leaf: LeafPreview) -> Html:
 
 
 def _table(report: PreviewReport) -> Md:
-    rows = [trusted("| leaf | change | errors | samples kept |"), trusted("|---|---|---:|---:|")]
+    rows = [trusted("| leaf | change | errors | candidates kept |"), trusted("|---|---|---:|---:|")]
     for leaf in report.leaves:
         kept = sum(1 for s in leaf.samples if s.kept)
         cells = [mdsafe.text(leaf.id, 120), trusted(leaf.change), trusted(str(leaf.errors))]
@@ -181,12 +202,18 @@ def _head(report: PreviewReport) -> Md:
     teacher = mdsafe.code_span(report.teacher or "none", 80)
     line = (
         f"Base {base} ({_short(report.base_commit)}) → {_short(report.head_commit)} · "
-        f"teacher {teacher} · {report.samples_per_leaf} sample(s) per leaf · "
+        f"teacher {teacher} · {report.samples_per_leaf} candidate(s) per leaf · "
         f"built in {report.seconds:.0f} s"
     )
-    if not report.leaves:
-        return trusted(f"{TITLE}\n\n{line}\n\nNo taxonomy leaves changed.")
-    return trusted(f"{TITLE}\n\n{line}\n\n{_table(report)}")
+    parts = [trusted(f"{TITLE}\n\n{line}"), _teacher_note(report)]
+    parts.append(_table(report) if report.leaves else trusted("No taxonomy leaves changed."))
+    return mdsafe.join([p for p in parts if p], "\n\n")
+
+
+def _teacher_note(report: PreviewReport) -> Md:
+    if not report.teacher_note:
+        return trusted("")
+    return mdsafe.join([trusted("> ⚠️ "), mdsafe.text(report.teacher_note, 600)])
 
 
 def render(report: PreviewReport, links: Links | None = None) -> Md:

@@ -146,7 +146,10 @@ def _diff_against_worktree(top: Path, tax_rel: str, base_tree: str) -> list[_Sta
         index = Path(tmp) / "index"
         real = Path(top, run_git(top, "rev-parse", "--git-path", "index").strip())
         if real.is_file():
-            shutil.copyfile(real, index)
+            # copy2 keeps the index's mtime: git's "racily clean" check compares a file's mtime
+            # with the index's, and a fresh mtime would hide a same-size edit made in the second
+            # of the last commit
+            shutil.copy2(real, index)
         env = {"GIT_INDEX_FILE": str(index)}
         if tax_rel:  # tracked files elsewhere (documents); the taxonomy is refreshed next
             run_git(top, "add", "-u", "--", ".", f":(exclude){tax_rel}", env=env)
