@@ -50,7 +50,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict --quiet --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 workflows: $(STAMP)
 	$(BIN)/python -m seedtree.adopt .
@@ -65,7 +65,9 @@ demo: $(STAMP)
 	$(BIN)/python -m seedtree.demo
 
 bench: $(STAMP)
-	@set -e; for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done
+	@set -e; for b in bench/*.py; do \
+	  if [ "$$b" = bench/demo_replay.py ]; then echo "== $$b: after make demo, with --workdir"; continue; fi; \
+	  echo "== $$b"; $(BIN)/python $$b; done
 
 lock: $(STAMP)
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
