@@ -9,63 +9,70 @@ import typer
 
 from seedtree.cli.app import ConfigOption, RepoOption, app
 
+BaseModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--base-model",
+        help="Model v1 starts from ('default', a store name or an HF folder); a base "
+        "different from the current version's retrains every leaf from it.",
+    ),
+]
+ReportDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--report-dir",
+        help="Do not train: copy the report of the last run on HEAD into this folder.",
+        file_okay=False,
+    ),
+]
+MergedOption = Annotated[
+    bool,
+    typer.Option(
+        "--merged-commits",
+        help="Do not train: print the commits merged on the main line (first parent) since the "
+        "previous version, one a line (the pull requests a run's report is for).",
+    ),
+]
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="Print the plan and its expected cost; do nothing.")
+]
+OverrideGate = Annotated[
+    bool, typer.Option("--override-gate", help="Release even if the gate refuses (needs --reason).")
+]
+Reason = Annotated[
+    str | None, typer.Option("--reason", help="Why the gate is overridden (recorded).")
+]
+NoWait = Annotated[
+    bool, typer.Option("--no-wait", help="Exit at once if another retrain is running.")
+]
+NoReplay = Annotated[
+    bool,
+    typer.Option(
+        "--no-replay", help="Train on the changed leaves' data alone (measures forgetting)."
+    ),
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars (CI logs).")]
+NoPreflight = Annotated[
+    bool, typer.Option("--no-preflight", help="Skip the checks of `seedtree doctor` at the start.")
+]
+AllowCpu = Annotated[
+    bool, typer.Option("--allow-cpu", help="Training on the CPU is intended (no GPU is required).")
+]
+
 
 @app.command(rich_help_panel="Merge")
 def retrain(
-    base_model: Annotated[
-        str | None,
-        typer.Option(
-            "--base-model",
-            help="Model v1 starts from ('default', a store name or an HF folder); a base "
-            "different from the current version's retrains every leaf from it.",
-        ),
-    ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the plan and its expected cost; do nothing.")
-    ] = False,
-    override_gate: Annotated[
-        bool,
-        typer.Option("--override-gate", help="Release even if the gate refuses (needs --reason)."),
-    ] = False,
-    reason: Annotated[
-        str | None, typer.Option("--reason", help="Why the gate is overridden (recorded).")
-    ] = None,
-    no_wait: Annotated[
-        bool, typer.Option("--no-wait", help="Exit at once if another retrain is running.")
-    ] = False,
-    report_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--report-dir",
-            help="Do not train: copy the report of the last run on HEAD into this folder.",
-            file_okay=False,
-        ),
-    ] = None,
-    merged_commits: Annotated[
-        bool,
-        typer.Option(
-            "--merged-commits",
-            help="Do not train: print the commits merged on the main line (first parent) since "
-            "the previous version, one a line (the pull requests a run's report is for).",
-        ),
-    ] = False,
-    no_replay: Annotated[
-        bool,
-        typer.Option(
-            "--no-replay", help="Train on the changed leaves' data alone (measures forgetting)."
-        ),
-    ] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress bars (CI logs).")
-    ] = False,
-    no_preflight: Annotated[
-        bool,
-        typer.Option("--no-preflight", help="Skip the checks of `seedtree doctor` at the start."),
-    ] = False,
-    allow_cpu: Annotated[
-        bool,
-        typer.Option("--allow-cpu", help="Training on the CPU is intended (no GPU is required)."),
-    ] = False,
+    base_model: BaseModelOption = None,
+    dry_run: DryRun = False,
+    override_gate: OverrideGate = False,
+    reason: Reason = None,
+    no_wait: NoWait = False,
+    report_dir: ReportDirOption = None,
+    merged_commits: MergedOption = False,
+    no_replay: NoReplay = False,
+    quiet: Quiet = False,
+    no_preflight: NoPreflight = False,
+    allow_cpu: AllowCpu = False,
     repo_root: RepoOption = None,
     config: ConfigOption = None,
 ) -> int:
@@ -74,12 +81,11 @@ def retrain(
     from seedtree.project import open_project
     from seedtree.retrain.command import collect_report
     from seedtree.retrain.command import retrain as run
+    from seedtree.retrain.merged import merged_command
     from seedtree.retrain.state import Options
 
     project = open_project(repo_root, config)
     if merged_commits:
-        from seedtree.retrain.merged import merged_command
-
         return merged_command(project.repo_root)
     if report_dir is not None:
         return collect_report(project, report_dir)
