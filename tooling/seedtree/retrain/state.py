@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, JsonValue, ValidationError
 
 from seedtree.atomic import write_jsonl
 from seedtree.config import Config
@@ -104,7 +104,7 @@ def step(journal: Journal, name: str, work: Callable[[], M], model: type[M]) -> 
     return _typed(journal, name, model, journal.step(name, work, _dump))
 
 
-def _dump(value: BaseModel) -> dict[str, Any]:
+def _dump(value: BaseModel) -> dict[str, JsonValue]:
     return value.model_dump(mode="json")
 
 
