@@ -22,21 +22,23 @@ from typing import Any
 from seedtree.atomic import write_text
 from seedtree.preview import mdsafe
 from seedtree.retrain.evidence import BOTH, HELDOUT, SEEDS, Evaluation, LeafChange
-from seedtree.retrain.release import GateDecision
+from seedtree.retrain.release import GateDecision, Override
+from seedtree.retrain.results import Generation, Prepared, Training
+from seedtree.retrain.state import Plan
 
 
 @dataclass(frozen=True)
 class ReportInput:
-    """The journal's step results of one run (typed where the evaluate and gate steps are)."""
+    """The plan of one run and its steps' results, as the journal records them."""
 
     version: str
-    plan: Mapping[str, Any]
-    generation: Mapping[str, Any]
-    prepared: Mapping[str, Any]
-    training: Mapping[str, Any]
+    plan: Plan
+    generation: Generation
+    prepared: Prepared
+    training: Training
     evaluation: Evaluation
     decision: GateDecision
-    override: Mapping[str, Any] | None
+    override: Override | None
     seconds: Mapping[str, float]
 
 
@@ -57,47 +59,39 @@ def decision_line(data: ReportInput) -> str:
     if override:
         return (
             f"**Released {data.version} by override**: the gate refused, "
-            f"{override['who']} released it anyway ({override['at']}): {override['why']}"
+            f"{override.who} released it anyway ({override.at}): {override.why}"
         )
-    previous = data.plan.get("previous") or "the base model"
+    previous = data.plan.previous or "the base model"
     return f"**Refused {data.version}**: the gate failed; {previous} stays current."
 
 
 def _plan_section(data: ReportInput) -> list[str]:
     plan = data.plan
-    rows: list[list[Any]] = [[f"`{leaf}`", kind] for leaf, kind in plan["generate"].items()]
-    rows += [[f"`{leaf}`", "deleted: dropped from data and replay"] for leaf in plan["removed"]]
-    rows += [
-        [f"`{new}`", f"renamed from `{old}`: data kept"] for old, new in plan["renamed"].items()
-    ]
-    rows += [[f"`{leaf}`", "unchanged: replayed"] for leaf in plan["unchanged"]]
-    skipped = plan.get("skipped", {}).items()
+    rows: list[list[Any]] = [[f"`{leaf}`", kind] for leaf, kind in plan.generate.items()]
+    rows += [[f"`{leaf}`", "deleted: dropped from data and replay"] for leaf in plan.removed]
+    rows += [[f"`{new}`", f"renamed from `{old}`: data kept"] for old, new in plan.renamed.items()]
+    rows += [[f"`{leaf}`", "unchanged: replayed"] for leaf in plan.unchanged]
+    skipped = plan.skipped.items()
     rows += [[mdsafe.code_span(leaf), f"skipped: {mdsafe.text(why)}"] for leaf, why in skipped]
-    start = plan.get("previous") or f"base model `{plan['base_model']}`"
+    start = plan.previous or f"base model `{plan.base_model}`"
     return [
         "## Plan",
         "",
-        f"Taxonomy commit `{plan['commit']}`, trained from {start}.",
+        f"Taxonomy commit `{plan.commit}`, trained from {start}.",
         "",
         *_table(["leaf", "change"], rows),
     ]
 
 
 def _funnel_section(data: ReportInput) -> list[str]:
-    leaves = data.generation.get("leaves", {})
-    lines = [
-        "## Generation",
-        "",
-        f"Teacher calls: {data.generation.get('teacher_calls', 0)}.",
-    ]
+    leaves = data.generation.leaves
+    lines = ["## Generation", "", f"Teacher calls: {data.generation.teacher_calls}."]
     if not leaves:
         return [*lines, "", "Nothing was generated in this run."]
     for leaf, info in leaves.items():
-        lines += ["", f"### `{leaf}`: {info['samples']} samples accepted", ""]
-        funnel = info.get("funnel")
-        if isinstance(funnel, Mapping):
-            rows = [[k, _compact(v)] for k, v in funnel.items() if v is not None]
-            lines += _table(["stage", "value"], rows)
+        lines += ["", f"### `{leaf}`: {info.samples} samples accepted", ""]
+        rows = [[k, _compact(v)] for k, v in info.funnel.items() if v is not None]
+        lines += _table(["stage", "value"], rows)
     return lines
 
 
@@ -109,12 +103,9 @@ def _compact(value: Any) -> str:
 def _training_section(data: ReportInput, plots: Mapping[str, str]) -> list[str]:
     training = data.training
     lines = ["## Training", ""]
-    if not training.get("trained"):
+    if not training.trained:
         return [*lines, "No new data: the weights are those of the previous model."]
-    rows = [
-        [p["name"], p["new_samples"], p["replay_samples"], p["steps"]]
-        for p in training.get("phases", [])
-    ]
+    rows = [[p.name, p.new_samples, p.replay_samples, p.steps] for p in training.phases]
     lines += _table(["phase", "new samples", "replayed samples", "optimizer steps"], rows)
     if "loss" in plots:
         lines += ["", f"![training loss]({plots['loss']})"]
@@ -140,7 +131,7 @@ def _verdict(leaf: str, trained: bool, decision: GateDecision) -> str:
 
 
 def _loss_section(data: ReportInput, plots: Mapping[str, str]) -> list[str]:
-    trained = set(data.plan["generate"])
+    trained = set(data.plan.generate)
     decision = data.decision
     rows = [
         [
@@ -206,7 +197,7 @@ def _quote(value: str) -> str:
 
 
 def _matrix_section(data: ReportInput, plots: Mapping[str, str]) -> list[str]:
-    path = data.training.get("eval")
+    path = data.training.eval
     if not path or not Path(path).is_file():
         return []
     matrix = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -267,23 +258,23 @@ def headline(data: ReportInput) -> list[str]:
     earlier = {leaf: decision.changes[leaf].change[BOTH] for leaf in decision.forgotten}
     worst = max(earlier, key=lambda leaf: earlier[leaf].value, default=None)
     forgot = f"{earlier[worst].text()} (`{worst}`)" if worst else "–"
-    samples = sum(v["samples"] for v in data.generation.get("leaves", {}).values())
+    samples = sum(v.samples for v in data.generation.leaves.values())
     plan = data.plan
-    replayed = len(data.prepared.get("replay_leaves", []))
+    replayed = len(data.prepared.replay_leaves)
     return [
-        f"- leaves trained: {len(plan['generate'])}, removed: {len(plan['removed'])}, "
-        f"renamed: {len(plan['renamed'])}, replayed from earlier versions: {replayed}",
-        f"- samples generated: {samples} ({data.generation.get('teacher_calls', 0)} teacher calls)",
+        f"- leaves trained: {len(plan.generate)}, removed: {len(plan.removed)}, "
+        f"renamed: {len(plan.renamed)}, replayed from earlier versions: {replayed}",
+        f"- samples generated: {samples} ({data.generation.teacher_calls} teacher calls)",
         f"- loss drop on trained leaves: {learning}; largest rise on an earlier leaf: {forgot}",
-        *skipped_lines(plan),
+        *skipped_lines(plan.skipped),
     ]
 
 
-def skipped_lines(plan: Mapping[str, Any]) -> list[str]:
+def skipped_lines(skipped: Mapping[str, str]) -> list[str]:
     """One line per leaf left out of this run, with why (kept at its previous data, if any)."""
     return [
         f"- **not trained** {mdsafe.code_span(leaf)}: {mdsafe.text(why)}"
-        for leaf, why in plan.get("skipped", {}).items()
+        for leaf, why in skipped.items()
     ]
 
 
@@ -294,7 +285,7 @@ def write_skipped_note(plan: Mapping[str, Any], out_dir: Path) -> Path:
         "",
         "Every changed leaf was left out of this run; the current model stays.",
         "",
-        *skipped_lines(plan),
+        *skipped_lines(plan.get("skipped", {})),
     ]
     text = "\n".join(lines) + "\n"
     write_text(out_dir / "summary.md", text)
@@ -332,7 +323,7 @@ def _plots(data: ReportInput, out_dir: Path) -> dict[str, str]:
     folder = out_dir / "plots"
     if _plot_heldout(data, folder / "heldout.png") is not None:
         plots["heldout"] = "plots/heldout.png"
-    for source in data.training.get("plots", []):
+    for source in data.training.plots:
         path = Path(source)
         if path.is_file():
             folder.mkdir(parents=True, exist_ok=True)
@@ -345,7 +336,7 @@ def write_report(data: ReportInput, out_dir: Path) -> Path:
     """Write report.md, summary.md and the plots into ``out_dir``; return report.md's path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     plots = _plots(data, out_dir)
-    title = f"# Retrain report: {data.version} (commit `{data.plan['commit'][:12]}`)"
+    title = f"# Retrain report: {data.version} (commit `{data.plan.commit[:12]}`)"
     sections = [
         [title, "", decision_line(data), "", *headline(data)],
         _plan_section(data),

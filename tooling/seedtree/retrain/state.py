@@ -10,15 +10,21 @@ import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, JsonValue, ValidationError
 
 from seedtree.atomic import write_jsonl
 from seedtree.config import Config
+from seedtree.errors import UsageError
 from seedtree.project import Project
 from seedtree.retrain.journal import Journal
-from seedtree.retrain.release import GateDecision, Lineage, Override, actor, models_home, now
+from seedtree.retrain.release import Lineage, Override, actor, models_home, now
+from seedtree.retrain.results import GateRecord, Metrics
+from seedtree.teacher import Teacher
 
-TeacherFactory = Callable[[Config], Any]
+TeacherFactory = Callable[[Config], Teacher]
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -88,11 +94,38 @@ def override_record(run: Run) -> Override | None:
     return Override(who=actor(run.project.repo_root), why=reason, at=now())
 
 
-def lineage_for(run: Run, metrics: Mapping[str, Any], data_hash: str, digest: str) -> Lineage:
+def recorded(journal: Journal, name: str, model: type[M]) -> M:
+    """The result ``journal`` records for the finished step ``name``, typed."""
+    return _typed(journal, name, model, journal.result(name))
+
+
+def step(journal: Journal, name: str, work: Callable[[], M], model: type[M]) -> M:
+    """Run the step ``name`` once (see :meth:`Journal.step`); its result, typed."""
+    return _typed(journal, name, model, journal.step(name, work, _dump))
+
+
+def _dump(value: BaseModel) -> dict[str, JsonValue]:
+    return value.model_dump(mode="json")
+
+
+def _typed(journal: Journal, name: str, model: type[M], raw: object) -> M:
+    """A recorded result; one this version of seedtree cannot read stops the run, clearly."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top)"
+        raise UsageError(
+            f"{journal.path}: the {name} step's recorded result is not one this version of "
+            f"seedtree reads ({exc.error_count()} problem(s); {where}: {first['msg']})",
+            hint=f"delete {journal.path.parent} to start this run over",
+        ) from None
+
+
+def lineage_for(run: Run, metrics: Metrics, data_hash: str, digest: str) -> Lineage:
 
     plan = run.plan
-    gate = GateDecision.model_validate(run.journal.result("gate")["decision"])
-    override = run.journal.result("gate").get("override")
+    gate = recorded(run.journal, "gate", GateRecord)
     return Lineage(
         version=plan.version,
         commit=plan.commit,
@@ -104,10 +137,10 @@ def lineage_for(run: Run, metrics: Mapping[str, Any], data_hash: str, digest: st
         renamed=plan.renamed,
         data_hash=data_hash,
         recipe_hash=digest,
-        metrics=dict(metrics),
-        gate=gate,
-        override=Override.model_validate(override) if override else None,
-        created_at=run.journal.result("gate")["at"],
+        metrics=metrics.model_dump(mode="json"),
+        gate=gate.decision,
+        override=gate.override,
+        created_at=gate.at,
     )
 
 

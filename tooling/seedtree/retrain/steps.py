@@ -13,9 +13,6 @@ import shutil
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel
 
 from seedtree.atomic import write_json
 from seedtree.errors import UsageError
@@ -39,26 +36,36 @@ from seedtree.retrain.release import (
     tag_release,
 )
 from seedtree.retrain.report import ReportInput, write_report
-from seedtree.retrain.state import Run, lineage_for, link_tree, override_record, write_records
-from seedtree.taxonomy.leaves import QNA, load_leaf
-from seedtree.teacher import create_teacher
+from seedtree.retrain.results import (
+    GateRecord,
+    Generation,
+    Metrics,
+    Prepared,
+    Tagged,
+    Training,
+    Upload,
+)
+from seedtree.retrain.state import (
+    Run,
+    lineage_for,
+    link_tree,
+    override_record,
+    recorded,
+    step,
+    write_records,
+)
+from seedtree.samples import Sample
+from seedtree.taxonomy.leaves import QNA, Leaf, load_leaf
+from seedtree.teacher import Teacher, create_teacher
 from seedtree.train.command import resolve_file, taxonomy_seeds
 from seedtree.train.data import load_samples, read_heldout, read_jsonl
 from seedtree.train.evaluate import EvalModel, ItemLosses, load_for_eval, score_items
 from seedtree.train.recipe import load_recipe
 from seedtree.train.replay import ReplayBuffer
-from seedtree.train.run import train_run
+from seedtree.train.run import PhaseSummary, train_run
 
 
-def _identity(value: Any) -> Any:
-    return value
-
-
-def _dump(value: BaseModel) -> dict[str, Any]:
-    return value.model_dump(mode="json")
-
-
-def _load_leaf(project: Project, leaf_id: str) -> Any:
+def _load_leaf(project: Project, leaf_id: str) -> Leaf:
 
     return load_leaf(project.taxonomy_root / leaf_id / QNA, project.taxonomy_root)
 
@@ -66,14 +73,14 @@ def _load_leaf(project: Project, leaf_id: str) -> Any:
 # --- generate ------------------------------------------------------------------------------------
 
 
-def _teacher(run: Run) -> Any:
+def _teacher(run: Run) -> Teacher:
     if run.teacher_factory is not None:
         return run.teacher_factory(run.project.config)
 
     return create_teacher(run.project.config.teacher)
 
 
-def _generate(run: Run) -> dict[str, Any]:
+def _generate(run: Run) -> Generation:
 
     leaves = [_load_leaf(run.project, leaf) for leaf in run.plan.generate]
     teacher = _teacher(run)
@@ -88,47 +95,17 @@ def _generate(run: Run) -> dict[str, Any]:
         )
     finally:
         teacher.close()
-    return generation_summary(report)
+    return Generation.of(report)
 
 
-def generation_summary(report: Any) -> dict[str, Any]:
-    """Per leaf: dataset path, accepted samples, funnel; and the teacher calls made."""
-    leaves = {}
-    for leaf_id, result in sorted(report.leaves.items()):
-        funnel = result.funnel.to_json()
-        leaves[leaf_id] = {
-            "dataset": str(result.dataset_path) if result.dataset_path else None,
-            "samples": len(result.samples),
-            "teacher_calls": int(funnel.get("teacher_calls", 0)),
-            "funnel": _plain(funnel),
-        }
-    calls = sum(v["teacher_calls"] for v in leaves.values())
-    return {"leaves": leaves, "teacher_calls": calls, "teacher": str(report.teacher)}
-
-
-def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if hasattr(value, "__dataclass_fields__"):
-        return {k: _plain(getattr(value, k)) for k in value.__dataclass_fields__}
-    if hasattr(value, "model_dump"):
-        return _plain(value.model_dump())
-    return str(value)
-
-
-def generate(run: Run) -> dict[str, Any]:
-    def work() -> dict[str, Any]:
+def generate(run: Run) -> Generation:
+    def work() -> Generation:
         if not run.plan.generate:
-            return {"leaves": {}, "teacher_calls": 0}
+            return Generation()
         run.say(f"[generate] {len(run.plan.generate)} leaves")
         return _generate(run)
 
-    result: dict[str, Any] = run.journal.step("generate", work, _identity)
-    return result
+    return step(run.journal, "generate", work, Generation)
 
 
 def estimate_cost(project: Project, ids: Sequence[str]) -> list[str]:
@@ -198,8 +175,8 @@ def _replay(run: Run, previous: Path | None, tmp: Path) -> list[str]:
     return sorted(buffer.leaves())
 
 
-def prepare(run: Run) -> dict[str, Any]:
-    def work() -> dict[str, Any]:
+def prepare(run: Run) -> Prepared:
+    def work() -> Prepared:
         target = run.work / "prepared"
         tmp = run.work / "prepared.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
@@ -209,18 +186,17 @@ def prepare(run: Run) -> dict[str, Any]:
         )
         if previous is not None:
             _carry_over(run, previous, tmp)
-        generated = run.journal.result("generate")["leaves"]
+        generated = recorded(run.journal, "generate", Generation)
         for leaf in run.plan.generate:
-            if generated.get(leaf, {}).get("dataset"):
-                _link(Path(generated[leaf]["dataset"]), _data_file(tmp / "data", leaf))
+            if dataset := generated.dataset(leaf):
+                _link(Path(dataset), _data_file(tmp / "data", leaf))
         replayed = _replay(run, previous, tmp)
         (tmp / "data").mkdir(parents=True, exist_ok=True)
         (tmp / "heldout").mkdir(parents=True, exist_ok=True)
         tmp.rename(target)
-        return {"replay_leaves": replayed}
+        return Prepared(replay_leaves=tuple(replayed))
 
-    result: dict[str, Any] = run.journal.step("prepare", work, _identity)
-    return result
+    return step(run.journal, "prepare", work, Prepared)
 
 
 # --- train ---------------------------------------------------------------------------------------
@@ -251,9 +227,7 @@ def _earlier_heldout(run: Run) -> list[Path]:
     ]
 
 
-def _train_in_process(run: Run, files: list[Path]) -> dict[str, Any]:
-    from dataclasses import asdict
-
+def _train_in_process(run: Run, files: list[Path]) -> Training:
     result = train_run(
         files,
         Path(run.plan.start_model),
@@ -266,14 +240,11 @@ def _train_in_process(run: Run, files: list[Path]) -> dict[str, Any]:
         earlier_heldout=_earlier_heldout(run),
         replay=run.options.replay,
     )
-    return {
-        "final_model": str(result.final_model),
-        "plots": [str(p) for p in result.plots],
-        "phases": [asdict(p) for p in result.phases],
-    }
+    out = run.work / "train"
+    return Training.of(out, str(result.final_model), [str(p) for p in result.plots], result.phases)
 
 
-def _train_launched(run: Run, files: list[Path]) -> dict[str, Any]:
+def _train_launched(run: Run, files: list[Path]) -> Training:
     """``<launcher> -m seedtree train ...`` (torchrun over several GPUs); results from its files."""
     import subprocess
 
@@ -291,9 +262,10 @@ def _train_launched(run: Run, files: list[Path]) -> dict[str, Any]:
     done = subprocess.run(command, cwd=run.project.repo_root, check=False)
     if done.returncode != 0:
         raise UsageError(f"training failed (exit {done.returncode}): {' '.join(command)}")
-    phases = json.loads((out / "summary.json").read_text(encoding="utf-8"))["phases"]
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    phases = [PhaseSummary(**phase) for phase in summary["phases"]]
     plots = [str(p) for p in (out / "loss.png", out / "forgetting.png") if p.is_file()]
-    return {"final_model": phases[-1]["model_dir"], "plots": plots, "phases": phases}
+    return Training.of(out, phases[-1].model_dir, plots, phases)
 
 
 def _write_heldout(run: Run, files: list[Path]) -> None:
@@ -307,37 +279,30 @@ def _write_heldout(run: Run, files: list[Path]) -> None:
         write_records(_data_file(prepared / "heldout", leaf), rows)
 
 
-def _train(run: Run) -> dict[str, Any]:
+def _train(run: Run) -> Training:
     files = _train_files(run)
     if not files:
-        return {"trained": False, "final_model": run.plan.start_model}
+        return Training(trained=False, final_model=run.plan.start_model)
     if run.project.config.retrain.launcher:
         result = _train_launched(run, files)
     else:
         result = _train_in_process(run, files)
     _write_heldout(run, files)
-    out = run.work / "train"
-    return {
-        "trained": True,
-        "metrics": str(out / "metrics.jsonl"),
-        "eval": str(out / "eval.json"),
-        **result,
-    }
+    return result
 
 
-def train(run: Run) -> dict[str, Any]:
-    def work() -> dict[str, Any]:
+def train(run: Run) -> Training:
+    def work() -> Training:
         run.say(f"[train] from {run.plan.start_model}")
         return _train(run)
 
-    result: dict[str, Any] = run.journal.step("train", work, _identity)
-    return result
+    return step(run.journal, "train", work, Training)
 
 
 # --- evaluate ------------------------------------------------------------------------------------
 
 
-def _heldout(run: Run) -> dict[str, list[Any]]:
+def _heldout(run: Run) -> dict[str, list[Sample]]:
 
     folder = run.work / "prepared" / "heldout"
     files = sorted(folder.rglob("*.jsonl"))
@@ -356,7 +321,7 @@ def _load(run: Run, model: Path) -> EvalModel:
 
 
 def _items(
-    run: Run, loaded: EvalModel, heldout: Mapping[str, list[Any]], seeds: Seeds
+    run: Run, loaded: EvalModel, heldout: Mapping[str, list[Sample]], seeds: Seeds
 ) -> ItemLosses:
     recipe = load_recipe(run.recipe_path)
     return score_items(loaded, heldout, seeds, max(recipe.token_budget, recipe.max_seq_len))
@@ -394,17 +359,17 @@ def _side_by_side(
 def _evaluate(run: Run) -> Evaluation:
     heldout = _heldout(run)
     seeds = taxonomy_seeds(run.project.taxonomy_root, list(run.plan.leaves))
-    trained = run.journal.result("train")
+    training = recorded(run.journal, "train", Training)
     previous = _load(run, Path(run.plan.start_model))
     before = _items(run, previous, heldout, seeds)
-    changed = bool(trained["trained"])
-    current = _load(run, Path(trained["final_model"])) if changed else previous
+    changed = training.trained
+    current = _load(run, Path(training.final_model)) if changed else previous
     after = _items(run, current, heldout, seeds) if changed else before
     started = time.monotonic()
     answers = _side_by_side(run, previous, current, seeds) if changed else {}
     seconds = round(time.monotonic() - started, 3)
     bench = run_benchmarks(
-        Path(trained["final_model"]), run.project.config.retrain, run.project.repo_root
+        Path(training.final_model), run.project.config.retrain, run.project.repo_root
     )
     if "skipped" in bench:
         run.say(f"[evaluate] {bench['skipped']}")
@@ -421,7 +386,7 @@ def evaluate(run: Run) -> Evaluation:
         run.say("[evaluate] held-out and seed losses of the previous and the new model")
         return _evaluate(run)
 
-    return Evaluation.model_validate(run.journal.step("evaluate", work, _dump))
+    return step(run.journal, "evaluate", work, Evaluation)
 
 
 # --- gate ----------------------------------------------------------------------------------------
@@ -429,18 +394,18 @@ def evaluate(run: Run) -> Evaluation:
 
 def gate(run: Run) -> GateDecision:
 
-    def work() -> dict[str, Any]:
-        evaluation = Evaluation.model_validate(run.journal.result("evaluate"))
+    def work() -> GateRecord:
+        evaluation = recorded(run.journal, "evaluate", Evaluation)
         decision = decide(evaluation, list(run.plan.generate), run.project.config.retrain)
-        return {"decision": decision.model_dump(mode="json"), "at": now(), "override": None}
+        return GateRecord(decision=decision, at=now())
 
-    result = run.journal.step("gate", work, _identity)
-    decision = GateDecision.model_validate(result["decision"])
+    record = step(run.journal, "gate", work, GateRecord)
     override = override_record(run)
-    if not decision.passed and override is not None and result["override"] is None:
-        run.journal.record("gate", {**result, "override": override.model_dump(mode="json")})
+    if not record.decision.passed and override is not None and record.override is None:
+        overridden = record.model_copy(update={"override": override})
+        run.journal.record("gate", overridden.model_dump(mode="json"))
         run.say(f"[gate] refused, released anyway: override by {override.who}: {override.why}")
-    return decision
+    return record.decision
 
 
 # --- report, artifacts, tag ----------------------------------------------------------------------
@@ -449,15 +414,16 @@ def gate(run: Run) -> GateDecision:
 def report(run: Run) -> Path:
     """Write (or rewrite) the run's report folder; returns the absolute path of report.md."""
 
+    gate = recorded(run.journal, "gate", GateRecord)
     data = ReportInput(
         version=run.plan.version,
-        plan=_plain(run.plan),
-        generation=run.journal.result("generate"),
-        prepared=run.journal.result("prepare"),
-        training=run.journal.result("train"),
-        evaluation=Evaluation.model_validate(run.journal.result("evaluate")),
-        decision=GateDecision.model_validate(run.journal.result("gate")["decision"]),
-        override=run.journal.result("gate").get("override"),
+        plan=run.plan,
+        generation=recorded(run.journal, "generate", Generation),
+        prepared=recorded(run.journal, "prepare", Prepared),
+        training=recorded(run.journal, "train", Training),
+        evaluation=recorded(run.journal, "evaluate", Evaluation),
+        decision=gate.decision,
+        override=gate.override,
         seconds={s: run.journal.seconds(s) or 0.0 for s in run.journal.steps},
     )
     return write_report(data, run.work / "report")
@@ -471,33 +437,32 @@ def _data_hash(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def _metrics(run: Run) -> dict[str, Any]:
-    evaluation = Evaluation.model_validate(run.journal.result("evaluate"))
-    decision = GateDecision.model_validate(run.journal.result("gate")["decision"])
-    generation = run.journal.result("generate")
-    training = run.journal.result("train")
+def _metrics(run: Run) -> Metrics:
+    evaluation = recorded(run.journal, "evaluate", Evaluation)
+    decision = recorded(run.journal, "gate", GateRecord).decision
+    generation = recorded(run.journal, "generate", Generation)
     learned = decision.learned
-    return {
-        "loss_before": evaluation.means("before"),
-        "loss_after": evaluation.means("after"),
-        "mean_learning": sum(learned.values()) / len(learned) if learned else None,
-        "max_forgetting": max(decision.forgotten.values()) if decision.forgotten else None,
-        "samples": {leaf: v["samples"] for leaf, v in generation["leaves"].items()},
-        "teacher_calls": generation["teacher_calls"],
-        "train_steps": sum(p["steps"] for p in training.get("phases", [])),
-        "benchmarks": evaluation.benchmarks,
-        "seconds": {s: run.journal.seconds(s) for s in run.journal.steps},
-    }
+    return Metrics(
+        loss_before=evaluation.means("before"),
+        loss_after=evaluation.means("after"),
+        mean_learning=sum(learned.values()) / len(learned) if learned else None,
+        max_forgetting=max(decision.forgotten.values()) if decision.forgotten else None,
+        samples={leaf: v.samples for leaf, v in generation.leaves.items()},
+        teacher_calls=generation.teacher_calls,
+        train_steps=recorded(run.journal, "train", Training).steps,
+        benchmarks=evaluation.benchmarks,
+        seconds={s: run.journal.seconds(s) for s in run.journal.steps},
+    )
 
 
 def _fill_artifacts(run: Run, staging: Path) -> None:
 
-    training = run.journal.result("train")
-    link_tree(Path(training["final_model"]), staging / "model")
+    training = recorded(run.journal, "train", Training)
+    link_tree(Path(training.final_model), staging / "model")
     for name in ("data", "replay", "heldout"):
         link_tree(run.work / "prepared" / name, staging / name)
     link_tree(run.work / "report", staging)
-    if training["trained"]:
+    if training.trained:
         (staging / "train").mkdir(parents=True, exist_ok=True)
         for name in ("metrics.jsonl", "eval.json", "summary.json"):
             source = run.work / "train" / name
@@ -520,7 +485,7 @@ def _expected(run: Run) -> dict[str, str]:
 
 def artifacts(run: Run) -> Lineage:
 
-    def work() -> dict[str, Any]:
+    def work() -> Lineage:
         final = artifacts_dir(run.project.repo_root, run.plan.version)
         staging = final.parent / f".{final.name}.partial"
         aside = check_reused(final, _expected(run))
@@ -540,33 +505,32 @@ def artifacts(run: Run) -> Lineage:
             write_card(staging, lineage, run.project.taxonomy_root)
             staging.rename(final)
         run.say(f"[artifacts] {final}")
-        return dict(json.loads((final / "lineage.json").read_text(encoding="utf-8")))
+        return Lineage.model_validate_json((final / "lineage.json").read_text(encoding="utf-8"))
 
-    return Lineage.model_validate(run.journal.step("artifacts", work, _identity))
+    return step(run.journal, "artifacts", work, Lineage)
 
 
-def _upload(run: Run, store_url: str, lineage: Lineage) -> dict[str, Any]:
+def _upload(run: Run, store_url: str, lineage: Lineage) -> Upload:
     repo_root = run.project.repo_root
     run.say(f"[store] uploading {lineage.version} to {store_url}")
     done = push_release(repo_root, store_url, lineage.version, lineage.commit)
     run.say(f"[store] put {done.moved} files ({done.moved_bytes:,} bytes), {done.present} present")
-    return {"url": store_url, "files": done.files, "uploaded": done.moved}
+    return Upload(url=store_url, files=done.files, uploaded=done.moved)
 
 
 def tag(run: Run) -> Release:
     """Upload the version to the store (when one is configured), then write its tag."""
-    lineage = Lineage.model_validate(run.journal.result("artifacts"))
+    lineage = recorded(run.journal, "artifacts", Lineage)
     store_url = run.project.config.store
     if store_url:
-        run.journal.step("store", lambda: _upload(run, store_url, lineage), _identity)
+        step(run.journal, "store", lambda: _upload(run, store_url, lineage), Upload)
     else:
         run.say(f"[store] no store configured: {lineage.version} lives only on this machine")
 
-    def work() -> dict[str, Any]:
+    def work() -> Tagged:
         release = tag_release(run.project.repo_root, lineage)
-        return {"tag": release.tag, "commit": release.commit}
+        return Tagged(tag=release.tag, commit=release.commit)
 
-    run.journal.step("tag", work, _identity)
-    if run.journal.result("tag")["commit"] != lineage.commit:
+    if step(run.journal, "tag", work, Tagged).commit != lineage.commit:
         raise UsageError(f"{lineage.version}: the tag points at another commit")
     return Release(int(lineage.version[1:]), lineage.commit, lineage)

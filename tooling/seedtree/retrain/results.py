@@ -1,0 +1,129 @@
+"""What the generate, prepare, train, gate, store and tag steps record in a run's journal.
+
+Each step's result is one frozen model, written with ``model_dump(mode="json")`` and read back
+with ``model_validate`` (the evaluate step's is :class:`seedtree.retrain.evidence.Evaluation`).
+The JSON shape is the one earlier versions of seedtree recorded as plain dicts, so a journal
+they left behind (a killed run resumed after an upgrade) still loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, JsonValue
+
+from seedtree.generate.run import GenerationReport
+from seedtree.retrain.release import GateDecision, Override
+from seedtree.train.run import PhaseSummary
+
+
+class _Result(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LeafGeneration(_Result):
+    """One generated leaf: its dataset file, accepted samples, teacher calls and funnel."""
+
+    dataset: str | None
+    samples: int
+    teacher_calls: int
+    funnel: dict[str, JsonValue]  # the generate stage's Funnel.to_json()
+
+
+class Generation(_Result):
+    """The generate step's result: per leaf, and the teacher calls made in all."""
+
+    leaves: dict[str, LeafGeneration] = {}
+    teacher_calls: int = 0
+    teacher: str | None = None  # None: nothing was generated, no teacher was started
+
+    @classmethod
+    def of(cls, report: GenerationReport) -> Generation:
+        leaves = {
+            leaf_id: LeafGeneration(
+                dataset=str(result.dataset_path) if result.dataset_path else None,
+                samples=len(result.samples),
+                teacher_calls=result.funnel.teacher_calls,
+                funnel=result.funnel.to_json(),
+            )
+            for leaf_id, result in sorted(report.leaves.items())
+        }
+        calls = sum(leaf.teacher_calls for leaf in leaves.values())
+        return cls(leaves=leaves, teacher_calls=calls, teacher=str(report.teacher))
+
+    def dataset(self, leaf: str) -> str | None:
+        found = self.leaves.get(leaf)
+        return found.dataset if found else None
+
+
+class Prepared(_Result):
+    """The prepare step's result: the leaves the replay buffer holds samples of."""
+
+    replay_leaves: tuple[str, ...] = ()
+
+
+class Training(_Result):
+    """The train step's result (``trained`` false: no new data, the start model is final)."""
+
+    trained: bool
+    final_model: str
+    metrics: str | None = None  # the trainer's metrics.jsonl
+    eval: str | None = None  # its forgetting matrix, eval.json
+    plots: tuple[str, ...] = ()
+    phases: tuple[PhaseSummary, ...] = ()
+
+    @classmethod
+    def of(
+        cls, out: Path, final_model: str, plots: Sequence[str], phases: Sequence[PhaseSummary]
+    ) -> Training:
+        """A training run's result: its model, plots and phases, and its files in ``out``."""
+        return cls(
+            trained=True,
+            final_model=final_model,
+            metrics=str(out / "metrics.jsonl"),
+            eval=str(out / "eval.json"),
+            plots=tuple(plots),
+            phases=tuple(phases),
+        )
+
+    @property
+    def steps(self) -> int:
+        return sum(phase.steps for phase in self.phases)
+
+
+class GateRecord(_Result):
+    """The gate step's result: the decision, when it was made, and any override of a refusal."""
+
+    decision: GateDecision
+    at: str
+    override: Override | None = None
+
+
+class Metrics(_Result):
+    """The headline figures of a version (``metrics`` in its lineage)."""
+
+    loss_before: dict[str, float]
+    loss_after: dict[str, float]
+    mean_learning: float | None
+    max_forgetting: float | None
+    samples: dict[str, int]
+    teacher_calls: int
+    train_steps: int
+    benchmarks: dict[str, JsonValue]
+    seconds: dict[str, float | None]
+
+
+class Upload(_Result):
+    """The store step's result."""
+
+    url: str
+    files: int
+    uploaded: int
+
+
+class Tagged(_Result):
+    """The tag step's result (what ``leftovers`` looks for to restore an unpushed tag)."""
+
+    tag: str
+    commit: str
