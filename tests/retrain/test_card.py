@@ -10,6 +10,7 @@ import yaml
 
 from seedtree.retrain.card import CARD, write_card
 from seedtree.retrain.release import GateDecision, Lineage, Override
+from seedtree.retrain.results import Metrics
 
 TRAINED = "compositional_skills/writing/poetry/haiku"
 REPLAYED = "knowledge/science/tides"
@@ -38,8 +39,8 @@ def _lineage(base: str = "default") -> Lineage:
         data_hash="d" * 64,
         recipe_hash="r" * 16,
         metrics={
-            "heldout_loss_before": {TRAINED: 2.5, REPLAYED: 1.25},
-            "heldout_loss_after": {TRAINED: 2.0, REPLAYED: 1.3},
+            "loss_before": {TRAINED: 2.5, REPLAYED: 1.25},
+            "loss_after": {TRAINED: 2.0, REPLAYED: 1.3},
             "benchmarks": {"arc_easy": {"acc,none": 0.4125, "alias": "x"}},
         },
         gate=gate,
@@ -133,3 +134,8 @@ def test_the_released_folder_loads_with_transformers_and_chats(
     out = model.generate(ids, max_new_tokens=6, min_new_tokens=6, do_sample=False)
     assert out.shape[1] == ids.shape[1] + 6
     assert "<|im_start|>assistant" in tokenizer.decode(ids[0])
+
+
+def test_the_card_reads_the_keys_a_release_records() -> None:
+    """The held-out losses come from the fields of the lineage's metrics as retrain writes them."""
+    assert {"loss_before", "loss_after"} <= set(Metrics.model_fields)

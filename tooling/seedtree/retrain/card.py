@@ -58,8 +58,8 @@ def _count_rows(path: Path) -> int:
 
 
 def leaf_rows(lineage: Lineage, taxonomy_root: Path, version_dir: Path) -> list[LeafRow]:
-    before = lineage.metrics.get("heldout_loss_before") or {}
-    after = lineage.metrics.get("heldout_loss_after") or {}
+    before = lineage.metrics.get("loss_before") or {}  # the keys of retrain.results.Metrics
+    after = lineage.metrics.get("loss_after") or {}
     return [
         LeafRow(
             leaf=leaf,

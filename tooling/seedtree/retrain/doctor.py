@@ -31,7 +31,7 @@ from seedtree.errors import EXIT_OK, SeedtreeError, UsageError
 from seedtree.home import seedtree_home
 from seedtree.models import resolve_model
 from seedtree.project import Project
-from seedtree.retrain.release import Release, artifacts_dir, current_release
+from seedtree.retrain.release import Release, artifacts_dir, current_release, local_artifacts
 from seedtree.retrain.store import open_store
 from seedtree.teacher.base import Message, TeacherRequest
 from seedtree.teacher.openai import OpenAITeacher
@@ -99,6 +99,8 @@ def start_model_name(project: Project, base_model: str | None) -> str:
     start = start_release(project, base_model)
     if start is None:
         return base_name(project.config, base_model)
+    if project.config.store:  # a new machine: the run would restore it first, and so do we
+        return str(local_artifacts(project.repo_root, project.config.store, start) / "model")
     return str(artifacts_dir(project.repo_root, start.version) / "model")
 
 
