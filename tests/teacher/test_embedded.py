@@ -109,6 +109,19 @@ def test_label_scores_are_normalised_log_likelihoods(tiny_teacher: EmbeddedTeach
         )
 
 
+def test_label_scores_same_alone_and_in_a_mixed_batch(tiny_model_dir: Path) -> None:
+    # prompts of different lengths share one left-padded prefill; labels of several tokens
+    requests = [
+        ScoreRequest((Message("user", p),), ("YES", "NO", "maybe not", "1")) for p in PROMPTS
+    ]
+    alone = EmbeddedTeacher(tiny_model_dir, batch_size=1).score_labels(requests)
+    mixed = EmbeddedTeacher(tiny_model_dir, batch_size=3).score_labels(requests)
+    for one, other in zip(alone, mixed, strict=True):
+        for label, prob in one.probs.items():
+            assert math.isclose(prob, other.probs[label], rel_tol=1e-4, abs_tol=1e-7)
+    assert len({round(s.probs["YES"], 6) for s in alone}) > 1  # the prompts matter
+
+
 def test_prompt_longer_than_context(tiny_model_dir: Path) -> None:
     long = " ".join(["word"] * 2500)
     teacher = EmbeddedTeacher(tiny_model_dir, batch_size=2)

@@ -30,6 +30,7 @@ from seedtree.teacher.base import (
 
 if TYPE_CHECKING:
     import torch
+    from transformers import DynamicCache
 
     from seedtree.config import TeacherConfig
 
@@ -136,23 +137,23 @@ class EmbeddedTeacher:
         return [done[i] for i in range(len(requests))]
 
     def score_labels(self, requests: Sequence[ScoreRequest]) -> list[LabelScores]:
-        pairs: list[tuple[int, str, list[int], int]] = []
+        jobs: list[tuple[list[int], dict[str, list[int]]]] = []
         for index, req in enumerate(requests):
             if not req.labels:
                 raise UsageError(f"score request {index}: no labels to score")
             answers = {label: self._label_ids(label, index) for label in req.labels}
             longest = max(len(a) for a in answers.values())
-            prompt = self._prompt_ids(req.messages, index, reserve=longest, need=longest)
-            for label, answer in answers.items():
-                pairs.append((index, label, prompt + answer, len(answer)))
+            jobs.append(
+                (self._prompt_ids(req.messages, index, reserve=longest, need=longest), answers)
+            )
         totals: list[dict[str, float]] = [{} for _ in requests]
-        order = sorted(range(len(pairs)), key=lambda i: -len(pairs[i][2]))
+        order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i][0]))
         for start in range(0, len(order), self.batch_size):
-            chunk = [pairs[i] for i in order[start : start + self.batch_size]]
-            for (index, label, _, _), value in zip(
-                chunk, self._answer_logprobs(chunk), strict=True
+            batch = order[start : start + self.batch_size]
+            for index, values in zip(
+                batch, self._label_logprobs([jobs[i] for i in batch]), strict=True
             ):
-                totals[index][label] = value
+                totals[index] = values
         return [LabelScores.from_logprobs(t) for t in totals]
 
     def close(self) -> None:
@@ -216,32 +217,63 @@ class EmbeddedTeacher:
 
     def _decode_batch(self, rows: list[_Row], top_logprobs: int) -> None:
         import torch
-        from transformers import DynamicCache
 
-        ids, mask = self._left_pad([r.prompt for r in rows])
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        cache = DynamicCache(config=self.model.config)
-        active = list(range(len(rows)))
         with torch.inference_mode():
-            while active:
-                out = self.model(
-                    input_ids=ids,
-                    attention_mask=mask,
-                    position_ids=positions,
-                    past_key_values=cache,
-                    use_cache=True,
-                )
-                logits = out.logits[:, -1, :].float()
+            logits, cache, mask, positions = self._prefill([r.prompt for r in rows])
+            active = list(range(len(rows)))
+            while True:
                 chosen = self._advance([rows[i] for i in active], logits, top_logprobs)
                 keep = [j for j, i in enumerate(active) if rows[i].finish is None]
-                if len(keep) < len(active) and keep:
+                if not keep:
+                    return
+                if len(keep) < len(active):
                     index = torch.tensor(keep, device=self.device)
                     cache.batch_select_indices(index)
                     mask, positions, chosen = mask[index], positions[index], chosen[index]
                 active = [active[j] for j in keep]
-                ids = chosen.unsqueeze(-1)
                 mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
                 positions = positions[:, -1:] + 1
+                out = self.model(
+                    input_ids=chosen.unsqueeze(-1),
+                    attention_mask=mask,
+                    position_ids=positions,
+                    past_key_values=cache,
+                    use_cache=True,
+                    logits_to_keep=1,
+                )
+                logits = out.logits[:, -1, :].float()
+
+    def _prefill(
+        self, prompts: list[list[int]]
+    ) -> tuple[torch.Tensor, DynamicCache, torch.Tensor, torch.Tensor]:
+        """Run each distinct prompt once; the next-token logits, cache, mask and positions per row.
+
+        Rows of one request (``n`` > 1) and the labels of one judge prompt share their prompt: it
+        is computed once and its cache copied to each row. Only the last position's logits are
+        computed (a prompt's logits over the whole vocabulary would cost a fifth of the prefill).
+        """
+        import torch
+        from transformers import DynamicCache
+
+        distinct: dict[tuple[int, ...], int] = {}
+        owner = [distinct.setdefault(tuple(p), len(distinct)) for p in prompts]
+        ids, mask = self._left_pad([list(p) for p in distinct])
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        cache = DynamicCache(config=self.model.config)
+        out = self.model(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=positions,
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        logits = out.logits[:, -1, :].float()
+        if len(distinct) < len(prompts):
+            index = torch.tensor(owner, device=self.device)
+            cache.batch_select_indices(index)
+            logits, mask, positions = logits[index], mask[index], positions[index]
+        return logits, cache, mask, positions
 
     def _advance(self, rows: list[_Row], logits: torch.Tensor, top_logprobs: int) -> torch.Tensor:
         """Pick each row's next token, record it and decide whether the row is finished."""
@@ -310,27 +342,48 @@ class EmbeddedTeacher:
 
     # --- scoring --------------------------------------------------------------------------
 
-    def _answer_logprobs(self, chunk: list[tuple[int, str, list[int], int]]) -> list[float]:
-        """Sum of log-probabilities of each sequence's last ``answer`` tokens (right-padded)."""
+    def _label_logprobs(
+        self, jobs: list[tuple[list[int], dict[str, list[int]]]]
+    ) -> list[dict[str, float]]:
+        """Each label's summed log-probability as the whole answer to its job's prompt.
+
+        The prompt runs once (left-padded, cached); the labels' tokens after their first then run
+        as one short batch over copies of that cache, right-padded (a causal model never looks at
+        the padding after a token).
+        """
         import torch
 
-        width = max(len(seq) for _, _, seq, _ in chunk)
-        ids = torch.full((len(chunk), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(chunk), width), dtype=torch.long)
-        for j, (_, _, seq, _) in enumerate(chunk):
-            ids[j, : len(seq)] = torch.tensor(seq, dtype=torch.long)
-            mask[j, : len(seq)] = 1
+        pairs = [
+            (j, label, answer)
+            for j, (_, answers) in enumerate(jobs)
+            for label, answer in answers.items()
+        ]
         with torch.inference_mode():
-            logits = self.model(
-                input_ids=ids.to(self.device), attention_mask=mask.to(self.device)
-            ).logits.float()
-        logprobs = torch.log_softmax(logits, dim=-1).cpu()
-        out = []
-        for j, (_, _, seq, answer) in enumerate(chunk):
-            targets = torch.tensor(seq[len(seq) - answer :])
-            steps = torch.arange(len(seq) - answer - 1, len(seq) - 1)
-            out.append(float(logprobs[j, steps, targets].sum()))
-        return out
+            logits, cache, mask, positions = self._prefill([jobs[j][0] for j, _, _ in pairs])
+            first = torch.log_softmax(logits, dim=-1)
+            totals: list[dict[str, float]] = [{} for _ in jobs]
+            for row, (j, label, answer) in enumerate(pairs):
+                totals[j][label] = float(first[row, answer[0]])
+            rest = max(len(answer) for _, _, answer in pairs) - 1
+            if rest == 0:
+                return totals
+            tail = torch.full((len(pairs), rest), self.pad_id, dtype=torch.long)
+            tail_mask = torch.zeros((len(pairs), rest), dtype=torch.long)
+            for row, (_, _, answer) in enumerate(pairs):
+                tail[row, : len(answer) - 1] = torch.tensor(answer[:-1], dtype=torch.long)
+                tail_mask[row, : len(answer) - 1] = 1
+            out = self.model(
+                input_ids=tail.to(self.device),
+                attention_mask=torch.cat([mask, tail_mask.to(self.device)], dim=1),
+                position_ids=positions[:, -1:] + 1 + torch.arange(rest, device=self.device),
+                past_key_values=cache,
+                use_cache=True,
+            )
+            later = torch.log_softmax(out.logits.float(), dim=-1).cpu()
+        for row, (j, label, answer) in enumerate(pairs):
+            steps = torch.arange(len(answer) - 1)
+            totals[j][label] += float(later[row, steps, torch.tensor(answer[1:])].sum())
+        return totals
 
 
 def create(config: TeacherConfig) -> EmbeddedTeacher:
