@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from generate.conftest import GROUNDED, KNOWLEDGE, SKILL, leaves_of
-from generate.scripted import ScriptedTeacher, no, words, yes
+from generate.scripted import COMPLETE_STAGES, ScriptedTeacher, no, stage_of, words, yes
 from seedtree.config import GenerateConfig
 from seedtree.generate.run import generate_leaves
+from seedtree.teacher.base import TeacherRequest, TeacherResponse
 
 
 def scripted_outputs(outputs: list[str]) -> object:
@@ -108,6 +109,32 @@ def test_sample_records_explain_themselves(repo: Path, tmp_path: Path) -> None:
     assert len(meta["seed_ids"]) == config.seeds_per_prompt + 1
     assert all(s.startswith("seed:") for s in meta["seed_ids"])
     assert sample["id"].startswith(f"{SKILL}:")
+
+
+class RecordingTeacher(ScriptedTeacher):
+    """Keeps the temperature of every completion request, by the template it renders."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.temperatures: dict[str, set[float]] = {}
+
+    def _one(self, request: TeacherRequest) -> TeacherResponse:
+        stage = stage_of(request.messages[-1].content, COMPLETE_STAGES)
+        self.temperatures.setdefault(stage, set()).add(request.temperature)
+        return super()._one(request)
+
+
+def test_answer_temperature_applies_to_the_answer_stage_only(repo: Path, tmp_path: Path) -> None:
+    (leaf,) = leaves_of(repo, SKILL)
+    teacher = RecordingTeacher()
+    config = GenerateConfig(tokenizer="whitespace", samples_per_leaf=2, answer_temperature=0.2)
+    report = generate_leaves(
+        [leaf], teacher, repo_root=repo, config=config, out_dir=tmp_path, quiet=True
+    )
+    assert teacher.temperatures == {"questions": {0.7}, "answer": {0.2}}
+    sample = report.leaves[SKILL].samples[0]
+    assert sample["metadata"]["teacher"]["answer_temperature"] == 0.2
+    assert sample["metadata"]["teacher"]["temperature"] == 0.7
 
 
 def faithful(prompt: str, labels: tuple[str, ...]) -> dict[str, float]:

@@ -145,6 +145,10 @@ class GenerateConfig(_Section):
     """Seed examples shown in one generation prompt (all from the leaf being generated)."""
     temperature: float = 0.7
     """Sampling temperature of generation prompts (judges decode greedily)."""
+    answer_temperature: float | None = Field(default=None, ge=0.0)
+    """Sampling temperature of the skill answer stage (None: temperature). Questions want variety;
+    a lower value here keeps answers closer to the form of the leaf's example answer.
+    """
     top_p: float = 0.95
     """Nucleus sampling of generation prompts."""
     max_tokens: int = 256

@@ -126,9 +126,12 @@ class LeafRun:
         return int.from_bytes(hashlib.sha256(blob).digest()[:4], "little") & 0x7FFFFFFF
 
     def chat(self, stage: str, name: str, index: int, **values: Any) -> TeacherRequest:
+        temperature = self.config.temperature
+        if stage == "answer" and self.config.answer_temperature is not None:
+            temperature = self.config.answer_temperature
         return TeacherRequest(
             messages=(Message("user", self.prompts.render(name, **values)),),
-            temperature=self.config.temperature,
+            temperature=temperature,
             top_p=self.config.top_p,
             max_tokens=self.limits.tokens(stage, self.config.max_tokens),
             seed=self.seed(stage, index),

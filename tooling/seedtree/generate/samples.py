@@ -46,6 +46,8 @@ def record(run: LeafRun, cand: Candidate, prov: Provenance) -> dict[str, Any]:
         "judge_scores": dict(sorted(cand.scores.items())),
         "taxonomy_commit": prov.taxonomy_commit,
     }
+    if prov.config.answer_temperature is not None and run.leaf.kind != "knowledge":
+        meta["teacher"]["answer_temperature"] = prov.config.answer_temperature
     if cand.chunk is not None:
         meta["chunk_text"] = cand.chunk.text
     if cand.context is not None:

@@ -279,11 +279,12 @@ class EmbeddedTeacher:
         """Pick each row's next token, record it and decide whether the row is finished."""
         import torch
 
-        logprobs = torch.log_softmax(logits, dim=-1)
-        chosen = [_pick(logits[j], row) for j, row in enumerate(rows)]
-        for j, (row, token) in enumerate(zip(rows, chosen, strict=True)):
-            if top_logprobs > 0:
+        chosen = _pick(logits, rows)
+        if top_logprobs > 0:
+            logprobs = torch.log_softmax(logits, dim=-1)
+            for j, (row, token) in enumerate(zip(rows, chosen, strict=True)):
                 row.logprobs.append(self._token_logprob(logprobs[j], token, top_logprobs))
+        for row, token in zip(rows, chosen, strict=True):
             self._append(row, token)
         return torch.tensor(chosen, device=self.device)
 
@@ -397,20 +398,31 @@ def create(config: TeacherConfig) -> EmbeddedTeacher:
     )
 
 
-def _pick(logits: torch.Tensor, row: _Row) -> int:
-    """Greedy at temperature 0, otherwise nucleus sampling with the row's own generator."""
+def _pick(logits: torch.Tensor, rows: list[_Row]) -> list[int]:
+    """Each row's next token: greedy at temperature 0, otherwise nucleus sampling.
+
+    The batch's probabilities are computed and sorted together; each sampling row then draws
+    from its own nucleus (the most likely tokens whose mass reaches ``top_p``, in a stable
+    order) with its own generator, so a row's draw does not depend on the rest of its batch.
+    """
     import torch
 
-    if row.temperature <= 0:
-        return int(torch.argmax(logits))
-    probs = torch.softmax(logits / row.temperature, dim=-1)
-    if row.top_p < 1.0:
-        sorted_probs, order = torch.sort(probs, descending=True)
-        cumulative = torch.cumsum(sorted_probs, dim=-1)
-        drop = cumulative - sorted_probs > row.top_p
-        sorted_probs[drop] = 0.0
-        probs = torch.zeros_like(probs).scatter(0, order, sorted_probs)
-    return int(torch.multinomial(probs.cpu(), 1, generator=row.generator))
+    chosen = torch.argmax(logits, dim=-1).tolist()
+    sampled = [j for j, row in enumerate(rows) if row.temperature > 0]
+    if not sampled:
+        return [int(t) for t in chosen]
+    temperature = torch.tensor([rows[j].temperature for j in sampled], device=logits.device)
+    probs = torch.softmax(logits[sampled] / temperature[:, None], dim=-1)
+    probs, order = torch.sort(probs, dim=-1, descending=True, stable=True)
+    top_p = torch.tensor([rows[j].top_p for j in sampled], device=logits.device)
+    kept = ((probs.cumsum(dim=-1) - probs) < top_p[:, None]).sum(dim=-1).clamp(min=1)
+    kept[top_p >= 1.0] = probs.shape[-1]  # no nucleus: the whole vocabulary
+    probs, order, kept = probs.cpu(), order.cpu(), kept.tolist()
+    for i, j in enumerate(sampled):
+        nucleus = probs[i, : kept[i]]
+        draw = torch.multinomial(nucleus, 1, generator=rows[j].generator)
+        chosen[j] = order[i, int(draw)]
+    return [int(t) for t in chosen]
 
 
 def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:
