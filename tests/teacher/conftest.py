@@ -11,7 +11,7 @@ from teacher.servers import seedtree_serve
 
 @pytest.fixture(scope="session")
 def tiny_teacher(tiny_model_dir: Path) -> Iterator[EmbeddedTeacher]:
-    teacher = EmbeddedTeacher(tiny_model_dir, batch_size=4)
+    teacher = EmbeddedTeacher(tiny_model_dir, batch_size=4, dtype="float32")
     yield teacher
     teacher.close()
 

@@ -25,6 +25,7 @@ TOOLING = PROJECT_ROOT / "tooling"  # this checkout's code, whatever the server'
 def seedtree_serve(model: Path, workdir: Path, *extra: str) -> Iterator[str]:
     """Run ``seedtree serve --port 0`` as a subprocess; yield its base URL (``.../v1``)."""
     env = {**os.environ, "SEEDTREE_HOME": str(workdir / "home"), "PYTHONPATH": str(TOOLING)}
+    env["SEEDTREE__TEACHER__DTYPE"] = "float32"  # as the in-process teachers it is compared with
     proc = subprocess.Popen(
         [
             sys.executable,

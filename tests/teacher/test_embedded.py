@@ -37,7 +37,7 @@ def test_samples_tokens_and_finish_reasons(tiny_teacher: EmbeddedTeacher) -> Non
 def test_same_request_same_completions_in_any_batch(tiny_model_dir: Path) -> None:
     target = chat(PROMPTS[1], n=2, max_tokens=8, temperature=1.0, top_p=0.9, seed=11)
     others = [chat(p, n=2, max_tokens=5, temperature=1.0, seed=i) for i, p in enumerate(PROMPTS)]
-    teacher = EmbeddedTeacher(tiny_model_dir, batch_size=1)
+    teacher = EmbeddedTeacher(tiny_model_dir, batch_size=1, dtype="float32")
     alone = teacher.complete([target])[0]
     teacher.batch_size = 3
     mixed = teacher.complete([*others, target])[-1]
@@ -114,8 +114,8 @@ def test_label_scores_same_alone_and_in_a_mixed_batch(tiny_model_dir: Path) -> N
     requests = [
         ScoreRequest((Message("user", p),), ("YES", "NO", "maybe not", "1")) for p in PROMPTS
     ]
-    alone = EmbeddedTeacher(tiny_model_dir, batch_size=1).score_labels(requests)
-    mixed = EmbeddedTeacher(tiny_model_dir, batch_size=3).score_labels(requests)
+    alone = EmbeddedTeacher(tiny_model_dir, batch_size=1, dtype="float32").score_labels(requests)
+    mixed = EmbeddedTeacher(tiny_model_dir, batch_size=3, dtype="float32").score_labels(requests)
     for one, other in zip(alone, mixed, strict=True):
         for label, prob in one.probs.items():
             assert math.isclose(prob, other.probs[label], rel_tol=1e-4, abs_tol=1e-7)
@@ -161,3 +161,22 @@ def test_real_default_model_answers_and_judges() -> None:
     (scores,) = teacher.score_labels([ScoreRequest(question, ("YES", "NO"))])
     assert scores.best == "YES"
     teacher.close()
+
+
+def test_auto_dtype_takes_bfloat16_only_where_the_hardware_computes_it(
+    tiny_model_dir: Path,
+) -> None:
+    from seedtree.teacher.embedded import pick_dtype
+
+    assert pick_dtype("auto", "cuda") == "bfloat16"
+    assert pick_dtype("auto", "cpu", cpu_flags="fpu sse avx2 avx512f avx512_bf16") == "bfloat16"
+    assert pick_dtype("auto", "cpu", cpu_flags="fpu sse avx2 amx_bf16 amx_tile") == "bfloat16"
+    assert pick_dtype("auto", "cpu", cpu_flags="fpu sse avx2 avx512f avx512bw") == "float32"
+    assert pick_dtype("float32", "cuda") == "float32"
+    # a bfloat16 teacher answers and judges, and says so in its id (its outputs differ)
+    teacher = EmbeddedTeacher(tiny_model_dir, batch_size=2, dtype="bfloat16")
+    assert teacher.model.dtype == torch.bfloat16 and teacher.id.endswith("+bf16")
+    (response,) = teacher.complete([chat(PROMPTS[0], max_tokens=4, temperature=1.0)])
+    assert 1 <= response.completions[0].tokens <= 4
+    (scores,) = teacher.score_labels([ScoreRequest((Message("user", PROMPTS[2]),), ("YES", "NO"))])
+    assert math.isclose(sum(scores.probs.values()), 1.0, rel_tol=1e-6)

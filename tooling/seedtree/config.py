@@ -90,6 +90,10 @@ class TeacherConfig(_Section):
     """Prompts the embedded backend decodes together."""
     device: str = "auto"
     """`auto` (CUDA when there is one, else CPU), `cpu` or `cuda`, for the embedded backend."""
+    dtype: Literal["auto", "float32", "bfloat16"] = "auto"
+    """Weights of the embedded backend: `auto` is bfloat16 on CUDA and on a CPU with native
+    bfloat16 arithmetic (AVX512-BF16 or AMX), float32 elsewhere (emulated bfloat16 is slower).
+    """
     tensor_parallel_size: int = 1
     """GPUs one in-process vLLM model is split over."""
     truncate_prompts: bool = False

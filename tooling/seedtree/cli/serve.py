@@ -45,6 +45,7 @@ def serve(
         model,
         batch_size=settings.teacher.batch_size,
         device=settings.teacher.device,
+        dtype=settings.teacher.dtype,
         quiet=quiet,
         api_key_env=api_key_env,
     )

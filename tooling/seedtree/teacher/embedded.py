@@ -81,6 +81,7 @@ class EmbeddedTeacher:
         batch_size: int = 16,
         device: str = "auto",
         truncate_prompts: bool = False,
+        dtype: str = "auto",
     ) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -91,14 +92,16 @@ class EmbeddedTeacher:
         self.batch_size = batch_size
         self.truncate_prompts = truncate_prompts
         self.device = _pick_device(device)
-        dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
-        self.model = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=dtype)
+        self.model = AutoModelForCausalLM.from_pretrained(
+            self.model_dir, dtype=getattr(torch, pick_dtype(dtype, self.device))
+        )
         self.model.to(self.device).eval()
         self.context = int(getattr(self.model.config, "max_position_embeddings", 2048))
         self.eos_ids = _eos_ids(self.tokenizer, self.model)
         self.pad_id = _pad_id(self.tokenizer, self.eos_ids)
-        self._id = f"embedded:{self.model_dir.name}@{_fingerprint(self.model_dir)}"
+        precision = "+bf16" if self.model.dtype == torch.bfloat16 else ""  # other outputs
+        self._id = f"embedded:{self.model_dir.name}@{_fingerprint(self.model_dir)}{precision}"
 
     @property
     def id(self) -> str:
@@ -395,6 +398,7 @@ def create(config: TeacherConfig) -> EmbeddedTeacher:
         batch_size=config.batch_size,
         device=config.device,
         truncate_prompts=config.truncate_prompts,
+        dtype=config.dtype,
     )
 
 
@@ -434,6 +438,30 @@ def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:
 def _sample_seed(seed: int, sample: int) -> int:
     digest = hashlib.sha256(f"{seed}:{sample}".encode()).digest()
     return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+
+
+def pick_dtype(dtype: str, device: str, cpu_flags: str | None = None) -> str:
+    """``float32`` or ``bfloat16``: ``auto`` takes bfloat16 where the hardware computes it.
+
+    On a CPU, bfloat16 halves the weights read at every decoding step, but without native
+    bfloat16 instructions (``avx512_bf16``, ``amx_bf16``) torch emulates it, slower than float32.
+    """
+    if dtype != "auto":
+        return dtype
+    if device.startswith("cuda"):
+        return "bfloat16"
+    flags = _cpu_flags() if cpu_flags is None else cpu_flags
+    native = {"avx512_bf16", "amx_bf16"} & set(flags.split())
+    return "bfloat16" if native else "float32"
+
+
+def _cpu_flags() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:  # not Linux: no way to tell, so the safe choice
+        return ""
+    lines = (line for line in text.splitlines() if line.startswith("flags"))
+    return next(lines, "").partition(":")[2]
 
 
 def _pick_device(device: str) -> str:

@@ -361,6 +361,7 @@ def serve_command(
     *,
     batch_size: int,
     device: str,
+    dtype: str = "auto",
     quiet: bool = False,
     api_key_env: str | None = None,
     limits: ServeLimits | None = None,
@@ -372,7 +373,7 @@ def serve_command(
     bounds = limits or ServeLimits()
 
     def engine() -> BatchingEngine:
-        teacher = EmbeddedTeacher(path, batch_size=batch_size, device=device)
+        teacher = EmbeddedTeacher(path, batch_size=batch_size, device=device, dtype=dtype)
         return BatchingEngine(teacher, max_queue=bounds.max_queue)
 
     server = make_server(
