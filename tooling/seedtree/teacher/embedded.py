@@ -4,8 +4,9 @@ Requests are expanded into one row per sample, sorted by prompt length and cut i
 ``batch_size`` rows (which bounds memory); each batch is left-padded and decoded step by step with
 a KV cache, dropping rows as they finish. Every row samples with its own ``torch.Generator``
 seeded from its request's ``seed`` and its sample index, so a request gets the same completions
-whichever batch it lands in. Labels are scored by the log-likelihood of each label as the whole
-assistant answer (its tokens and the end-of-turn token), normalised over the label set.
+whichever batch it lands in (in float32; bfloat16 rounding can differ with the padding). Labels
+are scored by the log-likelihood of each label as the whole assistant answer (its tokens and the
+end-of-turn token), normalised over the label set.
 """
 
 from __future__ import annotations
