@@ -237,15 +237,7 @@ class EmbeddedTeacher:
                 active = [active[j] for j in keep]
                 mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
                 positions = positions[:, -1:] + 1
-                out = self.model(
-                    input_ids=chosen.unsqueeze(-1),
-                    attention_mask=mask,
-                    position_ids=positions,
-                    past_key_values=cache,
-                    use_cache=True,
-                    logits_to_keep=1,
-                )
-                logits = out.logits[:, -1, :].float()
+                logits = self._forward(chosen.unsqueeze(-1), mask, positions, cache)[:, -1, :]
 
     def _prefill(
         self, prompts: list[list[int]]
@@ -264,20 +256,31 @@ class EmbeddedTeacher:
         ids, mask = self._left_pad([list(p) for p in distinct])
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         cache = DynamicCache(config=self.model.config)
+        logits = self._forward(ids, mask, positions, cache)[:, -1, :]
+        if len(distinct) < len(prompts):
+            index = torch.tensor(owner, device=self.device)
+            cache.batch_select_indices(index)
+            logits, mask, positions = logits[index], mask[index], positions[index]
+        return logits, cache, mask, positions
+
+    def _forward(
+        self,
+        ids: torch.Tensor,
+        mask: torch.Tensor,
+        positions: torch.Tensor,
+        cache: DynamicCache,
+        keep: int = 1,
+    ) -> torch.Tensor:
+        """Run ``ids`` after what ``cache`` holds; float logits of the last ``keep`` positions."""
         out = self.model(
             input_ids=ids,
             attention_mask=mask,
             position_ids=positions,
             past_key_values=cache,
             use_cache=True,
-            logits_to_keep=1,
+            logits_to_keep=keep,
         )
-        logits = out.logits[:, -1, :].float()
-        if len(distinct) < len(prompts):
-            index = torch.tensor(owner, device=self.device)
-            cache.batch_select_indices(index)
-            logits, mask, positions = logits[index], mask[index], positions[index]
-        return logits, cache, mask, positions
+        return out.logits.float()
 
     def _advance(self, rows: list[_Row], logits: torch.Tensor, top_logprobs: int) -> torch.Tensor:
         """Pick each row's next token, record it and decide whether the row is finished."""
@@ -377,14 +380,14 @@ class EmbeddedTeacher:
             for row, (_, _, answer) in enumerate(pairs):
                 tail[row, : len(answer) - 1] = torch.tensor(answer[:-1], dtype=torch.long)
                 tail_mask[row, : len(answer) - 1] = 1
-            out = self.model(
-                input_ids=tail.to(self.device),
-                attention_mask=torch.cat([mask, tail_mask.to(self.device)], dim=1),
-                position_ids=positions[:, -1:] + 1 + torch.arange(rest, device=self.device),
-                past_key_values=cache,
-                use_cache=True,
+            logits = self._forward(
+                tail.to(self.device),
+                torch.cat([mask, tail_mask.to(self.device)], dim=1),
+                positions[:, -1:] + 1 + torch.arange(rest, device=self.device),
+                cache,
+                keep=rest,
             )
-            later = torch.log_softmax(out.logits.float(), dim=-1).cpu()
+            later = torch.log_softmax(logits, dim=-1).cpu()
         for row, (j, label, answer) in enumerate(pairs):
             steps = torch.arange(len(answer) - 1)
             totals[j][label] += float(later[row, steps, torch.tensor(answer[1:])].sum())
