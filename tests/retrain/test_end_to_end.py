@@ -97,6 +97,8 @@ def _check_evidence(repo: Path, v2: Any, commit_id: str) -> None:
     assert all({A, C} <= set(row) for row in matrix.values())  # earlier leaves in every phase
     report = (v2_dir / "report.md").read_text()
     assert f"| `{A}` | earlier | " in report and "% [" in report
+    seed_table = report.split("Loss on each leaf's seed Q&A")[1].split("\n\n")[1]
+    assert all(f"`{leaf}`" in seed_table for leaf in (A, B, C, D))
     assert "## Answers side by side" in report and f"### `{D}`" in report
     assert "% [" in (v2_dir / "summary.md").read_text()
     seeds = {q for leaf in (B, D) for q, _ in taxonomy_seeds(repo / "taxonomy", [leaf])[leaf]}

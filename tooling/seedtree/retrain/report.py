@@ -46,6 +46,10 @@ def _fmt(value: Any, spec: str = ".4f") -> str:
     return "–" if value is None else format(value, spec)
 
 
+def _negated(value: float | None) -> float | None:
+    return None if value is None else -value
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
@@ -208,6 +212,15 @@ def _matrix_section(data: ReportInput, plots: Mapping[str, str]) -> list[str]:
     ]
     lines = ["## Forgetting matrix (held-out loss after each phase)", ""]
     lines += _table(["phase", *(f"`{leaf}`" for leaf in leaves)], rows)
+    seeds = matrix.get("seed_loglik", {})
+    seeded = sorted({leaf for scores in seeds.values() for leaf in scores})
+    if seeded:  # every leaf has seeds, even one with too few samples to hold any out
+        lines += ["", "Loss on each leaf's seed Q&A (never trained on) after each phase:", ""]
+        loss = [
+            [phase, *(_fmt(_negated(seeds.get(phase, {}).get(leaf))) for leaf in seeded)]
+            for phase in matrix.get("phases", [])
+        ]
+        lines += _table(["phase", *(f"`{leaf}`" for leaf in seeded)], loss)
     bwt = matrix.get("backward_transfer")
     lines += ["", f"Backward transfer: {_fmt(bwt)} (negative means forgetting)."]
     if "forgetting" in plots:
