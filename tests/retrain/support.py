@@ -80,15 +80,7 @@ def record_release(repo: Path, plan: Plan, data_hash: str = "0" * 64) -> Lineage
     gate = GateDecision(
         passed=True, reasons=(), learned={}, forgotten={}, min_learning=0.0, max_forgetting=1.0
     )
-    lineage = Lineage(
-        version=plan.version,
-        commit=plan.commit,
-        previous=plan.previous,
-        base_model=plan.base_model,
-        leaves=plan.leaves,
-        trained={leaf: plan.leaves[leaf] for leaf in plan.generate},
-        removed=plan.removed,
-        renamed=plan.renamed,
+    lineage = plan.lineage(
         data_hash=data_hash,
         recipe_hash="0" * 64,
         metrics={},

@@ -66,6 +66,20 @@ class Plan:
         kept = [leaf for leaf in self.skipped if leaf in self.leaves]
         return tuple(sorted((*self.unchanged, *kept)))
 
+    def lineage(self, **recorded: Any) -> Lineage:
+        """This plan's lineage record: its own fields plus what the run ``recorded``."""
+        return Lineage(
+            version=self.version,
+            commit=self.commit,
+            previous=self.previous,
+            base_model=self.base_model,
+            leaves=self.leaves,
+            trained={leaf: self.leaves[leaf] for leaf in self.generate},
+            removed=self.removed,
+            renamed=self.renamed,
+            **recorded,
+        )
+
 
 @dataclass
 class Run:
@@ -124,17 +138,8 @@ def _typed(journal: Journal, name: str, model: type[M], raw: object) -> M:
 
 def lineage_for(run: Run, metrics: Metrics, data_hash: str, digest: str) -> Lineage:
 
-    plan = run.plan
     gate = recorded(run.journal, "gate", GateRecord)
-    return Lineage(
-        version=plan.version,
-        commit=plan.commit,
-        previous=plan.previous,
-        base_model=plan.base_model,
-        leaves=plan.leaves,
-        trained={leaf: plan.leaves[leaf] for leaf in plan.generate},
-        removed=plan.removed,
-        renamed=plan.renamed,
+    return run.plan.lineage(
         data_hash=data_hash,
         recipe_hash=digest,
         metrics=metrics.model_dump(mode="json"),
