@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.fields import FieldInfo
 
 from seedtree.errors import ConfigError
+from seedtree.taxonomy.yamlpos import parse_text
 
 V = TypeVar("V")
 CONFIG_FILE = "seedtree.yaml"
@@ -407,29 +409,51 @@ def _merge(base: dict[str, Any], extra: dict[str, dict[str, Any]]) -> dict[str, 
     return merged
 
 
-def _read_file(path: Path) -> dict[str, Any]:
+def _read_file(path: Path) -> tuple[dict[str, Any], str]:
+    """The file's sections and its text (kept to say where a bad value is written)."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        raw = yaml.safe_load(text)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from None
     if raw is None:
-        return {}
+        return {}, text
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
-    return raw
+    return raw, text
 
 
-def _build(data: dict[str, Any], origin: str) -> Config:
+def _build(
+    data: dict[str, Any], origin: str, where: Callable[[tuple[Any, ...]], str] | None = None
+) -> Config:
+    """Validate ``data``; each problem is named with ``where`` it was written, when known."""
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
         lines = [f"{origin}: invalid configuration"]
         for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"])
-            lines.append(f"  {where}: {err['msg']}")
+            loc = tuple(err["loc"])
+            place = f"{where(loc)}: " if where is not None else ""
+            lines.append(f"  {place}{'.'.join(str(p) for p in loc)}: {err['msg']}")
         raise ConfigError("\n".join(lines)) from None
+
+
+def _places(
+    path: Path | None, text: str, env: dict[str, dict[str, Any]]
+) -> Callable[[tuple[Any, ...]], str]:
+    """Where the value at a field's location comes from: ``file:line:col`` or its variable."""
+
+    def where(loc: tuple[Any, ...]) -> str:
+        if len(loc) >= 2 and str(loc[1]) in env.get(str(loc[0]), {}):
+            return f"environment {ENV_PREFIX}{str(loc[0]).upper()}__{str(loc[1]).upper()}"
+        if path is None or not text:
+            return "default"
+        pos = parse_text(text, str(path)).locate(loc)
+        return f"{path}:{pos.line}:{pos.column}"
+
+    return where
 
 
 def load_config(
@@ -440,10 +464,11 @@ def load_config(
     """Load ``config_file`` or ``<repo_root>/seedtree.yaml`` (if present), then the environment."""
     path = config_file or (repo_root / CONFIG_FILE if repo_root is not None else None)
     data: dict[str, Any] = {}
+    text = ""
     if path is not None and (config_file is not None or path.is_file()):
-        data = _read_file(path)
+        data, text = _read_file(path)
     env = _env_overrides(dict(os.environ if environ is None else environ))
-    return _build(_merge(data, env), str(path or "configuration"))
+    return _build(_merge(data, env), str(path or "configuration"), _places(path, text, env))
 
 
 def with_overrides(config: Config, section: str, **fields: Any) -> Config:
@@ -468,7 +493,9 @@ Precedence, lowest first: the defaults below, the file, environment variables
 `SEEDTREE__<SECTION>__<FIELD>` (values are read as YAML, for example
 `SEEDTREE__TEACHER__BACKEND=openai` or `SEEDTREE__TEACHER__BASE_URLS='["http://gpu-1:8000/v1"]'`),
 then command-line options. `$SEEDTREE_HOME` (default `~/.cache/seedtree`) holds large artifacts,
-namespaced by repository; `SEEDTREE_MODELS_DIR` moves the shared model store.
+namespaced by repository; `SEEDTREE_MODELS_DIR` moves the shared model store. A value the
+models refuse stops the command (exit 2) with one line per problem, naming where it was
+written: `seedtree.yaml:3:10: teacher.dtype: ...`, or the environment variable that set it.
 """
 
 
