@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from helpers import CORPUS, SAMPLE_TAXONOMY
-from seedtree.taxonomy import yamlpos
-from seedtree.taxonomy.yamlpos import MAX_DEPTH, Pos, parse_file, parse_text, path_text
+from seedtree import yamlpos
+from seedtree.yamlpos import MAX_DEPTH, Pos, parse_file, parse_text, path_text
 
 
 def _real_texts() -> list[str]:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from seedtree.config import ValidateConfig
+from seedtree.findings import shown_path
 from seedtree.validate import api
-from seedtree.validate.api import discover, shown_path, targets_for, validate_paths
+from seedtree.validate.api import discover, targets_for, validate_paths
 
 HAIKU = "taxonomy/compositional_skills/writing/poetry/haiku/qna.yaml"
 

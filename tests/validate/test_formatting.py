@@ -11,9 +11,9 @@ import pytest
 
 from helpers import CORPUS, SAMPLE_TAXONOMY
 from seedtree.config import ValidateConfig
-from seedtree.taxonomy.yamlpos import parse_text
 from seedtree.validate import formatting
 from seedtree.validate.check import Target, _make_check
+from seedtree.yamlpos import parse_text
 
 yamllint_linter = pytest.importorskip("yamllint.linter")
 yamllint_config = pytest.importorskip("yamllint.config")

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.fields import FieldInfo
 
 from seedtree.errors import ConfigError
-from seedtree.taxonomy.yamlpos import parse_text
+from seedtree.yamlpos import parse_text
 
 V = TypeVar("V")
 CONFIG_FILE = "seedtree.yaml"

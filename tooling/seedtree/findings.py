@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 Severity = Literal["error", "warning"]
@@ -23,3 +25,12 @@ class Finding:
     @property
     def is_error(self) -> bool:
         return self.severity == "error"
+
+
+def shown_path(path: Path, cwd: str | None = None) -> str:
+    """``path`` as the user should read it: relative to the working folder (``cwd``, by default
+    the current one) when inside it."""
+    if not path.is_absolute():
+        return path.as_posix()
+    text, base = str(path), os.path.join(cwd or os.getcwd(), "")
+    return (text[len(base) :] if text.startswith(base) else text).replace(os.sep, "/")

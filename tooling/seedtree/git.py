@@ -31,10 +31,8 @@ def _execute(
     timeout: float | None,
     as_text: bool,
 ) -> Any:
-    try:
-        import git
-    except ImportError:  # pragma: no cover - gitpython is a base dependency
-        raise GitError("GitPython is not installed", hint="pip install gitpython") from None
+    import git
+
     command = ["git", *args]
     try:
         return git.Git(str(repo_root)).execute(

@@ -10,7 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seedtree.config import CONFIG_FILE, Config, load_config
-from seedtree.taxonomy.leaves import TOPS
+
+# the layout of a taxonomy: its top folders, and the files of a leaf
+TOPS = ("knowledge", "compositional_skills", "foundational_skills")
+QNA = "qna.yaml"
+ATTRIBUTION = "attribution.txt"
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ import yaml
 from seedtree.atomic import write_text
 from seedtree.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from seedtree.findings import Finding
-from seedtree.taxonomy.yamlpos import guard
 from seedtree.validate.formatting import layout_findings
+from seedtree.yamlpos import guard
 
 WIDTH = 100
 # The documented key order. Keys not listed keep their relative order after the listed ones.

@@ -21,8 +21,8 @@ from seedtree.atomic import write_text
 from seedtree.authoring.fmt import display_path, iter_yaml_files
 from seedtree.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from seedtree.findings import Finding
-from seedtree.taxonomy.yamlpos import TooComplex, guard
 from seedtree.validate.schema import latest_version, load_schema
+from seedtree.yamlpos import TooComplex, guard
 
 _FULL_SHA = re.compile(r"[0-9a-fA-F]{40}")
 

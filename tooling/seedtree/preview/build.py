@@ -36,9 +36,9 @@ from seedtree.preview.render import links_from_env, render
 from seedtree.project import Project
 from seedtree.taxonomy.changes import changed_leaves
 from seedtree.taxonomy.leaves import QNA, Leaf, load_leaf
-from seedtree.taxonomy.yamlpos import parse_text
 from seedtree.teacher import create_teacher
 from seedtree.validate.api import validate_paths
+from seedtree.yamlpos import parse_text
 
 if TYPE_CHECKING:
     from seedtree.config import Config
@@ -134,10 +134,8 @@ def _dropped(project: Project, base_commit: str | None, leaf_id: str) -> Dropped
 
 def _stored_samples(project: Project, leaf_id: str) -> int:
     """Generated samples this machine holds for ``leaf_id`` (0 on a fresh CI runner)."""
-    try:
-        from seedtree.generate.store import stored_sample_count
-    except ImportError:  # a light install without the generate extra
-        return 0
+    from seedtree.generate.store import stored_sample_count
+
     return stored_sample_count(project.repo_root, leaf_id)
 
 

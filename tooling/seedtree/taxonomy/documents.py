@@ -28,7 +28,7 @@ from typing import Protocol
 
 from seedtree.config import DocumentsConfig
 from seedtree.errors import GitError, SeedtreeError, UsageError
-from seedtree.findings import Finding
+from seedtree.findings import Finding, shown_path
 from seedtree.git import is_repository, resolve_commit, run_git, run_git_bytes, toplevel
 from seedtree.taxonomy.docfetch import (
     BUDGET,
@@ -48,7 +48,6 @@ from seedtree.taxonomy.gittree import Entries, TreeTooLarge, list_tree
 from seedtree.taxonomy.globs import compile_glob, pattern_problem
 from seedtree.taxonomy.leaves import DocumentRef, Leaf
 from seedtree.taxonomy.safewalk import TooManyEntries, walk
-from seedtree.validate.api import shown_path
 
 TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".text"})
 PDF_SUFFIXES = frozenset({".pdf"})

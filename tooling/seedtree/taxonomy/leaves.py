@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from seedtree.errors import UsageError
-from seedtree.taxonomy.yamlpos import parse_file
+from seedtree.project import ATTRIBUTION as ATTRIBUTION
+from seedtree.project import QNA as QNA
+from seedtree.project import TOPS as TOPS
+from seedtree.yamlpos import parse_file
 
-TOPS = ("knowledge", "compositional_skills", "foundational_skills")
-QNA = "qna.yaml"
-ATTRIBUTION = "attribution.txt"
 LeafKind = Literal["knowledge", "skill", "grounded_skill"]
 
 
@@ -178,7 +178,7 @@ def leaf_from_data(root: Path, qna_path: Path, data: Mapping[str, Any]) -> Leaf:
 
 def read_qna(qna_path: Path) -> Mapping[str, Any]:
     """Parse a ``qna.yaml`` for stages after validation, never trusting that validation ran:
-    through the depth-limited parser (:mod:`seedtree.taxonomy.yamlpos`), within its size cap."""
+    through the depth-limited parser (:mod:`seedtree.yamlpos`), within its size cap."""
     parsed = parse_file(qna_path)
     if not parsed.ok:
         first = next((f for f in parsed.findings if f.is_error), parsed.findings[0])

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from seedtree.config import CONFIG_FILE, ValidateConfig
 from seedtree.errors import EXIT_FINDINGS, EXIT_OK, UsageError
-from seedtree.findings import Finding
+from seedtree.findings import Finding, shown_path
 from seedtree.project import find_repo_root, open_project
 from seedtree.taxonomy.leaves import ATTRIBUTION, QNA, TOPS, find_root
 from seedtree.validate.check import Target, check_file
@@ -83,15 +83,6 @@ def discover(path: Path) -> list[Path]:
         if taxonomy.is_dir() and find_root(taxonomy) is not None:
             return discover(taxonomy)
     return list(_walk(path))
-
-
-def shown_path(path: Path, cwd: str | None = None) -> str:
-    """``path`` as the user should read it: relative to the working folder (``cwd``, by default
-    the current one) when inside it."""
-    if not path.is_absolute():
-        return path.as_posix()
-    text, base = str(path), os.path.join(cwd or os.getcwd(), "")
-    return (text[len(base) :] if text.startswith(base) else text).replace(os.sep, "/")
 
 
 @cache

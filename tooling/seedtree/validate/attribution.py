@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from seedtree.findings import Finding
 from seedtree.taxonomy.leaves import ATTRIBUTION
-from seedtree.taxonomy.yamlpos import Pos, read_file
 from seedtree.validate.context import FileCheck
+from seedtree.yamlpos import Pos, read_file
 
 FIELDS = ("Title of work", "Link to work", "Revision", "License of the work", "Creator names")
 _LICENSE = "license of the work"

@@ -15,9 +15,9 @@ from typing import Any
 
 from seedtree.config import ValidateConfig
 from seedtree.findings import Finding
-from seedtree.taxonomy.yamlpos import ParsedYaml, Pos, parse_file, path_text
 from seedtree.validate import attribution, content, documents, formatting, layout, schema, secrets
 from seedtree.validate.context import FileCheck, Kind, kind_of, own_version, version_number
+from seedtree.yamlpos import ParsedYaml, Pos, parse_file, path_text
 
 Rule = Callable[[FileCheck], Iterable[Finding]]
 

@@ -42,10 +42,8 @@ def choose_format(requested: OutputFormat) -> str:
 
 
 def _changed_paths(project: Project, base: str | None, err: TextIO) -> list[Path]:
-    try:
-        from seedtree.taxonomy.changes import changed_leaves
-    except ImportError:
-        raise UsageError("--changed needs change detection (seedtree.taxonomy.changes)") from None
+    from seedtree.taxonomy.changes import changed_leaves
+
     changed = changed_leaves(project.repo_root, project.taxonomy_root, base)
     commit = (changed.base_commit or "")[:12]
     err.write(f"comparing with {changed.base_ref}{f' ({commit})' if commit else ''}\n")

@@ -9,8 +9,8 @@ from typing import Any, Literal
 from seedtree.config import ValidateConfig
 from seedtree.findings import Finding, Severity
 from seedtree.taxonomy.leaves import TOPS
-from seedtree.taxonomy.yamlpos import ParsedYaml, Pos
 from seedtree.validate.rules import RULES
+from seedtree.yamlpos import ParsedYaml, Pos
 
 Kind = Literal["knowledge", "skills"]
 LATEST = 3

@@ -20,8 +20,8 @@ from seedtree.findings import Finding
 from seedtree.taxonomy.docpolicy import RepoRefused, classify, is_this_repository, settings_for
 from seedtree.taxonomy.globs import PatternError, compile_glob, pattern_problem
 from seedtree.taxonomy.safewalk import EVERYTHING, TooManyEntries, walk
-from seedtree.taxonomy.yamlpos import Pos
 from seedtree.validate.context import FileCheck
+from seedtree.yamlpos import Pos
 
 RULE_REPO, RULE_PATTERN, RULE_SYMLINK = "document-repo", "document-pattern", "symlink-outside"
 _DEFAULT = DocumentsConfig()

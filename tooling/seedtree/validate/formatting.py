@@ -19,8 +19,8 @@ import yaml
 
 from seedtree.config import ValidateConfig
 from seedtree.findings import Finding
-from seedtree.taxonomy.yamlpos import Pos, parse_text
 from seedtree.validate.context import FileCheck, own_version, version_number
+from seedtree.yamlpos import Pos, parse_text
 
 FIRST_LINTED_VERSION = 2
 MAX_BLANK = 2

@@ -10,8 +10,8 @@ from typing import Any
 
 from seedtree.findings import Finding
 from seedtree.taxonomy.leaves import QNA, TOPS
-from seedtree.taxonomy.yamlpos import Pos
 from seedtree.validate.context import FileCheck
+from seedtree.yamlpos import Pos
 
 FOLDER_NAME = re.compile(r"^[a-z0-9_]+$")
 _START = Pos(1, 1)

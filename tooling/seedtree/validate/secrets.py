@@ -19,8 +19,8 @@ from seedtree.findings import Finding, Severity
 from seedtree.taxonomy.docpolicy import is_this_repository
 from seedtree.taxonomy.globs import pattern_problem
 from seedtree.taxonomy.safewalk import TooManyEntries, walk
-from seedtree.taxonomy.yamlpos import read_file
 from seedtree.validate.context import FileCheck
+from seedtree.yamlpos import read_file
 
 # (what, markers, pattern): a pattern runs only when one of its literal markers is in the text
 SECRETS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
