@@ -51,6 +51,7 @@ from seedtree.retrain.release import (
     releases,
 )
 from seedtree.retrain.report import write_skipped_note
+from seedtree.retrain.results import Outcome
 from seedtree.retrain.state import Options, Plan, Run, TeacherFactory, link_tree, work_root
 from seedtree.retrain.steps import estimate_cost
 from seedtree.taxonomy.changes import ChangedLeaves, changed_leaves
@@ -215,7 +216,7 @@ def retrain(
 ) -> int:
     """``seedtree retrain``: release the next model version, or explain why not (exit 1)."""
     recipe_path = _recipe_path(project)
-    digest = load_recipe(recipe_path).digest()
+    recipe = load_recipe(recipe_path)
     if options.dry_run:
         return _dry_run(project, make_plan(project, options))
     with exclusive(
@@ -230,12 +231,21 @@ def retrain(
             return EXIT_OK
         if options.preflight:  # the checks of `seedtree doctor`, once there is work to do
             require_ready(project, options.allow_cpu, options.base_model)
-        fingerprint = _fingerprint(project, options, digest)
+        fingerprint = _fingerprint(project, options, recipe.digest())
         work = work_root(project) / f"{head[:12]}-{fingerprint[:10]}"
         journal = Journal(work / "journal.json", fingerprint)
         plan = _plan_step(project, options, journal)
-        run = Run(project, plan, work, journal, options, teacher_factory, recipe_path)
-        return _run_steps(run)
+        run = Run(
+            project=project,
+            plan=plan,
+            work=work,
+            journal=journal,
+            options=options,
+            teacher_factory=teacher_factory,
+            recipe_path=recipe_path,
+            recipe=recipe,
+        )
+        return run_steps(run)
 
 
 def _plan_step(project: Project, options: Options, journal: Journal) -> Plan:
@@ -246,8 +256,8 @@ def _plan_step(project: Project, options: Options, journal: Journal) -> Plan:
     return Plan(**data)
 
 
-def _run_steps(run: Run) -> int:
-
+def run_steps(run: Run) -> int:
+    """generate → prepare → train → evaluate → gate → report → artifacts → store and tag."""
     plan = run.plan
     if plan.empty:
         _print_skipped(plan)
@@ -256,20 +266,21 @@ def _run_steps(run: Run) -> int:
         print(f"nothing to do: no leaf to train since {plan.previous} ({plan.base_commit})")
         return EXIT_OK
     run.say(_plan_headline(plan))
-    steps.generate(run)
-    steps.prepare(run)
-    steps.train(run)
-    steps.evaluate(run)
-    decision = steps.gate(run)
-    report = steps.report(run)
-    if not decision.passed and run.options.override_reason is None:
-        for reason in decision.reasons:
+    generation = steps.generate(run)
+    prepared = steps.prepare(run, generation)
+    training = steps.train(run, prepared)
+    evaluation = steps.evaluate(run, training)
+    gate = steps.gate(run, evaluation)
+    outcome = Outcome(generation, prepared, training, evaluation, gate)
+    report = steps.report(run, outcome)
+    if not gate.decision.passed and run.options.override_reason is None:
+        for reason in gate.decision.reasons:
             print(f"gate refused {plan.version}: {reason}", file=sys.stderr)
         print(f"kept {plan.previous or 'no model'}; nothing released")
         print(report)
         return EXIT_FINDINGS
-    steps.artifacts(run)
-    release = steps.tag(run)
+    lineage = steps.artifacts(run, outcome)
+    release = steps.tag(run, lineage)
     final = artifacts_dir(run.project.repo_root, plan.version) / "report.md"
     print(f"released {release.tag} on {plan.commit[:12]}")
     print(final)

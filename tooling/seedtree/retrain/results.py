@@ -9,11 +9,13 @@ they left behind (a killed run resumed after an upgrade) still loads.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
 from seedtree.generate.run import GenerationReport
+from seedtree.retrain.evidence import Evaluation
 from seedtree.retrain.release import GateDecision, Override
 from seedtree.train.run import PhaseSummary
 
@@ -127,3 +129,14 @@ class Tagged(_Result):
 
     tag: str
     commit: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the steps up to the gate found: the report, the metrics and the artifacts take it."""
+
+    generation: Generation
+    prepared: Prepared
+    training: Training
+    evaluation: Evaluation
+    gate: GateRecord

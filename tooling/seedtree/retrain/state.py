@@ -22,6 +22,7 @@ from seedtree.retrain.journal import Journal
 from seedtree.retrain.release import Lineage, Override, actor, models_home, now
 from seedtree.retrain.results import GateRecord, Metrics
 from seedtree.teacher import Teacher
+from seedtree.train.recipe import Recipe
 
 TeacherFactory = Callable[[Config], Teacher]
 M = TypeVar("M", bound=BaseModel)
@@ -92,6 +93,7 @@ class Run:
     options: Options
     teacher_factory: TeacherFactory | None
     recipe_path: Path
+    recipe: Recipe  # loaded once, from recipe_path
 
     def say(self, text: str) -> None:
         print(text, flush=True)
@@ -136,12 +138,11 @@ def _typed(journal: Journal, name: str, model: type[M], raw: object) -> M:
         ) from None
 
 
-def lineage_for(run: Run, metrics: Metrics, data_hash: str, digest: str) -> Lineage:
-
-    gate = recorded(run.journal, "gate", GateRecord)
+def lineage_for(run: Run, gate: GateRecord, metrics: Metrics, data_hash: str) -> Lineage:
+    """The lineage record of this run's version."""
     return run.plan.lineage(
         data_hash=data_hash,
-        recipe_hash=digest,
+        recipe_hash=run.recipe.digest(),
         metrics=metrics.model_dump(mode="json"),
         gate=gate.decision,
         override=gate.override,

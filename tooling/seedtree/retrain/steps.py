@@ -1,5 +1,9 @@
 """The steps of a retrain run (see :mod:`seedtree.retrain.command`).
 
+Each step takes what it needs from the steps before it as arguments and returns its typed
+result; :func:`seedtree.retrain.command.run_steps` hands them on. The journal is only the door
+for resuming: a step that finished in an earlier, killed run returns its recorded result.
+
 Every step is safe to redo after a kill: it writes into a temporary place and renames, or
 overwrites, or calls a stage that resumes on its own (generation's answer cache, training's
 phase checkpoints, the replay buffer's idempotent offers).
@@ -27,7 +31,6 @@ from seedtree.retrain.evidence import Evaluation, LeafAnswers, paired_leaves
 from seedtree.retrain.gate import decide
 from seedtree.retrain.leftovers import check_reused
 from seedtree.retrain.release import (
-    GateDecision,
     Lineage,
     Release,
     artifacts_dir,
@@ -40,6 +43,7 @@ from seedtree.retrain.results import (
     GateRecord,
     Generation,
     Metrics,
+    Outcome,
     Prepared,
     Tagged,
     Training,
@@ -50,7 +54,6 @@ from seedtree.retrain.state import (
     lineage_for,
     link_tree,
     override_record,
-    recorded,
     step,
     write_records,
 )
@@ -60,7 +63,6 @@ from seedtree.teacher import Teacher, create_teacher
 from seedtree.train.command import resolve_file, taxonomy_seeds
 from seedtree.train.data import load_samples, read_heldout, read_jsonl
 from seedtree.train.evaluate import EvalModel, ItemLosses, load_for_eval, score_items
-from seedtree.train.recipe import load_recipe
 from seedtree.train.replay import ReplayBuffer
 from seedtree.train.run import PhaseSummary, train_run
 
@@ -167,7 +169,7 @@ def _replay(run: Run, previous: Path | None, tmp: Path) -> list[str]:
 
     if previous is not None and (previous / "replay").is_dir():
         link_tree(previous / "replay", tmp / "replay")
-    buffer = ReplayBuffer(tmp / "replay", load_recipe(run.recipe_path).replay_per_leaf)
+    buffer = ReplayBuffer(tmp / "replay", run.recipe.replay_per_leaf)
     for leaf in run.plan.removed:
         buffer.remove_leaf(leaf)
     for old, new in run.plan.renamed.items():
@@ -175,7 +177,9 @@ def _replay(run: Run, previous: Path | None, tmp: Path) -> list[str]:
     return sorted(buffer.leaves())
 
 
-def prepare(run: Run) -> Prepared:
+def prepare(run: Run, generated: Generation) -> Prepared:
+    """The new version's data, held-out samples and replay buffer, in ``work/prepared``."""
+
     def work() -> Prepared:
         target = run.work / "prepared"
         tmp = run.work / "prepared.tmp"
@@ -186,7 +190,6 @@ def prepare(run: Run) -> Prepared:
         )
         if previous is not None:
             _carry_over(run, previous, tmp)
-        generated = recorded(run.journal, "generate", Generation)
         for leaf in run.plan.generate:
             if dataset := generated.dataset(leaf):
                 _link(Path(dataset), _data_file(tmp / "data", leaf))
@@ -291,9 +294,12 @@ def _train(run: Run) -> Training:
     return result
 
 
-def train(run: Run) -> Training:
+def train(run: Run, prepared: Prepared) -> Training:
+    """The recipe's phases from the start model on the prepared data (and its replay buffer)."""
+
     def work() -> Training:
-        run.say(f"[train] from {run.plan.start_model}")
+        replayed = len(prepared.replay_leaves)
+        run.say(f"[train] from {run.plan.start_model}, replaying {replayed} earlier leaves")
         return _train(run)
 
     return step(run.journal, "train", work, Training)
@@ -311,7 +317,7 @@ def _heldout(run: Run) -> dict[str, list[Sample]]:
 
 
 def _load(run: Run, model: Path) -> EvalModel:
-    recipe = load_recipe(run.recipe_path)
+    recipe = run.recipe
     return load_for_eval(
         model,
         template=recipe.template,
@@ -323,7 +329,7 @@ def _load(run: Run, model: Path) -> EvalModel:
 def _items(
     run: Run, loaded: EvalModel, heldout: Mapping[str, list[Sample]], seeds: Seeds
 ) -> ItemLosses:
-    recipe = load_recipe(run.recipe_path)
+    recipe = run.recipe
     return score_items(loaded, heldout, seeds, max(recipe.token_budget, recipe.max_seq_len))
 
 
@@ -356,10 +362,9 @@ def _side_by_side(
         teacher.close()
 
 
-def _evaluate(run: Run) -> Evaluation:
+def _evaluate(run: Run, training: Training) -> Evaluation:
     heldout = _heldout(run)
     seeds = taxonomy_seeds(run.project.taxonomy_root, list(run.plan.leaves))
-    training = recorded(run.journal, "train", Training)
     previous = _load(run, Path(run.plan.start_model))
     before = _items(run, previous, heldout, seeds)
     changed = training.trained
@@ -381,10 +386,12 @@ def _evaluate(run: Run) -> Evaluation:
     )
 
 
-def evaluate(run: Run) -> Evaluation:
+def evaluate(run: Run, training: Training) -> Evaluation:
+    """The start model and the trained one, side by side on every leaf the version knows."""
+
     def work() -> Evaluation:
         run.say("[evaluate] held-out and seed losses of the previous and the new model")
-        return _evaluate(run)
+        return _evaluate(run, training)
 
     return step(run.journal, "evaluate", work, Evaluation)
 
@@ -392,10 +399,10 @@ def evaluate(run: Run) -> Evaluation:
 # --- gate ----------------------------------------------------------------------------------------
 
 
-def gate(run: Run) -> GateDecision:
+def gate(run: Run, evaluation: Evaluation) -> GateRecord:
+    """The release decision on the evaluation, with any override of a refusal recorded."""
 
     def work() -> GateRecord:
-        evaluation = recorded(run.journal, "evaluate", Evaluation)
         decision = decide(evaluation, list(run.plan.generate), run.project.config.retrain)
         return GateRecord(decision=decision, at=now())
 
@@ -405,25 +412,25 @@ def gate(run: Run) -> GateDecision:
         overridden = record.model_copy(update={"override": override})
         run.journal.record("gate", overridden.model_dump(mode="json"))
         run.say(f"[gate] refused, released anyway: override by {override.who}: {override.why}")
-    return record.decision
+        return overridden
+    return record
 
 
 # --- report, artifacts, tag ----------------------------------------------------------------------
 
 
-def report(run: Run) -> Path:
+def report(run: Run, outcome: Outcome) -> Path:
     """Write (or rewrite) the run's report folder; returns the absolute path of report.md."""
 
-    gate = recorded(run.journal, "gate", GateRecord)
     data = ReportInput(
         version=run.plan.version,
         plan=run.plan,
-        generation=recorded(run.journal, "generate", Generation),
-        prepared=recorded(run.journal, "prepare", Prepared),
-        training=recorded(run.journal, "train", Training),
-        evaluation=recorded(run.journal, "evaluate", Evaluation),
-        decision=gate.decision,
-        override=gate.override,
+        generation=outcome.generation,
+        prepared=outcome.prepared,
+        training=outcome.training,
+        evaluation=outcome.evaluation,
+        decision=outcome.gate.decision,
+        override=outcome.gate.override,
         seconds={s: run.journal.seconds(s) or 0.0 for s in run.journal.steps},
     )
     return write_report(data, run.work / "report")
@@ -437,10 +444,8 @@ def _data_hash(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def _metrics(run: Run) -> Metrics:
-    evaluation = recorded(run.journal, "evaluate", Evaluation)
-    decision = recorded(run.journal, "gate", GateRecord).decision
-    generation = recorded(run.journal, "generate", Generation)
+def _metrics(run: Run, outcome: Outcome) -> Metrics:
+    evaluation, decision, generation = outcome.evaluation, outcome.gate.decision, outcome.generation
     learned = decision.learned
     return Metrics(
         loss_before=evaluation.means("before"),
@@ -449,15 +454,13 @@ def _metrics(run: Run) -> Metrics:
         max_forgetting=max(decision.forgotten.values()) if decision.forgotten else None,
         samples={leaf: v.samples for leaf, v in generation.leaves.items()},
         teacher_calls=generation.teacher_calls,
-        train_steps=recorded(run.journal, "train", Training).steps,
+        train_steps=outcome.training.steps,
         benchmarks=evaluation.benchmarks,
         seconds={s: run.journal.seconds(s) for s in run.journal.steps},
     )
 
 
-def _fill_artifacts(run: Run, staging: Path) -> None:
-
-    training = recorded(run.journal, "train", Training)
+def _fill_artifacts(run: Run, training: Training, staging: Path) -> None:
     link_tree(Path(training.final_model), staging / "model")
     for name in ("data", "replay", "heldout"):
         link_tree(run.work / "prepared" / name, staging / name)
@@ -468,7 +471,7 @@ def _fill_artifacts(run: Run, staging: Path) -> None:
             source = run.work / "train" / name
             if source.is_file():
                 shutil.copy2(source, staging / "train" / name)
-    recipe = load_recipe(run.recipe_path)
+    recipe = run.recipe
     chat = chat_settings(recipe.template, recipe.system_prompt, run.project.config.chat)
     write_json(staging / "chat.json", chat)
 
@@ -479,11 +482,13 @@ def _expected(run: Run) -> dict[str, str]:
         "version": run.plan.version,
         "commit": run.plan.commit,
         "data_hash": _data_hash(run.work / "prepared" / "data"),
-        "recipe_hash": load_recipe(run.recipe_path).digest(),
+        "recipe_hash": run.recipe.digest(),
     }
 
 
-def artifacts(run: Run) -> Lineage:
+def artifacts(run: Run, outcome: Outcome) -> Lineage:
+    """The version's folder (model, data, replay, held-out, report, lineage), renamed into
+    place when complete; returns its lineage."""
 
     def work() -> Lineage:
         final = artifacts_dir(run.project.repo_root, run.plan.version)
@@ -494,12 +499,9 @@ def artifacts(run: Run) -> Lineage:
         if not (final / "lineage.json").is_file():
             shutil.rmtree(staging, ignore_errors=True)
             shutil.rmtree(final, ignore_errors=True)
-            _fill_artifacts(run, staging)
+            _fill_artifacts(run, outcome.training, staging)
             lineage = lineage_for(
-                run,
-                _metrics(run),
-                _data_hash(staging / "data"),
-                load_recipe(run.recipe_path).digest(),
+                run, outcome.gate, _metrics(run, outcome), _data_hash(staging / "data")
             )
             write_json(staging / "lineage.json", lineage.model_dump(mode="json"))
             write_card(staging, lineage, run.project.taxonomy_root)
@@ -518,9 +520,8 @@ def _upload(run: Run, store_url: str, lineage: Lineage) -> Upload:
     return Upload(url=store_url, files=done.files, uploaded=done.moved)
 
 
-def tag(run: Run) -> Release:
+def tag(run: Run, lineage: Lineage) -> Release:
     """Upload the version to the store (when one is configured), then write its tag."""
-    lineage = recorded(run.journal, "artifacts", Lineage)
     store_url = run.project.config.store
     if store_url:
         step(run.journal, "store", lambda: _upload(run, store_url, lineage), Upload)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 from seedtree.config import ValidateConfig
-from seedtree.errors import EXIT_OK, UsageError
+from seedtree.errors import EXIT_OK
 from seedtree.findings import Finding
 from seedtree.project import Project
 from seedtree.taxonomy.documents import check_documents
