@@ -66,7 +66,7 @@ class TrainResult:
     heldout: dict[str, list[Sample]]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class _Run:
     """What the phases of one run share."""
 
@@ -291,19 +291,19 @@ def train_run(
     renderer = Renderer(tokenizer, recipe.template, recipe.system_prompt, recipe.max_seq_len)
     pool = {leaf: buffer.samples(leaf) for leaf in buffer.leaves() if leaf not in by_leaf}
     run = _Run(
-        recipe,
-        out_dir,
-        dist,
-        ds_config,
-        tokenizer,
-        renderer,
-        heldout,
-        _scored(heldout, earlier_heldout),
-        dict(seeds or {}),
-        pool,
-        heldout_ids(store) | {s.id for rows in heldout.values() for s in rows},
-        RunLogs(JsonlLog(out_dir / "metrics.jsonl"), JsonlLog(out_dir / "samples.jsonl")),
-        Reporter(progress, enabled=dist.main),
+        recipe=recipe,
+        out=out_dir,
+        dist=dist,
+        ds_config=ds_config,
+        tokenizer=tokenizer,
+        renderer=renderer,
+        heldout=heldout,
+        scored=_scored(heldout, earlier_heldout),
+        seeds=dict(seeds or {}),
+        pool=pool,
+        excluded=heldout_ids(store) | {s.id for rows in heldout.values() for s in rows},
+        logs=RunLogs(JsonlLog(out_dir / "metrics.jsonl"), JsonlLog(out_dir / "samples.jsonl")),
+        reporter=Reporter(progress, enabled=dist.main),
         replay=replay,
     )
     with run.reporter:
