@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from seedtree.config import RetrainConfig
@@ -41,7 +43,19 @@ def test_learning_and_no_forgetting_pass_with_intervals() -> None:
 def test_too_little_learning_is_refused_with_the_figures() -> None:
     decision = decide(_evaluation(new=_leaf(1, 0.99)), ["new"], SETTINGS)
     assert not decision.passed
-    assert "did not learn" in decision.reasons[0] and "required: 5.00%" in decision.reasons[0]
+    assert "did not learn" in decision.reasons[0] and "at least 5.00%" in decision.reasons[0]
+    assert re.search(
+        r"the loss of the changed leaves fell by (0\.\d)% \(\u2212\1% \[", decision.reasons[0]
+    )
+
+
+def test_a_loss_that_rose_is_said_to_rise_with_the_same_sign_for_the_least_learned() -> None:
+    both = _evaluation(new=_leaf(1, 1.02), other=_leaf(3, 0.98))
+    (reason,) = decide(both, ["new", "other"], SETTINGS).reasons
+    assert "the loss of the changed leaves did not change (" in reason
+    assert re.search(r"least learned: new, whose loss rose by (2\.\d)% \(\+\1% \[", reason)
+    (alone,) = decide(_evaluation(new=_leaf(1, 1.02)), ["new"], SETTINGS).reasons
+    assert re.search(r"the loss of the changed leaves rose by (2\.\d)% \(\+\1% \[", alone)
 
 
 def test_a_noisy_drop_is_not_learning() -> None:
@@ -54,7 +68,7 @@ def test_forgetting_an_earlier_leaf_is_refused_naming_it() -> None:
     decision = decide(_evaluation(new=_leaf(1, 0.7), old=_leaf(2, 1.2)), ["new"], SETTINGS)
     assert not decision.passed
     (reason,) = decision.reasons
-    assert reason.startswith("forgot old: loss rose by +20.")
+    assert re.match(r"forgot old: its loss rose by (20\.\d)% \(\+\1% \[", reason)
     assert "over 12 items" in reason
 
 

@@ -35,6 +35,14 @@ class Interval(BaseModel):
     def negated(self) -> Interval:
         return Interval(value=-self.value, low=-self.high, high=-self.low)
 
+    def change_words(self) -> str:
+        """A change of loss in words whose sign agrees with the figures: ``fell by 1.0%
+        (−1.0% [−3.0%, +0.8%])``, ``rose by 2.1% (+2.1% [+0.4%, +3.9%])``."""
+        if f"{abs(self.value):.1%}" == "0.0%":
+            return f"did not change ({self.text()})"
+        verb = "fell" if self.value < 0 else "rose"
+        return f"{verb} by {abs(self.value):.1%} ({self.text()})"
+
 
 def _percent(value: float) -> str:
     return f"{value:+.1%}".replace("-", "\u2212")

@@ -138,7 +138,10 @@ def _gate_lines(lineage: Lineage) -> list[str]:
     gate = lineage.gate
     lines = [f"**{'Passed' if gate.passed else 'Refused'}** (learning at least "]
     lines[0] += f"{gate.min_learning:.1%}, forgetting at most {gate.max_forgetting:.1%})."
-    lines += [f"- learned {_cell(leaf)}: {value:+.1%}" for leaf, value in gate.learned.items()]
+    lines += [
+        f"- {_cell(leaf)}: loss {'fell' if value > 0 else 'rose'} by {abs(value):.1%}"
+        for leaf, value in gate.learned.items()
+    ]
     lines += [f"- forgot {_cell(leaf)}: {value:+.1%}" for leaf, value in gate.forgotten.items()]
     lines += [f"- {_cell(reason)}" for reason in gate.reasons]
     if lineage.override is not None:

@@ -93,7 +93,7 @@ def _forgetting_reasons(
         rise = changes[leaf].change[BOTH]
         if rise.low > settings.max_forgetting:
             reasons.append(
-                f"forgot {leaf}: loss rose by {rise.text()} over {changes[leaf].items[BOTH]} "
+                f"forgot {leaf}: its loss {rise.change_words()} over {changes[leaf].items[BOTH]} "
                 f"items (allowed: {settings.max_forgetting:.2%}, at the interval's lower bound)"
             )
     return reasons
@@ -115,10 +115,10 @@ def _learning_reasons(
         ]
     if learning.value >= threshold and learning.low > 0:
         return []
-    drops = {leaf: -changes[leaf].change[BOTH].value for leaf in trained if leaf in changes}
-    worst = min(drops, key=lambda leaf: drops[leaf])
+    rises = {leaf: changes[leaf].change[BOTH] for leaf in trained if leaf in changes}
+    worst = max(rises, key=lambda leaf: rises[leaf].value)
     return [
-        f"did not learn: loss of the changed leaves dropped by {learning.text()} "
-        f"on average (required: {threshold:.2%}, with the interval's lower bound above 0; "
-        f"least learned: {worst} {drops[worst]:+.2%})"
+        f"did not learn: the loss of the changed leaves {learning.negated().change_words()} on "
+        f"average (required: a fall of at least {threshold:.2%}, the whole interval below 0; "
+        f"least learned: {worst}, whose loss {rises[worst].change_words()})"
     ]

@@ -342,7 +342,7 @@ def _gate_line(lineage: Lineage) -> str:
     forgot = max(gate.forgotten.values()) if gate.forgotten else None
     parts = ["gate passed" if gate.passed else "gate REFUSED"]
     if learned is not None:
-        parts.append(f"learned {learned:+.1%}")
+        parts.append(f"loss of trained leaves {-learned:+.1%}")
     if forgot is not None:
         parts.append(f"worst forgetting {forgot:+.1%}")
     text = ", ".join(parts)

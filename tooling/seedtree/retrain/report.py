@@ -231,14 +231,15 @@ def _matrix_section(data: ReportInput, plots: Mapping[str, str]) -> list[str]:
 def _gate_section(data: ReportInput) -> list[str]:
     decision = data.decision
     confidence = f"{decision.confidence or 0.9:.0%}"
-    learning = decision.learning.text() if decision.learning else "–"
+    learning = decision.learning.negated().change_words() if decision.learning else "–"
     lines = [
         "## Gate",
         "",
         decision_line(data),
         "",
-        f"- learned: the mean relative loss drop over the changed leaves, {learning}, must reach "
-        f"{decision.min_learning:.2%} with the lower bound of its {confidence} interval above 0",
+        f"- learned: the loss of the changed leaves {learning} on average (relative change); it "
+        f"must fall by at least {decision.min_learning:.2%}, with the whole {confidence} "
+        "interval below 0",
         f"- forgotten: an earlier leaf whose loss rise exceeds {decision.max_forgetting:.2%} "
         "even at the lower bound of its interval",
     ]
@@ -267,10 +268,10 @@ def _timing_section(data: ReportInput) -> list[str]:
 
 def headline(data: ReportInput) -> list[str]:
     decision = data.decision
-    learning = decision.learning.text() if decision.learning else "–"
+    learning = decision.learning.negated().change_words() if decision.learning else "–"
     earlier = {leaf: decision.changes[leaf].change[BOTH] for leaf in decision.forgotten}
     worst = max(earlier, key=lambda leaf: earlier[leaf].value, default=None)
-    forgot = f"{earlier[worst].text()} (`{worst}`)" if worst else "–"
+    forgot = f"`{worst}`, whose loss {earlier[worst].change_words()}" if worst else "–"
     samples = sum(v.samples for v in data.generation.leaves.values())
     plan = data.plan
     replayed = len(data.prepared.replay_leaves)
@@ -278,7 +279,7 @@ def headline(data: ReportInput) -> list[str]:
         f"- leaves trained: {len(plan.generate)}, removed: {len(plan.removed)}, "
         f"renamed: {len(plan.renamed)}, replayed from earlier versions: {replayed}",
         f"- samples generated: {samples} ({data.generation.teacher_calls} teacher calls)",
-        f"- loss drop on trained leaves: {learning}; largest rise on an earlier leaf: {forgot}",
+        f"- loss of the trained leaves: {learning}; least kept earlier leaf: {forgot}",
         *skipped_lines(plan.skipped),
     ]
 
