@@ -9,7 +9,7 @@ retrain of an unchanged taxonomy then needs no fetch, no git process and no docu
 The key covers the taxonomy repository, ``repo``, ``commit``, ``patterns`` and the whole
 ``documents`` configuration (its allow-lists included: an entry made under another policy is
 never used, so a cache hit never bypasses the repository checks of ``load_documents``).
-References without a full SHA (a working tree, a branch name) are resolved each time.
+References without a full SHA (a working tree) are resolved each time.
 Misses (and unreadable entries) go through :func:`seedtree.taxonomy.documents.load_documents`,
 so every rule of resolving documents applies to what the cache holds; failures are not cached.
 

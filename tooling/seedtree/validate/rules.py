@@ -258,7 +258,8 @@ _TABLE: tuple[tuple[str, RuleSeverity, str, str], ...] = (
         "warning",
         "an e-mail address or a phone number; not reserved example domains (`example.com`, "
         "`.org`, `.net`, `*.example`, `*.invalid`, `*.test`) nor placeholder numbers "
-        "(`555-0100` to `555-0199`, groups of one repeated digit, runs like `123-456-7890`)",
+        "(`555-0100` to `555-0199`, groups of one repeated digit, runs like `123-456-7890`), "
+        "nor a repository's SSH address (`git@github.com:owner/repo`)",
         "remove it unless it is meant to be public",
     ),
     (

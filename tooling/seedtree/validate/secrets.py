@@ -87,15 +87,18 @@ def _emails(text: str) -> Iterator[Match]:
     while at >= 0:
         local = _EMAIL_LOCAL.search(text, max(0, at - 64), at)
         match = EMAIL.match(text, local.start()) if local is not None else None
-        if match and not _EXAMPLE_DOMAINS.search(match.group(0).rsplit("@", 1)[1]):
-            if not _ssh_address(text, match):
-                yield match.start(), "warning", _EMAIL_MESSAGE
+        if match and not _example_or_ssh(text, match):
+            yield match.start(), "warning", _EMAIL_MESSAGE
         at = text.find("@", at + 1)
 
 
-def _ssh_address(text: str, match: re.Match[str]) -> bool:
-    """``git@github.com:owner/repo``: a repository's SSH address, no one's e-mail."""
-    return match.group(0).startswith("git@") and text.startswith(":", match.end())
+def _example_or_ssh(text: str, match: re.Match[str]) -> bool:
+    """An address at a reserved example domain, or ``git@github.com:owner/repo`` (a
+    repository's SSH address): no one's e-mail."""
+    address = match.group(0)
+    if _EXAMPLE_DOMAINS.search(address.rsplit("@", 1)[1]):
+        return True
+    return address.startswith("git@") and text.startswith(":", match.end())
 
 
 def placeholder_phone(number: str) -> bool:
