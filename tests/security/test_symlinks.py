@@ -50,7 +50,8 @@ def test_symlinked_folder_and_committed_symlink(repo: Path, secret_file: Path) -
     (repo / "more").mkdir()
     (repo / "more" / "link.md").symlink_to(secret_file)
     _commit(repo)
-    knowledge_leaf(repo, "attack/pinned", document_block(".", "more/*.md", commit="HEAD"))
+    head = git(repo, "rev-parse", "HEAD").strip()
+    knowledge_leaf(repo, "attack/pinned", document_block(".", "more/*.md", commit=head))
     for name in ("folder", "pinned"):
         leaf = load_leaf(repo / "taxonomy/knowledge/attack" / name / "qna.yaml", repo / "taxonomy")
         (finding,) = check_documents(leaf, repo)

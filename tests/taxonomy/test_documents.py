@@ -158,8 +158,7 @@ def test_escapes_are_refused(repo: Path, tmp_path: Path) -> None:
         leaf = leaf_with(repo, {"repo": ".", "patterns": patterns}, "x")
         (message,) = messages(leaf, repo)
         assert expected in message
-    commit_all(repo)
-    pinned = {"repo": ".", "commit": "HEAD", "patterns": ["docs/*.md"]}
+    pinned = {"repo": ".", "commit": commit_all(repo), "patterns": ["docs/*.md"]}
     assert "leads outside" in messages(leaf_with(repo, pinned, "y"), repo)[0]
 
 
@@ -167,8 +166,8 @@ def test_symlink_inside_a_committed_tree_is_followed(repo: Path) -> None:
     (repo / "docs").mkdir()
     (repo / "docs/real.md").write_text("real\n", encoding="utf-8")
     (repo / "docs/alias.md").symlink_to("real.md")
-    commit_all(repo)
-    leaf = leaf_with(repo, {"repo": ".", "commit": "HEAD", "patterns": ["docs/alias.md"]})
+    head = commit_all(repo)
+    leaf = leaf_with(repo, {"repo": ".", "commit": head, "patterns": ["docs/alias.md"]})
     assert [(d.path, d.text) for d in load_documents(leaf, repo)] == [("docs/real.md", "real\n")]
 
 

@@ -293,6 +293,8 @@ class DocumentsConfig(_Section):
     """Absolute folders whose git repositories may be named as `repo` (a path or a file:// URL):
     local mirrors of a private deployment; the trusted configuration's choice only.
     """
+    max_patterns: int = Field(default=32, ge=1)
+    """A leaf listing more `document.patterns` than this is refused (each one walks a tree)."""
     max_document_bytes: int = 10_000_000
     """A document larger than this is refused unread."""
     max_fetch_bytes: int = 500_000_000

@@ -36,7 +36,8 @@ def cache_gc(
     repo_root: RepoOption = None,
     config: ConfigOption = None,
 ) -> int:
-    """Drop answers that no current leaf and no released model (model/vN tag) needs."""
+    """Drop answers that no current leaf and no released model (model/vN tag) needs, and
+    fetched document repositories that no current leaf names."""
     from seedtree.generate.command import run_cache_gc
     from seedtree.project import open_project
 

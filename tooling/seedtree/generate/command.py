@@ -10,6 +10,7 @@ from seedtree.generate.run import GenerationReport, LeafEstimate, estimate, gene
 from seedtree.generate.store import AnswerStore, gc, info
 from seedtree.project import Project
 from seedtree.taxonomy.changes import changed_leaves, subtrees
+from seedtree.taxonomy.doccache import prune as prune_documents
 from seedtree.taxonomy.identity import leaf_hash
 from seedtree.taxonomy.leaves import QNA, Leaf, load_leaf, load_taxonomy
 from seedtree.teacher import create_teacher
@@ -179,7 +180,8 @@ def run_cache_info(project: Project) -> int:
 
 
 def run_cache_gc(project: Project, keep: Iterable[str]) -> int:
-    """Drop stored answers that no current leaf and no released model needs."""
+    """Drop stored answers that no current leaf and no released model needs, and fetched
+    document repositories (and their digests) that no current leaf names."""
 
     live = live_leaf_hashes(project) | set(keep)
     store = AnswerStore.for_repo(project.repo_root)
@@ -192,5 +194,11 @@ def run_cache_gc(project: Project, keep: Iterable[str]) -> int:
     print(
         f"answer store: dropped {dropped} entr{'y' if dropped == 1 else 'ies'}, kept answers "
         f"for {len(live)} live leaf hash(es); {before.bytes:,} -> {after.bytes:,} bytes"
+    )
+    pruned = prune_documents(load_taxonomy(project.taxonomy_root), project.repo_root)
+    print(
+        f"documents: removed {pruned.repositories} fetched repositor"
+        f"{'y' if pruned.repositories == 1 else 'ies'} ({pruned.repository_bytes:,} bytes) and "
+        f"{pruned.digests} digest entr{'y' if pruned.digests == 1 else 'ies'} no current leaf names"
     )
     return EXIT_OK

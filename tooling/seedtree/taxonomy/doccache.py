@@ -9,9 +9,12 @@ retrain of an unchanged taxonomy then needs no fetch, no git process and no docu
 The key covers the taxonomy repository, ``repo``, ``commit``, ``patterns`` and the whole
 ``documents`` configuration (its allow-lists included: an entry made under another policy is
 never used, so a cache hit never bypasses the repository checks of ``load_documents``).
-References without a full SHA (a working tree, a branch name) are resolved each time.
+References without a full SHA (a working tree) are resolved each time.
 Misses (and unreadable entries) go through :func:`seedtree.taxonomy.documents.load_documents`,
 so every rule of resolving documents applies to what the cache holds; failures are not cached.
+
+:func:`prune` (``seedtree cache gc``) keeps the fetched repositories and digests the current
+leaves name and removes the rest: both are caches, fetched or computed again when needed.
 """
 
 from __future__ import annotations
@@ -19,12 +22,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from seedtree.atomic import write_json
 from seedtree.config import DocumentsConfig
 from seedtree.home import documents_dir
-from seedtree.taxonomy.docpolicy import settings_for
+from seedtree.taxonomy.docfetch import cache_key
+from seedtree.taxonomy.docfetch import prune as prune_fetched
+from seedtree.taxonomy.docpolicy import RemoteRepository, RepoRefused, classify, settings_for
 from seedtree.taxonomy.documents import load_documents
 from seedtree.taxonomy.identity import hash_with_documents
 from seedtree.taxonomy.leaves import DocumentRef, Leaf
@@ -79,3 +86,36 @@ def cached_leaf_hash(
 ) -> str:
     """:func:`seedtree.taxonomy.identity.leaf_hash`, with documents from the digest cache."""
     return hash_with_documents(leaf, document_digests(leaf, repo_root, settings=settings))
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What :func:`prune` removed."""
+
+    repositories: int
+    repository_bytes: int
+    digests: int
+
+
+def _fetched_key(ref: DocumentRef, settings: DocumentsConfig) -> str | None:
+    try:
+        kind = classify(ref.repo.strip(), settings)
+    except RepoRefused:
+        return None
+    if not isinstance(kind, RemoteRepository) or ref.commit is None:
+        return None
+    return cache_key(kind.url, ref.commit)
+
+
+def prune(leaves: Iterable[Leaf], repo_root: Path) -> Pruned:
+    """Remove the fetched repositories and digest entries no leaf of ``leaves`` names."""
+    settings = settings_for(repo_root)
+    refs = [leaf.document for leaf in leaves if leaf.document is not None]
+    repositories, freed = prune_fetched({k for r in refs if (k := _fetched_key(r, settings))})
+    keep = {p.name for r in refs if (p := entry_path(r, repo_root, settings)) is not None}
+    digests = 0
+    for entry in (documents_dir() / "digests").glob("*.json"):
+        if entry.name not in keep:
+            entry.unlink(missing_ok=True)
+            digests += 1
+    return Pruned(repositories, freed, digests)

@@ -2,10 +2,12 @@
 
 A repository is fetched once at exactly ``commit`` (a full SHA) into a bare repository under
 ``documents/<key of url+commit>`` and reused by later runs. The fetch runs no hooks, fetches no
-submodules, does no LFS smudging, speaks only https (and file, for the allowed local mirrors), and
-is stopped by a timeout and a size cap. All the fetching and tree listing of one process (a run)
+submodules, does no LFS smudging, speaks only https (and file, for the allowed local mirrors),
+follows no HTTP redirect (an allowed host cannot send it elsewhere), and is stopped by a timeout
+and a size cap. All the fetching and tree listing of one process (a run)
 shares one time budget, ``documents.fetch_budget_s``. A fetch works in a ``.partial`` folder
 named after its process; folders left by processes that no longer run are removed.
+``seedtree cache gc`` removes the fetched repositories no current leaf names (:func:`prune`).
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from seedtree.git import run_git, run_git_bounded
 from seedtree.home import documents_dir
 
 _PROTOCOLS = ("https", "file")
-_FETCH_CONFIG = (
+FETCH_CONFIG = (
     "-c",
     "core.hooksPath=/dev/null",
+    "-c",
+    "http.followRedirects=false",
     "-c",
     "protocol.allow=never",
     *(x for p in _PROTOCOLS for x in ("-c", f"protocol.{p}.allow=always")),
@@ -44,6 +48,7 @@ _FETCH_CONFIG = (
 )
 _FETCH_ENV = {"GIT_LFS_SKIP_SMUDGE": "1", "GIT_TERMINAL_PROMPT": "0"}
 _PARTIAL = re.compile(r"^\.[0-9a-f]+\.(\d+)\.partial$")
+_FETCHED = re.compile(r"^[0-9a-f]{24}$")
 
 
 class FetchProblem(Exception):
@@ -152,7 +157,7 @@ def _publish(tmp: Path, dest: Path, commit: str) -> None:
 def _git_fetch(git_dir: Path, settings: DocumentsConfig, *args: str) -> None:
     run_git_bounded(
         git_dir,
-        *_FETCH_CONFIG,
+        *FETCH_CONFIG,
         "fetch",
         "--quiet",
         "--no-tags",
@@ -184,3 +189,21 @@ def _transfer(git_dir: Path, url: str, commit: str, settings: DocumentsConfig) -
 
 def _tail(exc: GitError) -> str:
     return exc.message.split("): ", 1)[-1].strip().splitlines()[-1]
+
+
+def _size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def prune(keep: set[str]) -> tuple[int, int]:
+    """Remove every fetched repository whose key (:func:`cache_key`) is not in ``keep``, and the
+    ``.partial`` folders of fetches whose process is gone; returns (repositories, bytes) freed."""
+    folder = documents_dir()
+    removed, freed = 0, 0
+    for entry in sorted(folder.iterdir()) if folder.is_dir() else ():
+        if _FETCHED.match(entry.name) and entry.name not in keep and not entry.is_symlink():
+            freed += _size(entry)
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += 1
+    remove_stale_partials(folder)
+    return removed, freed

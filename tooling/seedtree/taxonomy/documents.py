@@ -3,17 +3,18 @@
 ``repo`` is one of (:mod:`seedtree.taxonomy.docpolicy` decides, from the trusted configuration):
 
 - ``.`` (or ``./``): this taxonomy repository (the folder holding ``seedtree.yaml``); ``patterns``
-  are relative to it; without ``commit`` the working tree is read, with one the files at that
-  commit;
+  are relative to it; without ``commit`` the working tree is read, with one (a full SHA: a branch,
+  a stash or a reflog entry would read revisions never published) the files at that commit;
 - an ``https://`` URL on ``documents.allowed_hosts``: fetched once at exactly ``commit`` (a full
   SHA) by :mod:`seedtree.taxonomy.docfetch` and reused by later runs;
 - with ``documents.allowed_local``, a folder (or ``file://`` URL) inside one of those folders.
 
 Anything else is refused here too, whether or not validation ran. Patterns are globs
-(:mod:`seedtree.taxonomy.globs`); malformed ones are refused. A symlink whose target resolves
-outside the repository is never followed; a tree listing is capped (``documents.max_entries``)
-and timed. Markdown and plain text are read as UTF-8; PDF through pypdf; other formats are
-refused as unsupported.
+(:mod:`seedtree.taxonomy.globs`), at most ``documents.max_patterns`` of them; malformed ones are
+refused. Nothing under a ``.git`` folder is ever a document, and a symlink whose target resolves
+outside the repository (or into its ``.git``) is never followed; a tree listing is capped
+(``documents.max_entries``) and timed. Markdown and plain text are read as UTF-8; PDF through
+pypdf; other formats are refused as unsupported.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from seedtree.taxonomy.docpolicy import (
     settings_for,
 )
 from seedtree.taxonomy.gittree import Entries, TreeTooLarge, list_tree
-from seedtree.taxonomy.globs import compile_glob, pattern_problem
+from seedtree.taxonomy.globs import compile_glob, in_git_dir, pattern_problem
 from seedtree.taxonomy.leaves import DocumentRef, Leaf
 from seedtree.taxonomy.safewalk import TooManyEntries, walk
 
@@ -126,7 +127,8 @@ class _GitTree:
 
     def match(self, pattern: str) -> list[str]:
         glob, entries = compile_glob(pattern), self.entries()
-        return sorted({self._follow(p, entries) for p in entries if glob.match(p)})
+        found = (p for p in entries if glob.match(p) and not in_git_dir(p))
+        return sorted({self._follow(p, entries) for p in found})
 
     def _follow(self, path: str, entries: Entries) -> str:
         for _hop in range(_MAX_HOPS):
@@ -135,7 +137,7 @@ class _GitTree:
                 return path
             target = self.read(path).decode(errors="replace")
             joined = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
-            if target.startswith("/") or joined.split("/", 1)[0] == "..":
+            if target.startswith("/") or joined.split("/", 1)[0] == ".." or in_git_dir(joined):
                 raise _Problem(f"'{path}' is a symlink that leads outside {self.label}")
             path = joined
         raise _Problem(f"'{path}': too many levels of symlinks")
@@ -190,6 +192,11 @@ def _source(ref: DocumentRef, repo_root: Path, settings: DocumentsConfig) -> _So
 def _local(folder: Path, commit: str | None, label: str, settings: DocumentsConfig) -> _Source:
     if commit is None:
         return _WorkTree(folder, label, settings.max_entries)
+    if not _SHA.match(commit):
+        raise _Problem(
+            f"`commit` of {label} must be a full SHA, not '{commit}' (a branch, a stash or a "
+            "reflog entry names revisions that were never published)"
+        )
     if not is_repository(folder):
         raise _Problem(f"{label} ({folder}) is not a git repository, so `commit` cannot be read")
     try:
@@ -262,6 +269,9 @@ def _resolve(
     if ref is None:
         return [], ([f"{leaf.id}: a knowledge leaf needs `document`"] if _knows(leaf) else [])
     bad = [str(p) for p in map(pattern_problem, ref.patterns or ("",)) if p]
+    if len(ref.patterns) > settings.max_patterns:
+        cap = settings.max_patterns
+        bad.append(f"{len(ref.patterns)} patterns, over the cap of {cap} (documents.max_patterns)")
     if bad:
         return [], bad
     try:

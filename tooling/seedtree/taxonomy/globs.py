@@ -11,6 +11,11 @@ costs at most ``len(pattern) * len(path)`` steps.
 Malformed patterns (empty, absolute, ``..``, an unclosed ``[``, a reversed range, ``**`` that is
 not a whole segment, more than :data:`MAX_GLOBSTARS` of them, too long) raise
 :class:`PatternError`, which carries the 1-based column of the problem inside the pattern.
+
+A repository's ``.git`` folder (its configuration, credentials a clone keeps, hooks) is never a
+document: a segment that names it (``.git``, ``.GIT``, ``.gi?``, ``[.]git``: any segment but a
+lone ``*`` that matches ``.git`` in any case) is refused, and :func:`in_git_dir` tells a walk or
+a tree listing which paths to leave out.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from functools import lru_cache
 MAX_GLOBSTARS = 3
 MAX_PATTERN_CHARS = 1000
 MAX_SEGMENTS = 64
+GIT_DIR = ".git"
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -198,6 +204,27 @@ def _shape_problem(pattern: str) -> PatternError | None:
     return None
 
 
+def is_git_name(name: str) -> bool:
+    """Whether a file name is the ``.git`` folder (in any case: ``.GIT`` is it on macOS)."""
+    return name.casefold() == GIT_DIR
+
+
+def in_git_dir(path: str) -> bool:
+    """Whether a relative POSIX path has a ``.git`` component (it is outside every boundary)."""
+    return any(is_git_name(part) for part in path.split("/"))
+
+
+# ".git" in every case, to try a wildcard segment against
+_GIT_NAMES = tuple(
+    "." + "".join(c.upper() if (n >> i) & 1 else c for i, c in enumerate("git")) for n in range(8)
+)
+
+
+def names_git(atoms: tuple[Atom, ...]) -> bool:
+    """Whether a segment can match ``.git`` (a lone ``*``, which matches every name, aside)."""
+    return atoms != ("*",) and any(match_segment(atoms, name) for name in _GIT_NAMES)
+
+
 def _compile(pattern: str) -> Glob:
     problem = _shape_problem(pattern)
     if problem is not None:
@@ -205,7 +232,11 @@ def _compile(pattern: str) -> Glob:
     segments: list[str | tuple[Atom, ...]] = []
     offset = 0
     for part in pattern.split("/"):
-        segments.append(GLOBSTAR if part == GLOBSTAR else _segment(pattern, offset, part))
+        segment = GLOBSTAR if part == GLOBSTAR else _segment(pattern, offset, part)
+        if isinstance(segment, tuple) and names_git(segment):
+            why = "reaches into '.git', which is never a document: name the documents' folder"
+            raise PatternError(pattern, offset + 1, why)
+        segments.append(segment)
         if segments.count(GLOBSTAR) > MAX_GLOBSTARS:
             raise PatternError(pattern, offset + 1, f"more than {MAX_GLOBSTARS} '**' segments")
         offset += len(part) + 1

@@ -17,6 +17,7 @@ from seedtree.errors import UsageError
 from seedtree.project import ATTRIBUTION as ATTRIBUTION
 from seedtree.project import QNA as QNA
 from seedtree.project import TOPS as TOPS
+from seedtree.taxonomy.safewalk import leads_outside
 from seedtree.yamlpos import parse_file
 
 LeafKind = Literal["knowledge", "skill", "grounded_skill"]
@@ -202,7 +203,7 @@ def load_leaf(qna_path: Path, root: Path | None = None) -> Leaf:
             "foundational_skills/ folder above it)"
         )
     for path in (qna_path, qna_path.parent / ATTRIBUTION):
-        if not path.resolve().is_relative_to(root.resolve()):
+        if leads_outside(path, root):
             raise UsageError(
                 f"{path}: a symlink that leads outside the taxonomy; the leaf is not read",
                 hint="replace the symlink with the file itself",

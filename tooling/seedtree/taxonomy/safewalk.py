@@ -2,8 +2,9 @@
 
 The walk starts at the pattern's literal folders, enters only folders the pattern can still
 match below, never enters a symlinked folder, skips ``.git``, and stops after ``max_entries``
-directory entries. A symlink the pattern reaches whose target resolves outside ``boundary`` is
-never followed: it is returned as an escape, for the caller to report.
+directory entries. A symlink the pattern reaches whose target resolves outside ``boundary``, or
+into a ``.git`` folder inside it, is never followed: it is returned as an escape, for the caller
+to report.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from seedtree.taxonomy.globs import Glob, compile_glob, literal_prefix
+from seedtree.taxonomy.globs import Glob, compile_glob, in_git_dir, is_git_name, literal_prefix
 
 EVERYTHING = "**/*"
 
@@ -30,11 +31,13 @@ class Walked:
 
 
 def leads_outside(path: Path, boundary: Path) -> bool:
-    """Whether ``path`` (a symlink or a folder reached through one) resolves outside."""
+    """Whether ``path`` (a symlink or a folder reached through one) resolves outside, or into a
+    ``.git`` folder (the repository's own configuration and credentials are outside too)."""
     try:
-        return not path.resolve().is_relative_to(boundary.resolve())
+        target, fence = path.resolve(), boundary.resolve()
     except (OSError, RuntimeError):  # a loop of symlinks
         return True
+    return not target.is_relative_to(fence) or in_git_dir(target.relative_to(fence).as_posix())
 
 
 def _join(folder: str, name: str) -> str:
@@ -66,7 +69,7 @@ class _Walk:
         self.seen += 1
         if self.seen > self.max_entries:
             raise TooManyEntries(f"more than {self.max_entries:,} files and folders")
-        if entry.name == ".git":
+        if is_git_name(entry.name):
             return None
         rel, reached = _join(folder, entry.name), self.glob.step(states, entry.name)
         if not reached:

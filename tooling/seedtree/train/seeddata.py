@@ -3,6 +3,9 @@
 Used by the training benchmarks (and for smoke runs) when no generated data is at hand: each seed
 Q&A becomes a few samples with differently worded questions, and each paragraph of a knowledge
 leaf's documents becomes a long sample. The records have the same shape as generated datasets.
+Documents kept in this repository (``repo: .``) are read through the one document loader
+(:func:`seedtree.taxonomy.documents.load_documents`), with its patterns, caps and boundary;
+documents of other repositories are left out (these samples are made offline).
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from seedtree.samples import build_record
+from seedtree.taxonomy.docpolicy import is_this_repository
+from seedtree.taxonomy.documents import load_documents
 from seedtree.taxonomy.leaves import Leaf, load_taxonomy
 
 QUESTION_FORMS = ("{q}", "Please answer this: {q}", "{q} Answer in your own words.")
@@ -38,10 +43,11 @@ def paragraphs(markdown: str, min_words: int = 20) -> list[tuple[str, str]]:
 
 
 def _documents(leaf: Leaf, repo_root: Path) -> list[str]:
-    if leaf.document is None or leaf.document.repo not in (".", ""):
+    """The texts of the leaf's documents in this repository; raises
+    :class:`~seedtree.errors.UsageError` when they cannot be resolved."""
+    if leaf.document is None or not is_this_repository(leaf.document.repo):
         return []
-    files = sorted({p for pattern in leaf.document.patterns for p in repo_root.glob(pattern)})
-    return [p.read_text(encoding="utf-8") for p in files if p.is_file()]
+    return [document.text for document in load_documents(leaf, repo_root)]
 
 
 def leaf_records(leaf: Leaf, repo_root: Path) -> list[dict[str, Any]]:

@@ -58,7 +58,10 @@ def _document(check: FileCheck) -> dict[str, Any]:
 
 
 def document_commit(check: FileCheck) -> Iterator[Finding]:
-    commit = _document(check).get("commit")
+    commit, repo = _document(check).get("commit"), _document(check).get("repo")
+    in_place = isinstance(repo, str) and (repo.strip() in (".", "./") or repo.startswith("/"))
+    if in_place:  # read in place: an error, `document-commit-ref` (validate/documents.py)
+        return
     if check.kind == "knowledge" and isinstance(commit, str) and not _FULL_SHA.match(commit):
         yield check.at_path(
             ("document", "commit"),

@@ -3,28 +3,49 @@
 - ``document-repo``: ``document.repo`` is not ``.`` or an allowed ``https://`` URL (the
   ``documents`` section of the trusted configuration decides; see
   :mod:`seedtree.taxonomy.docpolicy`);
-- ``document-pattern``: a pattern is empty, absolute, uses ``..`` or is malformed (a reversed
-  range, an unclosed ``[``, ``**`` inside a name, too many ``**``), located at the character;
+- ``document-repo-ssh`` (a warning): an SSH form on an allowed host, read as its https URL;
+- ``document-commit-ref``: ``repo: .`` (or a local folder) with a ``commit`` that is not a full
+  SHA (a branch, a stash or a reflog entry reads revisions that were never published);
+- ``document-pattern``: a pattern is empty, absolute, uses ``..``, reaches into ``.git`` or is
+  malformed (a reversed range, an unclosed ``[``, ``**`` inside a name, too many ``**``), located
+  at the character;
+- ``document-patterns-count``: more patterns than ``documents.max_patterns``;
 - ``symlink-outside``: a symlink in the leaf folder, or one a pattern of ``repo: .`` reaches,
-  resolves outside the repository. When the leaf folder holds one, nothing of the leaf is read.
+  resolves outside the repository or into its ``.git``. When the leaf folder holds one, nothing
+  of the leaf is read.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from seedtree.config import DocumentsConfig
 from seedtree.findings import Finding
-from seedtree.taxonomy.docpolicy import RepoRefused, classify, is_this_repository, settings_for
+from seedtree.taxonomy.docpolicy import (
+    LocalRepository,
+    RemoteRepository,
+    RepoRefused,
+    ThisRepository,
+    classify,
+    is_this_repository,
+    settings_for,
+)
 from seedtree.taxonomy.globs import PatternError, compile_glob, pattern_problem
 from seedtree.taxonomy.safewalk import EVERYTHING, TooManyEntries, walk
 from seedtree.validate.context import FileCheck
 from seedtree.yamlpos import Pos
 
 RULE_REPO, RULE_PATTERN, RULE_SYMLINK = "document-repo", "document-pattern", "symlink-outside"
+RULE_SSH, RULE_COMMIT_REF, RULE_COUNT = (
+    "document-repo-ssh",
+    "document-commit-ref",
+    "document-patterns-count",
+)
 _DEFAULT = DocumentsConfig()
+_FULL_SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 
 
 def _settings(repo_root: Path | None) -> DocumentsConfig:
@@ -45,7 +66,7 @@ def _patterns(check: FileCheck) -> list[tuple[int, str]]:
 
 
 def _symlink_finding(file: str, line: int, column: int, what: str) -> Finding:
-    message = f"{what} is a symlink that leads outside the repository: it is never read"
+    message = f"{what} is a symlink that leads outside the repository (or into .git): never read"
     return Finding(file, line, column, "error", RULE_SYMLINK, f"{message}; replace it")
 
 
@@ -64,13 +85,26 @@ def target_symlinks(
 
 
 def document_repo(check: FileCheck, repo_root: Path | None) -> Iterator[Finding]:
+    """``document-repo`` for a refused repository, ``document-repo-ssh`` for an SSH form read as
+    https, ``document-commit-ref`` for a repository read in place at a commit that is not a SHA."""
     repo = _document(check).get("repo")
     if check.kind != "knowledge" or not isinstance(repo, str):
         return
     try:
-        classify(repo.strip(), _settings(repo_root))
+        kind = classify(repo.strip(), _settings(repo_root))
     except RepoRefused as exc:
         yield check.at_key(("document", "repo"), RULE_REPO, str(exc))
+        return
+    if isinstance(kind, RemoteRepository) and kind.note is not None:
+        yield check.at_key(("document", "repo"), RULE_SSH, kind.note)
+    commit = _document(check).get("commit")
+    in_place = isinstance(kind, ThisRepository | LocalRepository)
+    if in_place and isinstance(commit, str) and not _FULL_SHA.match(commit):
+        message = (
+            f"commit '{commit}' is not a full SHA: a branch, a stash or a reflog entry names "
+            "revisions that were never published; write the full SHA of a pushed commit"
+        )
+        yield check.at_path(("document", "commit"), RULE_COMMIT_REF, message)
 
 
 def _pattern_pos(check: FileCheck, index: int, error: PatternError) -> Pos:
@@ -82,9 +116,15 @@ def _pattern_pos(check: FileCheck, index: int, error: PatternError) -> Pos:
     return pos
 
 
-def document_patterns(check: FileCheck) -> Iterator[Finding]:
+def document_patterns(check: FileCheck, repo_root: Path | None = None) -> Iterator[Finding]:
     if check.kind != "knowledge":
         return
+    patterns = _document(check).get("patterns")
+    cap = _settings(repo_root).max_patterns
+    if isinstance(patterns, list) and len(patterns) > cap:
+        message = f"{len(patterns)} patterns, over the cap of {cap} (documents.max_patterns): "
+        message += "name a folder with '**' instead of each file"
+        yield check.at_key(("document", "patterns"), RULE_COUNT, message)
     for i, pattern in _patterns(check):
         error = pattern_problem(pattern)
         if error is not None:
@@ -115,5 +155,5 @@ def document_symlinks(check: FileCheck, repo_root: Path | None) -> Iterator[Find
 def references(check: FileCheck, repo_root: Path | None) -> Iterator[Finding]:
     """Every rule of this module on a parsed leaf."""
     yield from document_repo(check, repo_root)
-    yield from document_patterns(check)
+    yield from document_patterns(check, repo_root)
     yield from document_symlinks(check, repo_root)

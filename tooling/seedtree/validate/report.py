@@ -1,5 +1,9 @@
 """Render a :class:`ValidationResult`: text (with the source line and a caret), GitHub
-annotations, or JSON. Reporters only format; they decide nothing."""
+annotations, or JSON. Reporters only format; they decide nothing.
+
+The text report never echoes the line of a ``secret`` finding (the credential would be printed
+into every log that keeps the output) nor reads a file through a symlink (a ``symlink-outside``
+finding points at one, whose target is what must never be shown)."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from seedtree.validate.api import ValidationResult
 JSON_FORMAT_VERSION = 1
 _COLOURS = {"error": "\033[1;31m", "warning": "\033[1;33m", "dim": "\033[2m", "bold": "\033[1m"}
 _RESET = "\033[0m"
+UNECHOED_RULES = frozenset({"secret", "symlink-outside"})
 
 
 def summary(result: ValidationResult) -> str:
@@ -45,6 +50,8 @@ class _Sources:
     def line(self, file: str, number: int) -> str | None:
         if file not in self.cache:
             try:
+                if Path(file).is_symlink():
+                    raise OSError("a symlink is never read")
                 with Path(file).open("rb") as handle:
                     raw = handle.read(2_000_000)
                 self.cache[file] = raw.decode("utf-8", "replace").splitlines()
@@ -64,7 +71,7 @@ def render_text(result: ValidationResult, out: TextIO, colour: bool = False) -> 
         where = _paint(f"{f.file}:{f.line}:{f.column}", "bold", colour)
         severity = _paint(f.severity, f.severity, colour)
         out.write(f"{where}: {severity} [{f.rule}] {f.message}\n")
-        source = sources.line(f.file, f.line)
+        source = None if f.rule in UNECHOED_RULES else sources.line(f.file, f.line)
         if source is not None and len(source) <= 1000:
             shown = source.replace("\t", " ")
             caret = " " * (min(f.column, len(shown) + 1) - 1) + "^"

@@ -136,17 +136,30 @@ _TABLE: tuple[tuple[str, RuleSeverity, str, str], ...] = (
         "keep the documents in this repository, or in a repository on an allowed host",
     ),
     (
+        "document-repo-ssh",
+        "warning",
+        "`document.repo` is an SSH address (`git@github.com:owner/repo.git`, `ssh://`) on an "
+        "allowed host: it is read as its https URL and fetched over https, never over SSH",
+        "write the https URL",
+    ),
+    (
         "document-pattern",
         "error",
-        "a document pattern is empty, absolute, uses `..` or is malformed (a reversed range, "
-        "an unclosed `[`, `**` inside a name, more than 3 `**`)",
+        "a document pattern is empty, absolute, uses `..`, reaches into `.git` or is malformed "
+        "(a reversed range, an unclosed `[`, `**` inside a name, more than 3 `**`)",
         "write a glob relative to the documents repository, e.g. `docs/**/*.md`",
+    ),
+    (
+        "document-patterns-count",
+        "error",
+        "`document.patterns` lists more patterns than `documents.max_patterns`",
+        "name a folder with `**` instead of each file",
     ),
     (
         "symlink-outside",
         "error",
         "a symlink in the leaf folder, or one a `repo: .` pattern reaches, resolves outside "
-        "the repository (it is never read; nothing of such a leaf is read)",
+        "the repository or into its `.git` (it is never read; nothing of such a leaf is read)",
         "replace the symlink with the file itself",
     ),
     (
@@ -154,6 +167,13 @@ _TABLE: tuple[tuple[str, RuleSeverity, str, str], ...] = (
         "warning",
         "`document.commit` is not a full 40-character SHA (ambiguous)",
         "use the full commit SHA",
+    ),
+    (
+        "document-commit-ref",
+        "error",
+        "`repo: .` (or a local folder) with a `commit` that is not a full SHA: a branch, a "
+        "stash or a reflog entry reads revisions that were never published",
+        "write the full SHA of a pushed commit",
     ),
     (
         "context-mixed",
@@ -238,7 +258,8 @@ _TABLE: tuple[tuple[str, RuleSeverity, str, str], ...] = (
         "warning",
         "an e-mail address or a phone number; not reserved example domains (`example.com`, "
         "`.org`, `.net`, `*.example`, `*.invalid`, `*.test`) nor placeholder numbers "
-        "(`555-0100` to `555-0199`, groups of one repeated digit, runs like `123-456-7890`)",
+        "(`555-0100` to `555-0199`, groups of one repeated digit, runs like `123-456-7890`), "
+        "nor a repository's SSH address (`git@github.com:owner/repo`)",
         "remove it unless it is meant to be public",
     ),
     (

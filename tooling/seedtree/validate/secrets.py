@@ -5,7 +5,8 @@ are warnings (a public figure's address may be meant). The raw text is scanned, 
 points at the exact line and column. What no one owns is not personal data: reserved example
 domains (``example.com``/``.org``/``.net``, ``.example``, ``.invalid``, ``.test``) and placeholder
 phone numbers (``555-0100`` to ``555-0199``, groups of one repeated digit like ``000-000-0000``
-or ``111-222-3333``, runs like ``123-456-7890``).
+or ``111-222-3333``, runs like ``123-456-7890``), nor a repository's SSH address
+(``git@github.com:owner/repo``).
 """
 
 from __future__ import annotations
@@ -86,9 +87,18 @@ def _emails(text: str) -> Iterator[Match]:
     while at >= 0:
         local = _EMAIL_LOCAL.search(text, max(0, at - 64), at)
         match = EMAIL.match(text, local.start()) if local is not None else None
-        if match and not _EXAMPLE_DOMAINS.search(match.group(0).rsplit("@", 1)[1]):
+        if match and not _example_or_ssh(text, match):
             yield match.start(), "warning", _EMAIL_MESSAGE
         at = text.find("@", at + 1)
+
+
+def _example_or_ssh(text: str, match: re.Match[str]) -> bool:
+    """An address at a reserved example domain, or ``git@github.com:owner/repo`` (a
+    repository's SSH address): no one's e-mail."""
+    address = match.group(0)
+    if _EXAMPLE_DOMAINS.search(address.rsplit("@", 1)[1]):
+        return True
+    return address.startswith("git@") and text.startswith(":", match.end())
 
 
 def placeholder_phone(number: str) -> bool:
