@@ -50,6 +50,14 @@ def _documents(repo: Path, count: int, name: str) -> None:
         (folder / f"part_{n}.md").write_text(f"Part {n} of {name}: distinct text.\n")
 
 
+def _two_leaves(repo: Path, documents: int) -> None:
+    """``knowledge/attack/a_first`` and ``b_second``, each with its own ``documents``."""
+    for name in ("first", "second"):
+        _documents(repo, documents, name)
+        block = document_block(".", f"docs/{name}/*.md")
+        knowledge_leaf(repo, f"attack/{'a' if name == 'first' else 'b'}_{name}", block)
+
+
 def test_symlinks_to_one_document_are_read_once(repo: Path) -> None:
     _links(repo, _big_document(repo))
     folder = knowledge_leaf(repo, "attack/links", document_block(".", "docs/links/*.md"))
@@ -112,10 +120,7 @@ def test_bytes_per_leaf(repo: Path) -> None:
 
 def test_documents_and_bytes_per_run(repo: Path) -> None:
     """Each leaf alone is within every cap; the second one read crosses the run's."""
-    _documents(repo, 2, "first")
-    _documents(repo, 2, "second")
-    knowledge_leaf(repo, "attack/a_first", document_block(".", "docs/first/*.md"))
-    knowledge_leaf(repo, "attack/b_second", document_block(".", "docs/second/*.md"))
+    _two_leaves(repo, 2)
     _settings(repo, max_run_documents=3)
     run = run_cli(repo, "validate", "--documents", "taxonomy/knowledge/attack")
     no_traceback(run)
@@ -132,10 +137,7 @@ def test_documents_and_bytes_per_run(repo: Path) -> None:
 
 
 def test_bytes_per_run(repo: Path) -> None:
-    _documents(repo, 1, "first")
-    _documents(repo, 1, "second")
-    knowledge_leaf(repo, "attack/a_first", document_block(".", "docs/first/*.md"))
-    knowledge_leaf(repo, "attack/b_second", document_block(".", "docs/second/*.md"))
+    _two_leaves(repo, 1)
     _settings(repo, max_run_bytes=50)
     run = run_cli(repo, "validate", "--documents", "taxonomy/knowledge/attack")
     assert run.code == 1
