@@ -2,9 +2,10 @@
 
 Leaf files must be regular files: a leaf whose ``qna.yaml`` or ``attribution.txt`` is a symlink
 (here, into another leaf of the same repository) is a ``leaf-symlink`` error in ``validate`` and
-``validate --changed``, refused by name where a leaf is loaded, and skipped and reported by the
-retrain plan. A folder a thousand levels deep with no leaf in it is a located ``folder-depth``
-error, and no walk (validate, generate, diff, preview, the retrain plan) crashes on it."""
+``validate --changed`` (and in the preview), refused by name where a leaf is loaded, and skipped
+and reported by the retrain plan. A folder a thousand levels deep with no leaf in it is a
+located ``folder-depth`` error, and no walk (validate, generate, diff, preview, the retrain plan)
+crashes on it."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def _linked_leaf(repo: Path, name: str, linked: str) -> Path:
 
 
 @pytest.mark.parametrize("linked", ["qna.yaml", "attribution.txt"])
-def test_symlinked_leaf_file_is_refused_everywhere(repo: Path, linked: str) -> None:
+def test_symlinked_leaf_file_is_refused_everywhere(repo: Path, tmp_path: Path, linked: str) -> None:
     git(repo, "branch", "base")
     folder = _linked_leaf(repo, "senryu", linked)
     shown = f"{WRITING}/senryu/{linked}"
@@ -50,6 +51,10 @@ def test_symlinked_leaf_file_is_refused_everywhere(repo: Path, linked: str) -> N
     run = run_cli(repo, "generate", "--dry-run")
     no_traceback(run)
     assert run.code == 2 and f"{shown}:1:1: a symlink" in run.output.replace("\n", "")
+    out = tmp_path / "preview.md"
+    run = run_cli(repo, "preview", "--base", "base", "--out", str(out), "--quiet")
+    no_traceback(run)
+    assert run.code == 0 and f"`{shown}:1:1` `leaf-symlink`" in out.read_text(encoding="utf-8")
     commit_all(repo, "a leaf of symlinks")
     with_recipe(repo)
     run = run_cli(repo, "retrain", "--dry-run")

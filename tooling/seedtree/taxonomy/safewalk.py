@@ -63,7 +63,7 @@ class _Walk:
         try:
             with os.scandir(self.root / folder if folder else self.root) as entries:
                 return [sub for entry in entries if (sub := self.entry(folder, states, entry))]
-        except (NotADirectoryError, FileNotFoundError, PermissionError):
+        except OSError:  # not a folder, gone, unreadable, or a path too long to name
             return []
 
     def entry(
