@@ -4,13 +4,14 @@ secret that must never show, and a search for it."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers import PROJECT_ROOT
+from helpers import PROJECT_ROOT, git
 
 SECRET = "SECRET-6f1c9e-the-runner-must-never-show-this"
 HANG_GUARD_S = 30.0  # only catches a hang; the real figures are in bench/ and docs/security.md
@@ -82,3 +83,21 @@ def document_block(repo: str, *patterns: str, commit: str | None = None) -> str:
 def quoted(text: str) -> str:
     """``text`` as a single-quoted YAML scalar."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def no_traceback(run: Run) -> None:
+    """The command ended by itself, without a traceback (a located error, if any)."""
+    assert run.code >= 0, f"killed by signal {-run.code}"
+    assert "Traceback" not in run.output and "RecursionError" not in run.output, run.output
+
+
+def with_recipe(repo: Path) -> None:
+    """The project's training recipe in ``repo``, committed with everything else, so that
+    ``retrain --dry-run`` can plan."""
+    shutil.copytree(PROJECT_ROOT / "training", repo / "training")
+    commit_all(repo, "recipe")
+
+
+def commit_all(repo: Path, message: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)

@@ -305,6 +305,16 @@ class DocumentsConfig(_Section):
     """All the fetching and tree listing of one run together stops after this many seconds."""
     max_entries: int = 100_000
     """A repository tree listing more entries than this is refused (nested trees sharing blobs)"""
+    max_leaf_documents: int = Field(default=100, ge=1)
+    """Distinct documents one leaf may resolve to; a file is counted by what it resolves to (its
+    real path, or its git blob), so symlinks and paths naming one file count once.
+    """
+    max_leaf_bytes: int = Field(default=50_000_000, ge=1)
+    """Bytes one leaf's documents may hold together (each one is read once)."""
+    max_run_documents: int = Field(default=10_000, ge=1)
+    """Distinct documents one command (a validate, a generate, a retrain) may read in all."""
+    max_run_bytes: int = Field(default=2_000_000_000, ge=1)
+    """Bytes the distinct documents one command reads may hold together."""
 
     @field_validator("allowed_hosts")
     @classmethod

@@ -7,6 +7,13 @@ or unbounded memory. On the way it records where every value and every mapping k
 reports duplicate keys (PyYAML keeps the last one silently). Scalars are typed exactly as
 ``yaml.safe_load`` types them.
 
+Size is bounded in bytes after expansion, not only in nodes: every value carries the UTF-8 bytes
+of the scalar text it holds (keys included), and each use of an alias adds the bytes of what it
+names. Aliases may add at most :data:`MAX_ALIAS_BYTES` to a file, so a leaf never expands past
+its file size plus that, however its anchors are nested; the alias that would cross the cap is
+the finding's position. Every reader of a leaf parses it here, so the same cap refuses it in
+validation, taxonomy loading, generation and the retrain plan's hashing.
+
 Paths are tuples of mapping keys and sequence indexes, e.g. ``("seed_examples", 3, "answer")``;
 :func:`path_text` spells them ``seed_examples/3/answer``.
 """
@@ -31,6 +38,7 @@ from seedtree.findings import Finding, Severity
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 64
 MAX_ALIAS_EXPANSION = 100_000
+MAX_ALIAS_BYTES = 1_000_000
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
@@ -145,6 +153,7 @@ class _Frame:
     is_map: bool
     pos: Pos
     size: int = 1
+    weight: int = 0
     expect_key: bool = True
     key: Any = None
     key_mark: Pos | None = None
@@ -159,12 +168,13 @@ class _Composer:
         self.file = file
         self.pos = position_function(text)
         self.stack: list[_Frame] = []
-        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.anchors: dict[str, tuple[Any, int, int]] = {}
         self.open_anchors: set[str] = set()
         self.value_pos: dict[YamlPath, Pos] = {}
         self.key_pos: dict[YamlPath, Pos] = {}
         self.findings: list[Finding] = []
         self.alias_expansion = 0
+        self.alias_bytes = 0
         self.documents = 0
         self.root: Any = None
 
@@ -205,15 +215,15 @@ class _Composer:
     def scalar(self, event: Any) -> None:
         pos = self.pos(event.start_mark)
         value, tag = self._construct_scalar(event, pos)
+        text: str = event.value
+        weight = len(text) if text.isascii() else _utf8_len(text)
+        if event.anchor:
+            self.anchors[event.anchor] = (value, 1, weight)
         if self._is_key_slot():
-            self._set_key(value, pos, tag == _MERGE)
-            if event.anchor:
-                self.anchors[event.anchor] = (value, 1)
+            self._set_key(value, pos, tag == _MERGE, weight)
             return
         self.value_pos[self._child_path()] = pos
-        if event.anchor:
-            self.anchors[event.anchor] = (value, 1)
-        self._attach(value, 1)
+        self._attach(value, 1, weight)
 
     def _construct_scalar(self, event: Any, pos: Pos) -> tuple[Any, str]:
         tag = event.tag
@@ -252,12 +262,12 @@ class _Composer:
             _apply_merges(frame.value, frame.merges)
         if frame.anchor:
             self.open_anchors.discard(frame.anchor)
-            self.anchors[frame.anchor] = (frame.value, frame.size)
+            self.anchors[frame.anchor] = (frame.value, frame.size, frame.weight)
         if self.stack and self.stack[-1].is_map and self.stack[-1].expect_key:
             raise YamlRefused(
                 "yaml-syntax", frame.pos, "a mapping key must be a plain value, not a collection"
             )
-        self._attach(frame.value, frame.size)
+        self._attach(frame.value, frame.size, frame.weight)
 
     def alias(self, event: Any) -> None:
         pos = self.pos(event.start_mark)
@@ -266,7 +276,16 @@ class _Composer:
             raise YamlRefused("yaml-too-complex", pos, f"alias *{name} refers to itself")
         if name not in self.anchors:
             raise YamlRefused("yaml-syntax", pos, f"alias *{name} has no anchor &{name} before it")
-        value, size = self.anchors[name]
+        value, size, weight = self.anchors[name]
+        self._count_alias(name, pos, size, weight)
+        if self._is_key_slot():
+            self._set_key(value, pos, False, weight)
+            return
+        self.value_pos[self._child_path()] = pos
+        self._attach(value, size, weight)
+
+    def _count_alias(self, name: str, pos: Pos, size: int, weight: int) -> None:
+        """Add one use of ``*name`` to the expansion, refusing it where it crosses a cap."""
         self.alias_expansion += size
         if self.alias_expansion > MAX_ALIAS_EXPANSION:
             raise YamlRefused(
@@ -275,16 +294,20 @@ class _Composer:
                 f"aliases expand to more than {MAX_ALIAS_EXPANSION} values (an alias bomb?): "
                 "write the values out",
             )
-        if self._is_key_slot():
-            self._set_key(value, pos, False)
-            return
-        self.value_pos[self._child_path()] = pos
-        self._attach(value, size)
+        self.alias_bytes += weight
+        if self.alias_bytes > MAX_ALIAS_BYTES:
+            raise YamlRefused(
+                "yaml-too-complex",
+                pos,
+                f"aliases repeat more than {MAX_ALIAS_BYTES:,} bytes of text (*{name} repeats "
+                f"{weight:,} more here; an alias bomb?): write the text out once",
+            )
 
     # -- building -------------------------------------------------------------------------------
-    def _set_key(self, key: Any, pos: Pos, is_merge: bool) -> None:
+    def _set_key(self, key: Any, pos: Pos, is_merge: bool, weight: int) -> None:
         top = self.stack[-1]
         top.expect_key = False
+        top.weight += weight
         top.key, top.key_mark = (_MergeKey if is_merge else key), pos
         if is_merge:
             return
@@ -308,12 +331,13 @@ class _Composer:
             top.first_key_line[key] = pos.line
         self.key_pos[(*top.path, key)] = pos
 
-    def _attach(self, value: Any, size: int) -> None:
+    def _attach(self, value: Any, size: int, weight: int) -> None:
         if not self.stack:
             self.root = value
             return
         top = self.stack[-1]
         top.size += size
+        top.weight += weight
         if not top.is_map:
             top.value.append(value)
             return
@@ -322,6 +346,10 @@ class _Composer:
         else:
             top.value[top.key] = value
         top.expect_key = True
+
+
+def _utf8_len(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 class _MergeKey:

@@ -26,6 +26,7 @@ import yaml
 from seedtree.atomic import write_text
 from seedtree.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from seedtree.findings import Finding
+from seedtree.taxonomy.leaves import qna_files_under
 from seedtree.validate.formatting import layout_findings
 from seedtree.yamlpos import guard
 
@@ -321,7 +322,7 @@ def iter_yaml_files(paths: Iterable[Path]) -> Iterator[Path]:
     """Files given by name, and every ``qna.yaml`` under the folders given."""
     for path in paths:
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("qna.yaml") if p.is_file())
+            yield from qna_files_under(path, 0)
         elif path.is_file():
             yield path
         else:

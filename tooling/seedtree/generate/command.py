@@ -12,7 +12,7 @@ from seedtree.project import Project
 from seedtree.taxonomy.changes import changed_leaves, subtrees
 from seedtree.taxonomy.doccache import prune as prune_documents
 from seedtree.taxonomy.identity import leaf_hash
-from seedtree.taxonomy.leaves import QNA, Leaf, load_leaf, load_taxonomy
+from seedtree.taxonomy.leaves import QNA, Leaf, load_leaf, load_taxonomy, qna_files_under
 from seedtree.teacher import create_teacher
 
 
@@ -21,7 +21,9 @@ def _leaves_under(project: Project, path: Path) -> list[Path]:
     if path.is_file() and path.name == QNA:
         return [path]
     if path.is_dir():
-        return sorted(path.rglob(QNA))
+        root = project.taxonomy_root.resolve()
+        depth = len(path.relative_to(root).parts) if path.is_relative_to(root) else 0
+        return qna_files_under(path, depth)
     raise UsageError(f"{path}: no such leaf folder or qna.yaml")
 
 

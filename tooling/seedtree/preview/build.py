@@ -61,7 +61,9 @@ def _repo_relative(file: str, repo_root: Path) -> str:
     path = Path(file)
     absolute = path if path.is_absolute() else (Path.cwd() / path)
     try:
-        return absolute.resolve().relative_to(repo_root.resolve()).as_posix()
+        # the folder resolved, not the file: a symlinked leaf file keeps its own name
+        resolved = absolute.parent.resolve() / absolute.name
+        return resolved.relative_to(repo_root.resolve()).as_posix()
     except ValueError:
         return path.as_posix()
 

@@ -56,7 +56,7 @@ from seedtree.retrain.state import Options, Plan, Run, TeacherFactory, link_tree
 from seedtree.retrain.steps import estimate_cost
 from seedtree.taxonomy.changes import ChangedLeaves, changed_leaves
 from seedtree.taxonomy.doccache import cached_leaf_hash
-from seedtree.taxonomy.leaves import QNA, Leaf, load_taxonomy
+from seedtree.taxonomy.leaves import QNA, Leaf, load_each
 from seedtree.train.command import resolve_file
 from seedtree.train.recipe import load_recipe
 from seedtree.validate.api import validate_leaf
@@ -154,13 +154,15 @@ def make_plan(project: Project, options: Options) -> Plan:
     changed = changed_leaves(
         project.repo_root, project.taxonomy_root, base=start.commit if start else "empty"
     )
-    leaves = {leaf.id: leaf for leaf in load_taxonomy(project.taxonomy_root)}
+    loaded, unloadable = load_each(project.taxonomy_root)
+    leaves = {leaf.id: leaf for leaf in loaded}
     hashes, skipped = _leaf_hashes(project, leaves)
+    skipped.update({leaf: f"cannot be loaded: {why}" for leaf, why in unloadable.items()})
     renamed = _renames(changed, known, hashes)
     generate = _to_generate(known, hashes, renamed)
     skipped.update(_invalid(project, generate))
     recorded = _kept(hashes, known, skipped)
-    removed = tuple(sorted(leaf for leaf in known if leaf not in leaves and leaf not in renamed))
+    removed = tuple(sorted(leaf for leaf in known if leaf not in {*leaves, *renamed, *skipped}))
     done = set(generate) | set(renamed.values()) | set(skipped)
     number = (releases(project.repo_root)[-1].number + 1) if releases(project.repo_root) else 1
     return Plan(

@@ -7,7 +7,10 @@ touched), and that snapshot is compared with the merge-base in one ``git diff --
 --name-status -z``, so renames of untracked folders are seen too.
 
 A leaf changed when its ``qna.yaml``, its ``attribution.txt`` or a document it keeps in this
-repository (``document: {repo: ., patterns}``, read from the parsed leaf) changed.
+repository (``document: {repo: ., patterns}``, read from the parsed leaf) changed. A changed
+file more than :data:`~seedtree.taxonomy.safewalk.MAX_TREE_DEPTH` folders below the taxonomy root
+belongs to no leaf (no walk goes there): its folder at that depth is listed in ``too_deep``, for
+validation to report.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from seedtree.git import (
 from seedtree.taxonomy.docpolicy import is_this_repository
 from seedtree.taxonomy.documents import PDF_SUFFIXES, TEXT_SUFFIXES
 from seedtree.taxonomy.globs import Glob, compile_glob, pattern_problem
-from seedtree.taxonomy.leaves import ATTRIBUTION, QNA, TOPS, DocumentRef, load_leaf
+from seedtree.taxonomy.leaves import ATTRIBUTION, QNA, TOPS, DocumentRef, load_leaf, qna_files_under
+from seedtree.taxonomy.safewalk import MAX_TREE_DEPTH
 
 ChangeKind = Literal["added", "modified", "deleted", "renamed"]
 DEFAULT_BASES = ("origin/main", "main")
@@ -62,6 +66,7 @@ class ChangedLeaves:
     base_ref: str
     base_commit: str | None
     leaves: tuple[ChangedLeaf, ...]
+    too_deep: tuple[str, ...] = ()  # taxonomy-relative folders below which a change was made
 
 
 @dataclass(frozen=True)
@@ -186,7 +191,17 @@ def _leaf_of(path: str, tax_prefix: str) -> str | None:
     folder, _, name = rel.rpartition("/")
     if name not in (QNA, ATTRIBUTION) or folder.split("/", 1)[0] not in TOPS:
         return None
-    return folder
+    return None if folder.count("/") + 1 > MAX_TREE_DEPTH else folder
+
+
+def _too_deep(statuses: list[_Status], tax_prefix: str) -> tuple[str, ...]:
+    """The folders at the depth cap holding a changed (not deleted) file of the taxonomy."""
+    found = set()
+    for st in statuses:
+        parts = st.path[len(tax_prefix) :].split("/")
+        if st.code != "D" and st.path.startswith(tax_prefix) and len(parts) > MAX_TREE_DEPTH + 1:
+            found.add("/".join(parts[: MAX_TREE_DEPTH + 1]))
+    return tuple(sorted(found))
 
 
 class _Collector:
@@ -257,7 +272,7 @@ def _document_users(taxonomy_root: Path) -> Iterator[tuple[str, tuple[Glob, ...]
     (validation reports them)."""
 
     base = taxonomy_root / "knowledge"
-    for qna in sorted(base.rglob(QNA)) if base.is_dir() else ():
+    for qna in qna_files_under(base, 1) if base.is_dir() else ():
         try:
             ref = load_leaf(qna, taxonomy_root).document
         except UsageError:
@@ -332,7 +347,8 @@ def changed_leaves(
     others = _document_candidates(statuses, shown)
     if others:
         _add_documents(found, others, taxonomy_root)
-    return ChangedLeaves(ref, commit, found.result(lambda i: (taxonomy_root / i / QNA).is_file()))
+    live = found.result(lambda i: (taxonomy_root / i / QNA).is_file())
+    return ChangedLeaves(ref, commit, live, _too_deep(statuses, tax_prefix))
 
 
 def subtrees(changed: ChangedLeaves) -> list[str]:

@@ -15,12 +15,17 @@ refused. Nothing under a ``.git`` folder is ever a document, and a symlink whose
 outside the repository (or into its ``.git``) is never followed; a tree listing is capped
 (``documents.max_entries``) and timed. Markdown and plain text are read as UTF-8; PDF through
 pypdf; other formats are refused as unsupported.
+
+Documents are de-duplicated by what they resolve to (a real path, a blob), and a leaf's and a
+run's documents are capped in number and bytes before anything is read
+(:mod:`seedtree.taxonomy.doclimits`); a refusal names the pattern that crossed the cap.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import os
 import posixpath
 import re
 from dataclasses import dataclass
@@ -38,6 +43,7 @@ from seedtree.taxonomy.docfetch import (
     fetched,
     time_allowed,
 )
+from seedtree.taxonomy.doclimits import LeafBudget, OverLimit
 from seedtree.taxonomy.docpolicy import (
     LocalRepository,
     RemoteRepository,
@@ -49,6 +55,7 @@ from seedtree.taxonomy.gittree import Entries, TreeTooLarge, list_tree
 from seedtree.taxonomy.globs import compile_glob, in_git_dir, pattern_problem
 from seedtree.taxonomy.leaves import DocumentRef, Leaf
 from seedtree.taxonomy.safewalk import TooManyEntries, walk
+from seedtree.yamlpos import ParsedYaml, Pos, parse_file
 
 TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".text"})
 PDF_SUFFIXES = frozenset({".pdf"})
@@ -67,7 +74,13 @@ class Document:
 
 
 class _Problem(Exception):
-    """Why a document (or its repository) cannot be resolved; becomes a finding or an error."""
+    """Why a document (or its repository) cannot be resolved; becomes a finding or an error
+    (at the pattern numbered ``pattern`` when there is one)."""
+
+    def __init__(self, message: str, pattern: int | None = None, rule: str = "documents") -> None:
+        super().__init__(message)
+        self.pattern = pattern
+        self.rule = rule
 
 
 class _Unreachable(_Problem):
@@ -81,6 +94,8 @@ class _Source(Protocol):
     def match(self, pattern: str) -> list[str]: ...
 
     def size(self, path: str) -> int: ...
+
+    def identity(self, path: str) -> str: ...
 
     def read(self, path: str) -> bytes: ...
 
@@ -107,6 +122,9 @@ class _WorkTree:
 
     def size(self, path: str) -> int:
         return (self.root / path).stat().st_size
+
+    def identity(self, path: str) -> str:
+        return "file:" + os.path.realpath(self.root / path)
 
     def read(self, path: str) -> bytes:
         return (self.root / path).read_bytes()
@@ -147,6 +165,10 @@ class _GitTree:
         if entry is None:
             raise _Problem(f"'{path}' (a symlink target) does not exist in {self.label}")
         return int(run_git(self.git_dir, "cat-file", "-s", entry[1]).strip())
+
+    def identity(self, path: str) -> str:
+        entry = self.entries().get(path)
+        return f"blob:{entry[1]}" if entry is not None else f"path:{path}"
 
     def read(self, path: str) -> bytes:
         return run_git_bytes(self.git_dir, "cat-file", "blob", f"{self.commit}:{self.prefix}{path}")
@@ -250,12 +272,13 @@ def _pdf_text(path: str, data: bytes) -> str:
         raise _Problem(f"'{path}' is an unreadable PDF: {exc}") from None
 
 
-def _read(source: _Source, path: str, settings: DocumentsConfig) -> Document:
-    cap = settings.max_document_bytes
+def _read(source: _Source, path: str, budget: LeafBudget, pattern: int) -> Document:
+    cap = budget.settings.max_document_bytes
     try:
         size = source.size(path)
         if size > cap:
             raise _Problem(f"'{path}' is {size:,} bytes, over the {cap:,}-byte cap")
+        budget.admit(source.identity(path), size, path, pattern)
         data = source.read(path)
     except (OSError, GitError) as exc:
         raise _Problem(f"'{path}' is unreadable: {exc}") from None
@@ -264,14 +287,16 @@ def _read(source: _Source, path: str, settings: DocumentsConfig) -> Document:
 
 def _resolve(
     leaf: Leaf, repo_root: Path, settings: DocumentsConfig
-) -> tuple[list[Document], list[str]]:
+) -> tuple[list[Document], list[_Problem]]:
     ref = leaf.document
     if ref is None:
-        return [], ([f"{leaf.id}: a knowledge leaf needs `document`"] if _knows(leaf) else [])
-    bad = [str(p) for p in map(pattern_problem, ref.patterns or ("",)) if p]
+        needed = [_Problem(f"{leaf.id}: a knowledge leaf needs `document`")] if _knows(leaf) else []
+        return [], needed
+    bad = [_Problem(str(p)) for p in map(pattern_problem, ref.patterns or ("",)) if p]
     if len(ref.patterns) > settings.max_patterns:
         cap = settings.max_patterns
-        bad.append(f"{len(ref.patterns)} patterns, over the cap of {cap} (documents.max_patterns)")
+        count = len(ref.patterns)
+        bad.append(_Problem(f"{count} patterns, over the cap of {cap} (documents.max_patterns)"))
     if bad:
         return [], bad
     try:
@@ -279,10 +304,10 @@ def _resolve(
     except _Unreachable:
         raise  # the caller decides: a finding (validate) or an external failure (exit 3)
     except (_Problem, GitError) as exc:
-        return [], [str(exc)]
+        return [], [_Problem(str(exc))]
     except OSError as exc:
-        return [], [f"cannot resolve '{ref.repo}': {exc}"]
-    return _read_all(source, ref.patterns, settings)
+        return [], [_Problem(f"cannot resolve '{ref.repo}': {exc}")]
+    return _read_all(source, ref.patterns, LeafBudget(settings))
 
 
 def _knows(leaf: Leaf) -> bool:
@@ -290,26 +315,37 @@ def _knows(leaf: Leaf) -> bool:
 
 
 def _read_all(
-    source: _Source, patterns: tuple[str, ...], settings: DocumentsConfig
-) -> tuple[list[Document], list[str]]:
+    source: _Source, patterns: tuple[str, ...], budget: LeafBudget
+) -> tuple[list[Document], list[_Problem]]:
+    """Every document the patterns match, each read once whatever names it (by identity),
+    within the budget: past a cap, nothing more is read."""
     documents: dict[str, Document] = {}
-    problems: list[str] = []
-    for pattern in patterns:
+    problems: list[_Problem] = []
+    for index, pattern in enumerate(patterns):
         try:
             paths = source.match(pattern)
         except (_Problem, GitError, OSError) as exc:
-            problems.append(str(exc))
+            problems.append(_Problem(str(exc), index))
             continue
         if not paths:
-            problems.append(f"pattern '{pattern}' matches nothing in {source.label}")
+            problems.append(
+                _Problem(f"pattern '{pattern}' matches nothing in {source.label}", index)
+            )
         for path in paths:
-            if path in documents:
-                continue
             try:
-                documents[path] = _read(source, path, settings)
+                identity = source.identity(path)
+                if identity not in documents:
+                    documents[identity] = _read(source, path, budget, index)
             except _Problem as exc:
-                problems.append(str(exc))
-    return [documents[p] for p in sorted(documents)], problems
+                problems.append(_Problem(str(exc), index))
+            except OverLimit as exc:
+                problems.append(_Problem(str(exc), exc.pattern, "document-limit"))
+                return _sorted(documents), problems
+    return _sorted(documents), problems
+
+
+def _sorted(documents: dict[str, Document]) -> list[Document]:
+    return sorted(documents.values(), key=lambda document: document.path)
 
 
 # --- API -------------------------------------------------------------------------------------
@@ -334,7 +370,7 @@ def load_documents(
         ) from None
     if problems:
         raise UsageError(
-            f"{leaf.qna_path}: cannot resolve `document`: " + "; ".join(problems),
+            f"{leaf.qna_path}: cannot resolve `document`: " + "; ".join(map(str, problems)),
             hint=f"run `seedtree validate --documents {leaf.qna_path}`",
         )
     return documents
@@ -343,22 +379,25 @@ def load_documents(
 def check_documents(
     leaf: Leaf, repo_root: Path, *, settings: DocumentsConfig | None = None
 ) -> list[Finding]:
-    """One ``documents`` finding per problem, positioned at the leaf's ``document:`` key."""
+    """One finding per problem: ``document-limit`` for a cap crossed, at the pattern that
+    crossed it; ``documents`` for the rest, at the leaf's ``document:`` key."""
     chosen = settings or settings_for(repo_root)
     try:
         _documents, problems = _resolve(leaf, repo_root, chosen)
     except _Unreachable as exc:
-        problems = [str(exc)]
+        problems = [_Problem(str(exc))]
     if not problems:
         return []
+    parsed = parse_file(leaf.qna_path)
+    shown = shown_path(leaf.qna_path)
+    return [_finding(shown, parsed, problem) for problem in problems]
 
-    shown, line = shown_path(leaf.qna_path), _document_line(leaf.qna_path)
-    return [Finding(shown, line, 1, "error", "documents", message) for message in problems]
 
-
-def _document_line(qna_path: Path) -> int:
-    try:
-        lines = qna_path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return 1
-    return next((n for n, text in enumerate(lines, 1) if text.startswith("document:")), 1)
+def _finding(shown: str, parsed: ParsedYaml, problem: _Problem) -> Finding:
+    if not parsed.ok:
+        pos = Pos(1, 1)
+    elif problem.rule == "document-limit" and problem.pattern is not None:
+        pos = parsed.locate(("document", "patterns", problem.pattern))
+    else:
+        pos = Pos(parsed.locate_key(("document",)).line, 1)
+    return Finding(shown, pos.line, pos.column, "error", problem.rule, str(problem))

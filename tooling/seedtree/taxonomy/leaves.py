@@ -4,6 +4,11 @@ A leaf is a folder holding ``qna.yaml`` (plus ``attribution.txt``, and for knowl
 Its id is its folder path relative to the taxonomy root, in POSIX form, e.g.
 ``compositional_skills/writing/haiku``. Loading here assumes a leaf that validates; the validator
 (:mod:`seedtree.validate`) is what explains, with positions, why a leaf does not.
+
+One boundary for leaf files everywhere: ``qna.yaml`` and ``attribution.txt`` must be regular
+files. A leaf whose file is a symlink (into the taxonomy or out of it) is refused unread by
+:func:`load_leaf`, named in the error, and reported by validation (``leaf-symlink``,
+``symlink-outside``); a walk (:func:`iter_qna_files`) lists it so that no stage skips it silently.
 """
 
 from __future__ import annotations
@@ -13,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from seedtree.errors import UsageError
+from seedtree.errors import SeedtreeError, UsageError
 from seedtree.project import ATTRIBUTION as ATTRIBUTION
 from seedtree.project import QNA as QNA
 from seedtree.project import TOPS as TOPS
-from seedtree.taxonomy.safewalk import leads_outside
+from seedtree.taxonomy.safewalk import leads_outside, tree
 from seedtree.yamlpos import parse_file
 
 LeafKind = Literal["knowledge", "skill", "grounded_skill"]
@@ -105,12 +110,26 @@ def leaf_id(root: Path, qna_path: Path) -> str:
     return qna_path.resolve().parent.relative_to(root.resolve()).as_posix()
 
 
+def linked_files(folder: Path) -> list[Path]:
+    """The leaf files of ``folder`` that are symlinks: leaf files must be regular files."""
+    return [folder / name for name in (QNA, ATTRIBUTION) if (folder / name).is_symlink()]
+
+
+def qna_files_under(folder: Path, depth: int) -> list[Path]:
+    """Every leaf's ``qna.yaml`` under ``folder`` (``depth`` folders below the taxonomy root),
+    sorted by path, found by :func:`~seedtree.taxonomy.safewalk.tree` (nothing below its depth
+    cap). Symlinks are listed, for :func:`load_leaf` to refuse by name; folders are not."""
+    found = tree(folder, QNA.__eq__, depth=depth).found
+    return [Path(e.path) for e in found if e.is_symlink() or e.is_file(follow_symlinks=False)]
+
+
 def iter_qna_files(root: Path) -> Iterator[Path]:
-    """Every file named exactly ``qna.yaml`` under the taxonomy tops, sorted by path."""
+    """Every leaf's ``qna.yaml`` under the taxonomy tops, sorted by path (see
+    :func:`qna_files_under`)."""
     for top in TOPS:
         base = root / top
-        if base.is_dir():
-            yield from sorted(p for p in base.rglob(QNA) if p.is_file())
+        if base.is_dir() and not base.is_symlink():
+            yield from qna_files_under(base, 1)
 
 
 def _text(value: Any) -> str:
@@ -194,8 +213,8 @@ def read_qna(qna_path: Path) -> Mapping[str, Any]:
 
 
 def load_leaf(qna_path: Path, root: Path | None = None) -> Leaf:
-    """The leaf of ``qna_path``; when its ``qna.yaml`` or ``attribution.txt`` is a symlink out of
-    the taxonomy, the leaf is refused unread."""
+    """The leaf of ``qna_path``; when its ``qna.yaml`` or ``attribution.txt`` is a symlink (out of
+    the taxonomy or not), the leaf is refused unread."""
     root = root or find_root(qna_path)
     if root is None:
         raise UsageError(
@@ -208,9 +227,28 @@ def load_leaf(qna_path: Path, root: Path | None = None) -> Leaf:
                 f"{path}: a symlink that leads outside the taxonomy; the leaf is not read",
                 hint="replace the symlink with the file itself",
             )
+    linked = linked_files(qna_path.parent)
+    if linked:
+        raise UsageError(
+            f"{linked[0]}:1:1: a symlink: leaf files ({QNA}, {ATTRIBUTION}) must be regular files; "
+            "the leaf is not read",
+            hint="replace the symlink with a copy of the file",
+        )
     return leaf_from_data(root, qna_path, read_qna(qna_path))
 
 
 def load_taxonomy(root: Path) -> list[Leaf]:
     """Every leaf of the taxonomy at ``root``, sorted by id."""
     return [load_leaf(p, root) for p in iter_qna_files(root)]
+
+
+def load_each(root: Path) -> tuple[list[Leaf], dict[str, str]]:
+    """Every leaf that loads, sorted by id, and why each other one does not (by leaf id)."""
+    leaves: list[Leaf] = []
+    refused: dict[str, str] = {}
+    for path in iter_qna_files(root):
+        try:
+            leaves.append(load_leaf(path, root))
+        except SeedtreeError as exc:
+            refused[path.parent.relative_to(root).as_posix()] = exc.message
+    return leaves, refused

@@ -5,11 +5,17 @@ match below, never enters a symlinked folder, skips ``.git``, and stops after ``
 directory entries. A symlink the pattern reaches whose target resolves outside ``boundary``, or
 into a ``.git`` folder inside it, is never followed: it is returned as an escape, for the caller
 to report.
+
+:func:`tree` walks a taxonomy the same way for every stage: an explicit stack instead of
+recursion (a folder a thousand levels deep is a list entry, not a ``RecursionError``), no
+symlinked or hidden folders, and no folder more than :data:`MAX_TREE_DEPTH` below the root:
+those it returns, for validation to report.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,7 +66,7 @@ class _Walk:
         try:
             with os.scandir(self.root / folder if folder else self.root) as entries:
                 return [sub for entry in entries if (sub := self.entry(folder, states, entry))]
-        except (NotADirectoryError, FileNotFoundError, PermissionError):
+        except OSError:  # not a folder, gone, unreadable, or a path too long to name
             return []
 
     def entry(
@@ -105,3 +111,56 @@ def walk(
     while pending:
         pending.extend(state.folder(*pending.pop()))
     return Walked(tuple(sorted(state.files)), tuple(sorted(state.escapes)))
+
+
+# --- the taxonomy tree -----------------------------------------------------------------------
+
+MAX_TREE_DEPTH = 32
+"""Folders below a taxonomy root a walk enters (the public taxonomy's deepest leaf is 6 down)."""
+
+_SKIP_FOLDERS = frozenset({".git", "node_modules", "__pycache__"})
+
+
+@dataclass(frozen=True)
+class Tree:
+    """What :func:`tree` found: the entries whose name was wanted (folders too, not entered when
+    wanted), and the folders it did not enter because they lie deeper than its cap (paths as
+    strings, sorted as paths sort)."""
+
+    found: tuple[os.DirEntry[str], ...]
+    too_deep: tuple[str, ...]
+
+
+def _path_key(path: str) -> list[str]:
+    return path.split(os.sep)
+
+
+def tree(folder: Path | str, wanted: Callable[[str], bool], *, depth: int = 0) -> Tree:
+    """Every entry under ``folder`` whose name ``wanted`` accepts, with an explicit stack (no
+    recursion, whatever the nesting), never entering a symlinked folder, a hidden one, or one
+    more than :data:`MAX_TREE_DEPTH` below the taxonomy root (``depth``: how far below the root
+    ``folder`` already is)."""
+    found: list[os.DirEntry[str]] = []
+    too_deep: list[str] = []
+    pending = [(os.fspath(folder), depth)]
+    while pending:
+        current, level = pending.pop()
+        if level > MAX_TREE_DEPTH:
+            too_deep.append(current)
+            continue
+        for entry in _entries(current):
+            is_dir = entry.is_dir(follow_symlinks=False)
+            if wanted(entry.name):
+                found.append(entry)
+            elif is_dir and not entry.name.startswith(".") and entry.name not in _SKIP_FOLDERS:
+                pending.append((entry.path, level + 1))
+    found.sort(key=lambda entry: _path_key(entry.path))
+    return Tree(tuple(found), tuple(sorted(too_deep, key=_path_key)))
+
+
+def _entries(folder: str) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as entries:
+            return list(entries)
+    except OSError:  # gone, unreadable, or a path the system cannot name
+        return []

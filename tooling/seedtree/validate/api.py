@@ -19,11 +19,11 @@ from seedtree.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from seedtree.findings import Finding, shown_path
 from seedtree.project import find_repo_root, open_project
 from seedtree.taxonomy.leaves import ATTRIBUTION, QNA, TOPS, find_root
+from seedtree.taxonomy.safewalk import tree
 from seedtree.validate.check import Target, check_file
 from seedtree.validate.layout import is_misnamed
 
 PARALLEL_MIN_FILES = 400
-_SKIP_DIRS = {"node_modules", "__pycache__"}
 
 
 @dataclass(frozen=True)
@@ -50,17 +50,21 @@ def _is_leaf_name(name: str) -> bool:
     return name == QNA or is_misnamed(name)
 
 
-def _walk(folder: Path) -> Iterator[Path]:
-    """Every ``qna.yaml`` (or misnamed one, file or folder) below ``folder``, sorted as paths
-    sort (found as strings: pathlib would be most of the time of a big tree)."""
-    found: list[str] = []
-    join = os.path.join
-    for current, dirs, files in os.walk(folder):
-        found.extend(join(current, name) for name in dirs if _is_leaf_name(name))
-        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
-        found.extend(join(current, name) for name in files if _is_leaf_name(name))
-    found.sort(key=lambda path: path.split(os.sep))
-    return map(Path, found)
+def _walk(folder: Path, depth: int) -> list[Path]:
+    """Every ``qna.yaml`` (or misnamed one, file or folder) below ``folder`` (``depth`` levels
+    below the taxonomy root), and every folder too deep to enter (``folder-depth`` reports it),
+    sorted as paths sort."""
+    found = tree(folder, _is_leaf_name, depth=depth)
+    paths = [entry.path for entry in found.found] + list(found.too_deep)
+    return [Path(path) for path in sorted(paths, key=lambda path: path.split(os.sep))]
+
+
+def _depth(path: Path, root: Path | None) -> int:
+    """How many folders below the taxonomy root ``path`` is (0 when outside any)."""
+    if root is None:
+        return 0
+    relative = os.path.relpath(path.resolve(), root)
+    return 0 if relative.startswith("..") else len(Path(relative).parts)
 
 
 def discover(path: Path) -> list[Path]:
@@ -76,22 +80,25 @@ def discover(path: Path) -> list[Path]:
         return [path]
     root = find_root(path)
     if root is not None and root == path.resolve():
-        return [p for top in TOPS if (path / top).is_dir() for p in _walk(path / top)]
+        return [p for top in TOPS if (path / top).is_dir() for p in _walk(path / top, 1)]
     if root is None and (path / CONFIG_FILE).is_file():
         # a repository root: its configured taxonomy, not its tests' or tools' files
         taxonomy = path / open_project(path).config.taxonomy_dir
         if taxonomy.is_dir() and find_root(taxonomy) is not None:
             return discover(taxonomy)
-    return list(_walk(path))
+    return _walk(path, _depth(path, root))
 
 
 @cache
 def _root_of_dir(folder: str) -> str | None:
     """The taxonomy root above ``folder`` (absolute): the parent of its nearest top part."""
-    parent = os.path.dirname(folder)
-    if os.path.basename(folder) in TOPS:
-        return parent
-    return None if parent == folder else _root_of_dir(parent)
+    while True:
+        parent = os.path.dirname(folder)
+        if os.path.basename(folder) in TOPS:
+            return parent
+        if parent == folder:
+            return None
+        folder = parent
 
 
 @cache

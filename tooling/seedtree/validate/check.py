@@ -85,10 +85,16 @@ def _make_check(target: Target, parsed: ParsedYaml, config: ValidateConfig) -> F
 
 def check_file(target: Target, config: ValidateConfig) -> list[Finding]:
     """Every finding for one file, never raising for bad input; a leaf folder holding a symlink
-    that leads outside the repository is not read at all."""
-    escapes = documents.target_symlinks(target.path, target.shown, target.repo_root, target.root)
-    if escapes:
-        parsed = ParsedYaml(target.shown, "", None, False, tuple(escapes))
+    that leads outside the repository, a leaf file that is a symlink and a file deeper than
+    every walk goes are not read at all."""
+    deep = layout.too_deep(target.path, target.shown, relative_to_root(target.path, target.root))
+    if deep is not None:
+        return [deep]
+    refused = documents.target_symlinks(
+        target.path, target.shown, target.repo_root, target.root
+    ) or layout.linked_leaf_files(target.path, target.shown)
+    if refused:
+        parsed = ParsedYaml(target.shown, "", None, False, tuple(refused))
     else:
         parsed = parse_file(target.path, target.shown, config.max_file_bytes)
     check = _make_check(target, parsed, config)

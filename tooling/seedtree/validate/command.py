@@ -49,7 +49,8 @@ def _changed_paths(project: Project, base: str | None, err: TextIO) -> list[Path
     err.write(f"comparing with {changed.base_ref}{f' ({commit})' if commit else ''}\n")
     leaves = [leaf for leaf in changed.leaves if leaf.kind != "deleted"]
     paths = [project.taxonomy_root / leaf.id / QNA for leaf in leaves]
-    return [p for p in paths if p.exists()]
+    deep = [project.taxonomy_root / folder for folder in changed.too_deep]
+    return [p for p in paths if p.exists()] + [p for p in deep if p.is_dir()]
 
 
 def _document_findings(

@@ -1,4 +1,11 @@
-"""Rules about where a leaf sits: its file name, its folder, its type, leaves above it."""
+"""Rules about where a leaf sits: its file name, its folder, its type, leaves above it, how
+deep it is, and whether its files are files.
+
+- ``folder-depth``: a folder more than :data:`~seedtree.taxonomy.safewalk.MAX_TREE_DEPTH` levels
+  below the taxonomy root (every walk stops there, so nothing below it is ever read);
+- ``leaf-symlink``: ``qna.yaml`` or ``attribution.txt`` is a symlink. Leaf files must be regular
+  files: every other stage skips such a leaf, so a leaf that validates is one they all load.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +13,12 @@ import os
 import re
 from collections.abc import Iterator
 from functools import lru_cache
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from seedtree.findings import Finding
-from seedtree.taxonomy.leaves import QNA, TOPS
+from seedtree.taxonomy.leaves import QNA, TOPS, linked_files
+from seedtree.taxonomy.safewalk import MAX_TREE_DEPTH
 from seedtree.validate.context import FileCheck
 from seedtree.yamlpos import Pos
 
@@ -114,3 +123,42 @@ def folder_names(check: FileCheck) -> Iterator[Finding]:
                 "folder-name",
                 f"folder '{part}' should be lowercase letters, digits and underscores",
             )
+
+
+def too_deep(path: Path, shown: str, rel: PurePosixPath | None) -> Finding | None:
+    """``folder-depth`` when ``path`` (a leaf file or a folder) lies below the depth every walk
+    stops at; the file is then not read."""
+    if rel is None or len(rel.parts) <= MAX_TREE_DEPTH:
+        return None
+    levels = len(rel.parts) - (0 if path.is_dir() else 1)
+    if levels <= MAX_TREE_DEPTH:
+        return None
+    return Finding(
+        shown,
+        1,
+        1,
+        "error",
+        "folder-depth",
+        f"{levels} folders below the taxonomy root, more than the limit of {MAX_TREE_DEPTH}: "
+        "no stage reads anything below it; flatten the tree",
+    )
+
+
+def linked_leaf_files(path: Path, shown: str) -> list[Finding]:
+    """``leaf-symlink`` for the leaf's ``qna.yaml`` and ``attribution.txt`` that are symlinks."""
+    base = os.path.dirname(shown)
+    linked = {p.name for p in linked_files(path.parent)} | (
+        {path.name} if path.is_symlink() else set()
+    )
+    return [
+        Finding(
+            f"{base}/{name}" if base else name,
+            1,
+            1,
+            "error",
+            "leaf-symlink",
+            "a symlink: leaf files (qna.yaml, attribution.txt) must be regular files, and no "
+            "other stage reads a leaf whose files are not; replace it with a copy of the file",
+        )
+        for name in sorted(linked)
+    ]

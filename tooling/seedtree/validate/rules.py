@@ -47,8 +47,9 @@ _TABLE: tuple[tuple[str, RuleSeverity, str, str], ...] = (
     (
         "yaml-too-complex",
         "error",
-        "nesting deeper than 64 levels, a recursive alias or aliases "
-        "expanding to more than 100,000 values",
+        "nesting deeper than 64 levels, a recursive alias, or aliases expanding to more than "
+        "100,000 values or repeating more than 1,000,000 bytes of text (at the alias that "
+        "crosses the cap)",
         "write the values out plainly",
     ),
     (
@@ -163,6 +164,20 @@ _TABLE: tuple[tuple[str, RuleSeverity, str, str], ...] = (
         "replace the symlink with the file itself",
     ),
     (
+        "leaf-symlink",
+        "error",
+        "`qna.yaml` or `attribution.txt` is a symlink (even one inside the repository): leaf "
+        "files must be regular files, and no other stage loads such a leaf",
+        "replace the symlink with a copy of the file",
+    ),
+    (
+        "folder-depth",
+        "error",
+        "a folder more than 32 levels below the taxonomy root (every walk stops there: nothing "
+        "below it is read)",
+        "flatten the tree",
+    ),
+    (
         "document-commit",
         "warning",
         "`document.commit` is not a full 40-character SHA (ambiguous)",
@@ -267,6 +282,14 @@ _TABLE: tuple[tuple[str, RuleSeverity, str, str], ...] = (
         "error",
         "a referenced document cannot be resolved (`--documents`)",
         "fix `document.repo`, `commit` or `patterns`",
+    ),
+    (
+        "document-limit",
+        "error",
+        "a leaf's documents (counted by what they resolve to: symlinks to one file count once) "
+        "cross `documents.max_leaf_documents` or `max_leaf_bytes`, or a run's cross "
+        "`max_run_documents` or `max_run_bytes` (`--documents`; at the pattern that crosses it)",
+        "name fewer or smaller documents",
     ),
 )
 

@@ -11,6 +11,7 @@ or ``111-222-3333``, runs like ``123-456-7890``), nor a repository's SSH address
 
 from __future__ import annotations
 
+import os
 import re
 from bisect import bisect_right
 from collections.abc import Iterator
@@ -149,14 +150,16 @@ def local_documents(check: FileCheck, repo_root: Path | None) -> list[Path]:
     if repo_root is None or not isinstance(doc, dict) or not is_this_repository(doc.get("repo")):
         return []
     patterns = doc.get("patterns")
-    found: list[Path] = []
+    found: dict[str, Path] = {}  # by real path: many symlinks to one file are one document
     for pattern in patterns if isinstance(patterns, list) else []:
         if isinstance(pattern, str) and pattern_problem(pattern) is None:
             try:
-                found.extend(repo_root / p for p in walk(repo_root, pattern).files)
+                paths = [repo_root / p for p in walk(repo_root, pattern).files]
             except TooManyEntries:
                 continue
-    return found[:100]
+            for path in paths:
+                found.setdefault(os.path.realpath(path), path)
+    return list(found.values())[:100]
 
 
 def in_documents(check: FileCheck, repo_root: Path | None) -> Iterator[Finding]:
