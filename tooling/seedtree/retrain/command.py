@@ -221,7 +221,8 @@ def retrain(
     with exclusive(
         models_home(project.repo_root) / "retrain.lock", wait=options.wait, what="retrain"
     ):
-        for restored in restore_tags(project.repo_root, work_root(project)):
+        store = project.config.store
+        for restored in restore_tags(project.repo_root, work_root(project), store):
             print(f"restored {restored.tag} on {restored.commit[:12]} (released, never pushed)")
         head = head_commit(project.repo_root)
         current = current_release(project.repo_root)
@@ -230,6 +231,7 @@ def retrain(
             return EXIT_OK
         if options.preflight:  # the checks of `seedtree doctor`, once there is work to do
             require_ready(project, options.allow_cpu, options.base_model)
+        _start_model(project, _start_release(project, options), options)  # checked, every run
         fingerprint = _fingerprint(project, options, digest)
         work = work_root(project) / f"{head[:12]}-{fingerprint[:10]}"
         journal = Journal(work / "journal.json", fingerprint)

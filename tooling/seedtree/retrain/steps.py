@@ -30,6 +30,7 @@ from seedtree.retrain.release import (
     GateDecision,
     Lineage,
     Release,
+    artifact_hashes,
     artifacts_dir,
     now,
     push_release,
@@ -501,8 +502,9 @@ def artifacts(run: Run) -> Lineage:
                 _data_hash(staging / "data"),
                 load_recipe(run.recipe_path).digest(),
             )
-            write_json(staging / "lineage.json", lineage.model_dump(mode="json"))
             write_card(staging, lineage, run.project.taxonomy_root)
+            lineage = lineage.model_copy(update={"files": artifact_hashes(staging)})
+            write_json(staging / "lineage.json", lineage.model_dump(mode="json"))
             staging.rename(final)
         run.say(f"[artifacts] {final}")
         return Lineage.model_validate_json((final / "lineage.json").read_text(encoding="utf-8"))
