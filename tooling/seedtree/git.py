@@ -209,7 +209,10 @@ def run_git_bounded(
 
     command = ["git", *args]
     handle = git.Git(str(repo_root)).execute(
-        ["git", *SAFE_CONFIG, *args], env={**_QUIET_ENV, **(env or {})}, as_process=True, start_new_session=True
+        ["git", *SAFE_CONFIG, *args],
+        env={**_QUIET_ENV, **(env or {})},
+        as_process=True,
+        start_new_session=True,
     )
     proc = handle.proc
     if proc is None:  # pragma: no cover - execute(as_process=True) always starts a process

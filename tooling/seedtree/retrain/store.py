@@ -297,7 +297,7 @@ def first_difference(found: dict[str, str], expected: dict[str, str]) -> str | N
         if rel not in found:
             return f"{rel} is missing"
         if found[rel] != expected[rel]:
-            return f"{rel} has sha256 {found[rel][:12]}..., not the recorded {expected[rel][:12]}..."
+            return f"{rel} has sha256 {found[rel][:12]}..., not {expected[rel][:12]}..."
     extra = sorted(set(found) - set(expected))
     return f"{extra[0]} was never released" if extra else None
 
