@@ -49,6 +49,7 @@ from seedtree.retrain.release import (
     local_artifacts,
     models_home,
     releases,
+    set_aside,
 )
 from seedtree.retrain.report import write_skipped_note
 from seedtree.retrain.state import Options, Plan, Run, TeacherFactory, link_tree, work_root
@@ -234,18 +235,26 @@ def retrain(
         _start_model(project, _start_release(project, options), options)  # checked, every run
         fingerprint = _fingerprint(project, options, digest)
         work = work_root(project) / f"{head[:12]}-{fingerprint[:10]}"
-        journal = Journal(work / "journal.json", fingerprint)
-        plan = _plan_step(project, options, journal)
+        journal, plan = plan_run(project, options, work, fingerprint)
         run = Run(project, plan, work, journal, options, teacher_factory, recipe_path)
         return _run_steps(run)
 
 
-def _plan_step(project: Project, options: Options, journal: Journal) -> Plan:
-    raw = journal.step("plan", lambda: make_plan(project, options), asdict)
-    data = dict(raw)
-    data["removed"] = tuple(data["removed"])
-    data["unchanged"] = tuple(data["unchanged"])
-    return Plan(**data)
+def plan_run(
+    project: Project, options: Options, work: Path, fingerprint: str
+) -> tuple[Journal, Plan]:
+    """The journal to resume and its plan. The plan is made again every time: a journal whose
+    recorded plan differs (one that a job that ran before on this machine wrote) is set aside
+    with its whole run folder, and the run starts over."""
+    plan = make_plan(project, options)
+    journal = Journal(work / "journal.json", fingerprint)
+    fresh = json.loads(json.dumps(asdict(plan)))
+    if journal.done("plan") and journal.result("plan") != fresh:
+        aside = set_aside(work)
+        print(f"warning: {work}: its journal's plan is not this commit's; set aside as {aside}")
+        journal = Journal(work / "journal.json", fingerprint)
+    journal.step("plan", lambda: plan, asdict)
+    return journal, plan
 
 
 def _run_steps(run: Run) -> int:

@@ -123,14 +123,19 @@ def foreign_config(repo_root: Path) -> list[str]:
 
 def stray_files(repo_root: Path) -> list[str]:
     """Untracked and ignored paths of the working tree (what an install leaves aside)."""
-    out = run_git(repo_root, "status", "--porcelain=v1", "-z", "--ignored", "--untracked-files=normal")
+    out = run_git(repo_root, "status", "--porcelain=v1", "-z", "--ignored", "-unormal")
     paths = [entry[3:] for entry in out.split("\0") if entry[:3] in ("?? ", "!! ")]
     return [p for p in paths if not any(fnmatch.fnmatch(p, f"*{x}") for x in _INSTALL_LEFTOVERS)]
 
 
+def _printable(name: str) -> str:
+    """A file name as data: a newline in it starts no log line (nor a workflow command)."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in name)
+
+
 def _listed(items: list[str], limit: int = 5) -> str:
     more = f" and {len(items) - limit} more" if len(items) > limit else ""
-    return ", ".join(items[:limit]) + more
+    return ", ".join(_printable(item) for item in items[:limit]) + more
 
 
 def check_workspace(repo_root: Path, env: Mapping[str, str]) -> Check:
