@@ -19,7 +19,13 @@ from seedtree.retrain import steps
 from seedtree.retrain.command import make_plan, retrain
 from seedtree.retrain.journal import Journal
 from seedtree.retrain.leftovers import check_reused, restore_tags
-from seedtree.retrain.release import artifacts_dir, current_release, models_home, releases
+from seedtree.retrain.release import (
+    artifacts_dir,
+    current_release,
+    models_home,
+    push_release,
+    releases,
+)
 from seedtree.retrain.state import Options, work_root
 
 
@@ -41,6 +47,10 @@ def test_a_pruned_release_tag_is_written_again(
     v1 = _released(repo)
     before = releases(repo)
     _journal_tag(repo, "v1", v1["commit"])
+    # the store holds the release (uploaded before its tag was written): the tag is restored
+    store = repo.parent / "store"
+    (repo / "seedtree.yaml").write_text(f"store: {store}\n", encoding="utf-8")
+    push_release(repo, str(store), "v1", v1["commit"])
     git(repo, "tag", "-d", "model/v1")  # what `git fetch --prune --prune-tags` does to it
     assert releases(repo) == []
     # `seedtree retrain` restores it first; HEAD is then released: nothing else to do

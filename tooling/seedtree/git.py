@@ -1,5 +1,8 @@
 """The one small git module: every git command seedtree runs goes through :func:`run_git`.
 
+Every command runs with :data:`SAFE_CONFIG`: no hook, fsmonitor, credential helper or signing
+program that a repository's configuration names is ever run.
+
 Commands run through GitPython's command wrapper (``git.Git(repo_root).execute``), so a failure
 becomes a :class:`~seedtree.errors.GitError` that names the command and git's own message.
 Plain git commands are used where they are faster than an object model (``diff -z``, ``status -z``).
@@ -22,6 +25,23 @@ from seedtree.errors import GitError
 # never ask for credentials on a terminal, never run a pager, never use a system gitconfig's editor
 _QUIET_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "GIT_ASKPASS": "", "SSH_ASKPASS": ""}
 
+# A repository's own configuration (and a runner user's ~/.gitconfig) can name programs that git
+# runs: hooks (``pre-push``, ``reference-transaction``, ``post-checkout``...), an fsmonitor that
+# ``git status`` starts, a credential helper, a signing program for tags. Whatever an earlier job
+# left in a reused workspace, seedtree's git commands run none of them.
+SAFE_CONFIG = (
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "credential.helper=",
+    "-c",
+    "tag.gpgSign=false",
+    "-c",
+    "tag.forceSignAnnotated=false",
+)
+
 
 def _execute(
     repo_root: Path,
@@ -33,10 +53,10 @@ def _execute(
 ) -> Any:
     import git
 
-    command = ["git", *args]
+    command = ["git", *args]  # as shown in errors; it runs with SAFE_CONFIG
     try:
         return git.Git(str(repo_root)).execute(
-            command,
+            ["git", *SAFE_CONFIG, *args],
             env={**_QUIET_ENV, **(env or {})},
             kill_after_timeout=timeout,
             stdout_as_string=as_text,
@@ -187,7 +207,10 @@ def run_git_bounded(
 
     command = ["git", *args]
     handle = git.Git(str(repo_root)).execute(
-        command, env={**_QUIET_ENV, **(env or {})}, as_process=True, start_new_session=True
+        ["git", *SAFE_CONFIG, *args],
+        env={**_QUIET_ENV, **(env or {})},
+        as_process=True,
+        start_new_session=True,
     )
     proc = handle.proc
     if proc is None:  # pragma: no cover - execute(as_process=True) always starts a process

@@ -49,6 +49,7 @@ from seedtree.retrain.release import (
     local_artifacts,
     models_home,
     releases,
+    set_aside,
 )
 from seedtree.retrain.report import write_skipped_note
 from seedtree.retrain.results import Outcome
@@ -224,7 +225,8 @@ def retrain(
     with exclusive(
         models_home(project.repo_root) / "retrain.lock", wait=options.wait, what="retrain"
     ):
-        for restored in restore_tags(project.repo_root, work_root(project)):
+        store = project.config.store
+        for restored in restore_tags(project.repo_root, work_root(project), store):
             print(f"restored {restored.tag} on {restored.commit[:12]} (released, never pushed)")
         head = head_commit(project.repo_root)
         current = current_release(project.repo_root)
@@ -233,10 +235,10 @@ def retrain(
             return EXIT_OK
         if options.preflight:  # the checks of `seedtree doctor`, once there is work to do
             require_ready(project, options.allow_cpu, options.base_model)
+        _start_model(project, _start_release(project, options), options)  # checked, every run
         fingerprint = _fingerprint(project, options, recipe.digest())
         work = work_root(project) / f"{head[:12]}-{fingerprint[:10]}"
-        journal = Journal(work / "journal.json", fingerprint)
-        plan = _plan_step(project, options, journal)
+        journal, plan = plan_run(project, options, work, fingerprint)
         run = Run(
             project=project,
             plan=plan,
@@ -250,12 +252,21 @@ def retrain(
         return run_steps(run)
 
 
-def _plan_step(project: Project, options: Options, journal: Journal) -> Plan:
-    raw = journal.step("plan", lambda: make_plan(project, options), asdict)
-    data = dict(raw)
-    data["removed"] = tuple(data["removed"])
-    data["unchanged"] = tuple(data["unchanged"])
-    return Plan(**data)
+def plan_run(
+    project: Project, options: Options, work: Path, fingerprint: str
+) -> tuple[Journal, Plan]:
+    """The journal to resume and its plan. The plan is made again every time: a journal whose
+    recorded plan differs (one that a job that ran before on this machine wrote) is set aside
+    with its whole run folder, and the run starts over."""
+    plan = make_plan(project, options)
+    journal = Journal(work / "journal.json", fingerprint)
+    fresh = json.loads(json.dumps(asdict(plan)))
+    if journal.done("plan") and journal.result("plan") != fresh:
+        aside = set_aside(work)
+        print(f"warning: {work}: its journal's plan is not this commit's; set aside as {aside}")
+        journal = Journal(work / "journal.json", fingerprint)
+    journal.step("plan", lambda: plan, asdict)
+    return journal, plan
 
 
 def run_steps(run: Run) -> int:

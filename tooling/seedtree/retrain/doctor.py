@@ -12,6 +12,8 @@ do. Nothing here trains or generates: the slowest check is one tiny request to e
     disk        $SEEDTREE_HOME has room for the models and the resumable state of one run
     store       the release store is writable (when one is configured)
     benchmarks  lm_eval imports when retrain.benchmarks lists tasks
+    runner      in a GitHub Actions job: an ephemeral runner, or a loud warning
+    workspace   in a GitHub Actions job: nothing in the checkout the job did not check out
 """
 
 from __future__ import annotations
@@ -24,14 +26,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from seedtree.config import Config, TeacherConfig
 from seedtree.errors import EXIT_OK, SeedtreeError, UsageError
 from seedtree.home import seedtree_home
 from seedtree.models import resolve_model
 from seedtree.project import Project
+from seedtree.retrain.checks import Check
 from seedtree.retrain.release import Release, artifacts_dir, current_release, local_artifacts
+from seedtree.retrain.runner import check_runner, check_workspace
 from seedtree.retrain.store import open_store
 from seedtree.teacher.base import Message, TeacherRequest
 from seedtree.teacher.openai import OpenAITeacher
@@ -50,22 +54,8 @@ from seedtree.train.memory import (
 )
 from seedtree.train.recipe import Recipe
 
-Status = Literal["ok", "fail", "skip"]
-MARKS = {"ok": "ok  ", "fail": "FAIL", "skip": "--  "}
 # a teacher server that needs longer than this for one token will not serve a retrain either
 TEACHER_PROBE_TIMEOUT_S = 15.0
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: Status
-    detail: str
-    fix: str = ""  # what to do, when the check fails
-
-    def line(self) -> str:
-        text = f"{MARKS[self.status]} {self.name:<11}{self.detail}"
-        return f"{text}\n     -> {self.fix}" if self.status == "fail" and self.fix else text
 
 
 @dataclass(frozen=True)
@@ -313,7 +303,8 @@ def run_checks(
     checks.append(student)
     if target is not None and shape is not None:
         checks += _training_checks(target, shape, machine)
-    return [*checks, check_store(project.config), check_benchmarks(project.config)]
+    checks += [check_store(project.config), check_benchmarks(project.config)]
+    return [*checks, check_runner(os.environ), check_workspace(project.repo_root, os.environ)]
 
 
 def _report(checks: Sequence[Check], say: Callable[[str], None]) -> list[Check]:
@@ -324,7 +315,11 @@ def _report(checks: Sequence[Check], say: Callable[[str], None]) -> list[Check]:
 
 def doctor(project: Project, allow_cpu: bool, machine: Machine | None = None) -> int:
     """``seedtree doctor``: print every check; exit 2 when any fails."""
-    failed = _report(run_checks(project, allow_cpu, machine=machine), print)
+    checks = run_checks(project, allow_cpu, machine=machine)
+    failed = _report(checks, print)
+    for check in checks:
+        if check.status == "warn":  # an annotation on the workflow run, not only a log line
+            print(f"::warning title=seedtree doctor: {check.name}::{check.detail}")
     if failed:
         print(f"{len(failed)} check(s) failed: {', '.join(c.name for c in failed)}")
         return UsageError.exit_code

@@ -3,7 +3,9 @@
 - A run that wrote ``model/vN`` but could not push it loses the tag when the next workflow
   checkout prunes local tags. Its artifacts folder and its journal (whose ``tag`` step names the
   tag and commit) stay on the runner: :func:`restore_tags` writes the tag again from the folder's
-  ``lineage.json``, so that the next push publishes it and the next plan starts from it.
+  ``lineage.json``, so that the next push publishes it and the next plan starts from it, but
+  only when the artifact store holds that release with that lineage (local files are a cache,
+  never an authority: a job that ran before on the machine could have written them).
 - A run killed after filling ``models/vN`` but before tagging it leaves a complete folder that a
   later run for another commit would plan as vN again: :func:`check_reused` keeps that folder
   only when it records the plan's commit, data hash and recipe hash, and otherwise renames it to
@@ -14,14 +16,24 @@ from __future__ import annotations
 
 import json
 import re
-import time
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from seedtree.git import try_resolve_commit
-from seedtree.retrain.release import VERSION_PREFIX, Lineage, Release, models_home, releases
+from seedtree.git import repository_id, try_resolve_commit
+from seedtree.retrain.release import (
+    LINEAGE_FILE,
+    VERSION_PREFIX,
+    Lineage,
+    Release,
+    artifact_hashes,
+    models_home,
+    releases,
+    set_aside,
+)
 from seedtree.retrain.release import tag_release as write_tag
+from seedtree.retrain.store import file_sha256, first_difference, open_store, read_manifest
 
 _FOLDER = re.compile(r"^v([1-9][0-9]*)$")
 
@@ -60,8 +72,21 @@ def _released_folders(repo_root: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def restore_tags(repo_root: Path, work_root: Path) -> list[Release]:
-    """Write again every release tag this machine made that the clone no longer has."""
+def _in_store(repo_root: Path, store_url: str, folder: Path, lineage: Lineage) -> bool:
+    """Whether the store holds this very release: its version, commit and lineage file."""
+    manifest = read_manifest(open_store(store_url), repository_id(repo_root), lineage.version)
+    entry = manifest.files.get(LINEAGE_FILE) if manifest is not None else None
+    if manifest is None or entry is None or manifest.commit != lineage.commit:
+        return False
+    return file_sha256(folder / LINEAGE_FILE) == entry.sha256
+
+
+def restore_tags(repo_root: Path, work_root: Path, store_url: str | None = None) -> list[Release]:
+    """Write again every release tag this machine made that the clone no longer has.
+
+    A folder and a journal on this machine prove nothing (any earlier job could have written
+    them): a tag is written again only when the store holds that release, uploaded before its
+    tag was first written, with the same lineage."""
     tagged = {r.number for r in releases(repo_root)}
     restored = []
     for number, folder in _released_folders(repo_root):
@@ -70,30 +95,30 @@ def restore_tags(repo_root: Path, work_root: Path) -> list[Release]:
             continue
         if try_resolve_commit(repo_root, lineage.commit) != lineage.commit:
             continue  # its commit is not in this clone (another history): leave it
-        if was_tagged(work_root, lineage):
+        if not was_tagged(work_root, lineage):
+            continue
+        if store_url and _in_store(repo_root, store_url, folder, lineage):
             restored.append(write_tag(repo_root, lineage))
+        else:
+            where = f"the store {store_url}" if store_url else "a store (none is configured)"
+            print(
+                f"warning: {folder} claims the release {lineage.version}, which {where} does "
+                "not hold: its tag is not written again from local state",
+                file=sys.stderr,
+            )
     return restored
 
 
 def matches(folder: Path, expected: Mapping[str, str]) -> bool:
-    """Whether ``folder/lineage.json`` records the given version, commit, data and recipe hash."""
+    """Whether ``folder/lineage.json`` records the given version, commit, data and recipe hash,
+    and the folder holds exactly the files that lineage records."""
     found = _lineage(folder)
     if found is None:
         return False
     keys = ("version", "commit", "data_hash", "recipe_hash")
-    return all(getattr(found, key) == expected[key] for key in keys)
-
-
-def set_aside(folder: Path) -> Path:
-    """Rename ``folder`` to ``<name>.stale-<UTC time>`` (kept for inspection, never reused)."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    target = folder.with_name(f"{folder.name}.stale-{stamp}")
-    n = 1
-    while target.exists():
-        n += 1
-        target = folder.with_name(f"{folder.name}.stale-{stamp}-{n}")
-    folder.rename(target)
-    return target
+    if not all(getattr(found, key) == expected[key] for key in keys):
+        return False
+    return not found.files or first_difference(artifact_hashes(folder), found.files) is None
 
 
 def check_reused(folder: Path, expected: Mapping[str, str]) -> Path | None:

@@ -25,6 +25,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,9 +40,12 @@ from seedtree.home import repo_home
 from seedtree.retrain.bootstrap import Interval
 from seedtree.retrain.evidence import LeafChange
 from seedtree.retrain.store import (
+    CACHE_PREFIX,
     Backend,
     StoreError,
     Transfer,
+    first_difference,
+    folder_hashes,
     open_store,
     read_manifest,
     restore_version,
@@ -49,6 +53,7 @@ from seedtree.retrain.store import (
 )
 
 VERSION_PREFIX = "model/v"
+LINEAGE_FILE = "lineage.json"
 POINTER_PREFIX = "model/current/"
 LINEAGE_FORMAT = 1
 _VERSION = re.compile(r"^v([1-9][0-9]*)$")
@@ -101,6 +106,9 @@ class Lineage(_Frozen):
     gate: GateDecision
     override: Override | None = None
     created_at: str
+    # sha256 of every file of the artifacts folder but lineage.json (empty in older versions):
+    # a folder found on a machine is used only when it holds exactly these
+    files: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -434,13 +442,74 @@ def restore_release(repo_root: Path, store_url: str | None, release: Release) ->
     return restore_version(store, manifest, folder, generate_home(repo_root) / DB_NAME)
 
 
-def local_artifacts(repo_root: Path, store_url: str | None, release: Release) -> Path:
-    """The artifacts folder of ``release``, restored from the store first when it is missing."""
+def set_aside(folder: Path) -> Path:
+    """Rename ``folder`` to ``<name>.stale-<UTC time>`` (kept for inspection, never reused)."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    target = folder.with_name(f"{folder.name}.stale-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = folder.with_name(f"{folder.name}.stale-{stamp}-{n}")
+    folder.rename(target)
+    return target
+
+
+def artifact_hashes(folder: Path) -> dict[str, str]:
+    """What a lineage records of its artifacts folder: every file's sha256 but the lineage's."""
+    return folder_hashes(folder, skip=frozenset({LINEAGE_FILE}))
+
+
+def _recorded_hashes(repo_root: Path, store_url: str | None, release: Release) -> dict[str, str]:
+    """The files ``release`` was released with: its tag's lineage, else the store's manifest."""
+    if release.lineage.files or not store_url:
+        return dict(release.lineage.files)
+    manifest = read_manifest(open_store(store_url), repository_id(repo_root), release.version)
+    if manifest is None or manifest.commit != release.commit:
+        return {}
+    skip = (LINEAGE_FILE, CACHE_PREFIX)
+    return {r: e.sha256 for r, e in manifest.files.items() if not r.startswith(skip)}
+
+
+def untrusted(repo_root: Path, store_url: str | None, release: Release) -> str | None:
+    """Why the artifacts folder of ``release`` on this machine is not what was released, or
+    ``None`` when it is (or, for a version released before lineages recorded file hashes and
+    with no store to ask, when nothing can tell: said on stderr)."""
     folder = artifacts_dir(repo_root, release.version)
-    if not (folder / "model" / "config.json").is_file():
+    expected = _recorded_hashes(repo_root, store_url, release)
+    if not expected:
+        note = f"{release.version}: {folder} cannot be verified (no file hashes, no store)"
+        print(f"warning: {note}", file=sys.stderr, flush=True)
+        return None
+    try:
+        local = Lineage.model_validate_json((folder / LINEAGE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return f"{LINEAGE_FILE} is missing or unreadable"
+    if local != release.lineage:
+        return f"{LINEAGE_FILE} is not the lineage of the tag {release.tag}"
+    return first_difference(artifact_hashes(folder), expected)
+
+
+def local_artifacts(repo_root: Path, store_url: str | None, release: Release) -> Path:
+    """The artifacts folder of ``release``, checked against what its tag (or the store) records.
+
+    Local state is a cache, never an authority: a folder that differs is set aside (renamed)
+    and, like a missing one, restored from the store."""
+    folder = artifacts_dir(repo_root, release.version)
+    if (folder / "model" / "config.json").is_file():
+        problem = untrusted(repo_root, store_url, release)
+        if problem is None:
+            return folder
+        aside = set_aside(folder)
+        note = f"{release.version}: {folder} is not what was released ({problem}); set aside as "
+        note += f"{aside.name}, restoring it from the store"
+    else:
         note = f"{release.version}: not on this machine, restoring it from the store"
-        print(note, file=sys.stderr, flush=True)  # stdout stays the command's own (chat answers)
-        restore_release(repo_root, store_url, release)
+    print(note, file=sys.stderr, flush=True)  # stdout stays the command's own (chat answers)
+    restore_release(repo_root, store_url, release)
+    recorded = release.lineage.files
+    problem = first_difference(artifact_hashes(folder), recorded) if recorded else None
+    if problem is not None:
+        raise StoreError(f"{release.version}: the store's copy is not what was released: {problem}")
     return folder
 
 

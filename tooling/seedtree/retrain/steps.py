@@ -33,6 +33,7 @@ from seedtree.retrain.leftovers import check_reused
 from seedtree.retrain.release import (
     Lineage,
     Release,
+    artifact_hashes,
     artifacts_dir,
     now,
     push_release,
@@ -503,8 +504,9 @@ def artifacts(run: Run, outcome: Outcome) -> Lineage:
             lineage = lineage_for(
                 run, outcome.gate, _metrics(run, outcome), _data_hash(staging / "data")
             )
-            write_json(staging / "lineage.json", lineage.model_dump(mode="json"))
             write_card(staging, lineage, run.project.taxonomy_root)
+            lineage = lineage.model_copy(update={"files": artifact_hashes(staging)})
+            write_json(staging / "lineage.json", lineage.model_dump(mode="json"))
             staging.rename(final)
         run.say(f"[artifacts] {final}")
         return Lineage.model_validate_json((final / "lineage.json").read_text(encoding="utf-8"))

@@ -285,6 +285,23 @@ def _check_entry(store: Backend, key: str, rel: str, entry: Entry) -> None:
 # --- upload --------------------------------------------------------------------------------------
 
 
+def folder_hashes(folder: Path, skip: frozenset[str] = frozenset()) -> dict[str, str]:
+    """sha256 of every regular file under ``folder`` by relative path, ``skip`` left out."""
+    files = _folder_files(folder)
+    return {rel: file_sha256(path) for rel, path in files.items() if rel not in skip}
+
+
+def first_difference(found: dict[str, str], expected: dict[str, str]) -> str | None:
+    """How a folder's hashes differ from what was recorded, or ``None`` when they do not."""
+    for rel in sorted(expected):
+        if rel not in found:
+            return f"{rel} is missing"
+        if found[rel] != expected[rel]:
+            return f"{rel} has sha256 {found[rel][:12]}..., not {expected[rel][:12]}..."
+    extra = sorted(set(found) - set(expected))
+    return f"{extra[0]} was never released" if extra else None
+
+
 def _folder_files(folder: Path) -> dict[str, Path]:
     """Regular files under ``folder`` by ``/``-separated relative path (links are not followed)."""
     found = {}
