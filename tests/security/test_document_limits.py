@@ -8,6 +8,7 @@ pattern that crossed the cap, and ``generate`` refuses the leaf with the same wo
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from attacks import commit_all, document_block, knowledge_leaf, no_traceback, run_cli
@@ -77,9 +78,10 @@ def test_copies_at_a_commit_are_one_blob(repo: Path) -> None:
     for n in range(5):
         (repo / "docs" / "one" / f"copy_{n}.md").write_bytes(b"Part 0 of one: distinct text.\n")
     commit_all(repo, "documents")
-    folder = knowledge_leaf(
-        repo, "attack/pinned", document_block(".", "docs/one/*.md", commit="HEAD")
-    )
+    sha = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    folder = knowledge_leaf(repo, "attack/pinned", document_block(".", "docs/one/*.md", commit=sha))
     leaf = load_leaf(folder / "qna.yaml", repo / "taxonomy")
     settings = DocumentsConfig(max_leaf_documents=1)
     assert [d.path for d in load_documents(leaf, repo, settings=settings)] == ["docs/one/copy_0.md"]
