@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from seedtree import termsafe
 from seedtree.atomic import write_text
 from seedtree.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from seedtree.findings import Finding
@@ -396,9 +397,10 @@ def run_fmt(
     verb = "would reformat" if check else "reformatted"
     for result in results:
         if result.changed:
-            echo(f"{verb} {display_path(result.path)}")
+            echo(termsafe.text(f"{verb} {display_path(result.path)}"))
         for note in result.notes:
-            echo(f"{note.file}:{note.line}:{note.column}: {note.rule}: {note.message}")
+            where = f"{note.file}:{note.line}:{note.column}"
+            echo(termsafe.text(f"{where}: {note.rule}: {note.message}"))
     changed = sum(r.changed for r in results)
     failed = sum(bool(r.notes) for r in results)
     echo(f"{len(results)} files: {changed} {verb}, {failed} with problems left")

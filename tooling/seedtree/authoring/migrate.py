@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from seedtree import termsafe
 from seedtree.atomic import write_text
 from seedtree.authoring.fmt import display_path, link_outside, with_boundaries
 from seedtree.errors import EXIT_FINDINGS, EXIT_OK, UsageError
@@ -271,10 +272,10 @@ def run_migrate(
     verb = "would migrate" if dry_run else "migrated"
     for r in results:
         if r.version < to and r.kind == "skill":
-            echo(f"{verb} {r.name} (skill v{r.version} -> v{to})")
+            echo(termsafe.text(f"{verb} {r.name} (skill v{r.version} -> v{to})"))
         if r.todo:
-            echo(f"{r.name}: {r.kind} v{r.version} needs these changes for v{to}:")
-            echo("\n".join(f"  {t.file}:{t.line}: {t.message}" for t in r.todo))
+            echo(termsafe.text(f"{r.name}: {r.kind} v{r.version} needs these changes for v{to}:"))
+            echo("\n".join(termsafe.text(f"  {t.file}:{t.line}: {t.message}") for t in r.todo))
     done = sum(1 for r in results if r.version < to and r.kind == "skill")
     manual = sum(1 for r in results if r.todo)
     echo(f"{len(results)} files: {done} {verb}, {manual} need changes by hand")

@@ -22,6 +22,7 @@ from seedtree.retrain.journal import Journal
 from seedtree.retrain.release import Lineage, Override, actor, models_home, now
 from seedtree.retrain.results import GateRecord, Metrics
 from seedtree.teacher import Teacher
+from seedtree.termsafe import lines
 
 TeacherFactory = Callable[[Config], Teacher]
 M = TypeVar("M", bound=BaseModel)
@@ -94,7 +95,7 @@ class Run:
     recipe_path: Path
 
     def say(self, text: str) -> None:
-        print(text, flush=True)
+        print(lines(text), flush=True)  # it names leaves
 
 
 def work_root(project: Project) -> Path:
