@@ -6,6 +6,10 @@ hashed locks the workflows install from, and a baseline of the findings the tree
 A file it did not write is never overwritten: it says what differs instead. What it wrote is
 recorded (path and SHA-256) in ``.seedtree/init.json``, so a re-run updates its own files and
 ``--check`` reports any drift.
+
+The repository may be hostile: the taxonomy's folder must have a plain name (it is written into
+YAML, as a quoted scalar all the same), and init neither reads nor writes through a symbolic
+link, so a committed ``.seedtree`` or ``.github`` link cannot send its files elsewhere.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -38,6 +43,7 @@ from seedtree.taxonomy.leaves import TOPS
 from seedtree.validate.api import targets_for, validate_targets
 from seedtree.validate.baseline import baseline_json
 
+PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 STATE = ".seedtree/init.json"
 BASELINE = ".seedtree/baseline.json"
 LOCKS = {
@@ -60,25 +66,62 @@ class Options:
 
 def detect_taxonomy_dir(repo_root: Path) -> str:
     """``.`` when the taxonomy's top folders are at the root, else the folder that holds them."""
-    if any((repo_root / top).is_dir() for top in TOPS):
+    if any(_real_dir(repo_root / top) for top in TOPS):
         return "."
-    for child in sorted(p for p in repo_root.iterdir() if p.is_dir()):
-        if not child.name.startswith(".") and any((child / top).is_dir() for top in TOPS):
-            return child.name
+    for child in sorted(p for p in repo_root.iterdir() if _real_dir(p)):
+        if not child.name.startswith(".") and any(_real_dir(child / top) for top in TOPS):
+            return plain_name(child)
     raise UsageError(
-        f"{repo_root}: no taxonomy found ({', '.join(TOPS)} at the root or one folder down)",
+        f"{repo_root}: no taxonomy found ({', '.join(TOPS)} at the root or one folder down; "
+        "folders reached through a symbolic link do not count)",
         hint="run `seedtree init` at the root of a taxonomy repository",
     )
 
 
-def _config_text(taxonomy_dir: str) -> str:
+def _real_dir(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
+def plain_name(folder: Path) -> str:
+    """``folder``'s name, if it is a plain one (it is written into the configuration and the
+    workflows' triggers); else a usage error."""
+    if not PLAIN_NAME.fullmatch(folder.name):
+        raise UsageError(
+            f"{folder.parent}: the taxonomy's folder name {folder.name!r} is not a plain name "
+            "(letters, digits, '.', '_' and '-', at most 100)",
+            hint="rename the folder, then run `seedtree init` again",
+        )
+    return folder.name
+
+
+def refuse_links(repo_root: Path, rel: str) -> Path:
+    """``repo_root / rel``, after checking that no part of it below the root is a symbolic link
+    (init neither reads nor writes through one, wherever it points)."""
+    path = repo_root
+    for part in Path(rel).parts:
+        path = path / part
+        if path.is_symlink():
+            raise UsageError(
+                f"{path}: is a symbolic link; `seedtree init` neither reads nor writes through "
+                "links (a committed link could send its files outside the repository)",
+                hint=f"replace {path.relative_to(repo_root)} with a real folder or file",
+            )
+    return repo_root / rel
+
+
+def _scalar(value: str) -> str:
+    """``value`` as a YAML double-quoted scalar (a JSON string is one): no key can follow it."""
+    return json.dumps(value, ensure_ascii=True)
+
+
+def config_text(taxonomy_dir: str) -> str:
     return (
         "# seedtree configuration, written by `seedtree init`. Every key is optional: see the\n"
         "# configuration reference in seedtree's documentation.\n"
-        f"taxonomy_dir: {taxonomy_dir}\n"
+        f"taxonomy_dir: {_scalar(taxonomy_dir)}\n"
         "validate:\n"
         "  # findings the tree had when seedtree was adopted: reported as known, never failing\n"
-        f"  baseline: {BASELINE}\n"
+        f"  baseline: {_scalar(BASELINE)}\n"
     )
 
 
@@ -93,7 +136,7 @@ def planned_files(
     """Every file init writes, by path relative to the repository root. The baseline is
     written once: a re-run never adds new findings to it (refresh it on purpose with
     ``seedtree validate --write-baseline``)."""
-    files = {CONFIG_FILE: _config_text(setup.taxonomy_dir)}
+    files = {CONFIG_FILE: config_text(setup.taxonomy_dir)}
     published = yaml.safe_load(source.read(".pre-commit-hooks.yaml"))
     files[".pre-commit-config.yaml"] = precommit_config(setup, published)
     for name in WORKFLOWS:
@@ -101,7 +144,7 @@ def planned_files(
     files[".github/actionlint.yaml"] = source.read(".github/actionlint.yaml")
     for theirs, ours in LOCKS.items():
         files[f"{LOCK_DIR}/{ours}"] = source.read(f"requirements/{theirs}")
-    if not (repo_root / BASELINE).exists():
+    if not refuse_links(repo_root, BASELINE).exists():
         files[BASELINE] = baseline_json(findings, repo_root)
     return files
 
@@ -111,7 +154,7 @@ def _digest(text: str) -> str:
 
 
 def _read_state(repo_root: Path) -> dict[str, str]:
-    path = repo_root / STATE
+    path = refuse_links(repo_root, STATE)
     if not path.is_file():
         return {}
     try:
@@ -138,7 +181,10 @@ def _status(repo_root: Path, rel: str, wanted: str, state: dict[str, str]) -> st
 
 
 def apply_files(repo_root: Path, files: dict[str, str], check: bool, out: TextIO) -> int:
-    """Write (or with ``check`` compare) ``files``; returns how many differ and were kept."""
+    """Write (or with ``check`` compare) ``files``; returns how many differ and were kept.
+    Nothing is read or written when one of them lies behind a symbolic link."""
+    for rel in files:
+        refuse_links(repo_root, rel)
     state = _read_state(repo_root)
     kept = 0
     for rel, wanted in files.items():

@@ -9,6 +9,7 @@ job installs seedtree.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -92,9 +93,10 @@ def _quoted(items: Sequence[str]) -> str:
 
 
 def _trigger_paths(setup: Setup) -> list[str]:
+    """The retrain workflow's ``paths`` filter, each a quoted scalar (no key can follow it)."""
     if setup.prefix:
-        return [f'"{setup.prefix}**"']
-    return [f'"{top}/**"' for top in TOPS]
+        return [json.dumps(f"{setup.prefix}**", ensure_ascii=True)]
+    return [json.dumps(f"{top}/**") for top in TOPS]
 
 
 def workflow(name: str, setup: Setup) -> str:

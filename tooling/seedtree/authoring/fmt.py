@@ -15,6 +15,7 @@ value is left as it is and reported.
 from __future__ import annotations
 
 import io
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from seedtree import termsafe
 from seedtree.atomic import write_text
 from seedtree.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from seedtree.findings import Finding
@@ -329,6 +331,28 @@ def iter_yaml_files(paths: Iterable[Path]) -> Iterator[Path]:
             raise UsageError(f"{path}: no such file or folder")
 
 
+def with_boundaries(paths: Iterable[Path], root: Path | None) -> Iterator[tuple[Path, Path]]:
+    """Each file of :func:`iter_yaml_files` with the folder it may not lead out of: ``root``
+    (the repository) for paths written inside it, else the folder given (a file's own)."""
+    for given in paths:
+        inside = root is not None and Path(os.path.abspath(given)).is_relative_to(root.resolve())
+        boundary = root if root and inside else (given if given.is_dir() else given.parent)
+        for path in iter_yaml_files([given]):
+            yield path, boundary
+
+
+def link_outside(path: Path, boundary: Path) -> str | None:
+    """Why ``path`` may be neither read nor written: a symbolic link (of the file or of a
+    folder above it) that leads outside ``boundary``, or none that resolves."""
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return "a symbolic link that does not resolve"
+    if target.is_relative_to(boundary.resolve()):
+        return None
+    return f"a symbolic link that leads outside {boundary}"
+
+
 def display_path(path: Path) -> str:
     try:
         return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
@@ -336,8 +360,15 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def format_file(path: Path, *, check: bool, key_order: bool = False) -> FileResult:
-    """Format ``path`` in place (unless ``check``); report whether it changed."""
+def format_file(
+    path: Path, *, check: bool, key_order: bool = False, boundary: Path | None = None
+) -> FileResult:
+    """Format ``path`` in place (unless ``check``); report whether it changed. A file that
+    leads outside ``boundary`` through a symbolic link is neither read nor written."""
+    refused = link_outside(path, boundary or path.parent)
+    if refused:
+        note = _note(display_path(path), 1, 1, "symlink-outside", f"not formatted: {refused}")
+        return FileResult(path, False, (note,))
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -346,7 +377,7 @@ def format_file(path: Path, *, check: bool, key_order: bool = False) -> FileResu
     result = format_text(text, display_path(path), key_order=key_order)
     changed = result.text != text
     if changed and not check:
-        write_text(path, result.text)
+        write_text(path.resolve(), result.text)  # a link inside the boundary stays a link
     return FileResult(path, changed, result.notes)
 
 
@@ -356,16 +387,21 @@ def run_fmt(
     check: bool,
     key_order: bool = False,
     echo: Callable[[str], None] = print,
+    root: Path | None = None,
 ) -> int:
     """Format every file; exit 1 if a file could not be fully fixed (or, with check, would
-    change), 0 otherwise."""
-    results = [format_file(p, check=check, key_order=key_order) for p in iter_yaml_files(paths)]
+    change), 0 otherwise. No file leading outside ``root`` through a link is read or written."""
+    results = [
+        format_file(p, check=check, key_order=key_order, boundary=boundary)
+        for p, boundary in with_boundaries(paths, root)
+    ]
     verb = "would reformat" if check else "reformatted"
     for result in results:
         if result.changed:
-            echo(f"{verb} {display_path(result.path)}")
+            echo(termsafe.text(f"{verb} {display_path(result.path)}"))
         for note in result.notes:
-            echo(f"{note.file}:{note.line}:{note.column}: {note.rule}: {note.message}")
+            where = f"{note.file}:{note.line}:{note.column}"
+            echo(termsafe.text(f"{where}: {note.rule}: {note.message}"))
     changed = sum(r.changed for r in results)
     failed = sum(bool(r.notes) for r in results)
     echo(f"{len(results)} files: {changed} {verb}, {failed} with problems left")

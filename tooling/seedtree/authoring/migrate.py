@@ -17,8 +17,9 @@ from typing import Any
 
 import yaml
 
+from seedtree import termsafe
 from seedtree.atomic import write_text
-from seedtree.authoring.fmt import display_path, iter_yaml_files
+from seedtree.authoring.fmt import display_path, link_outside, with_boundaries
 from seedtree.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from seedtree.findings import Finding
 from seedtree.validate.schema import latest_version, load_schema
@@ -239,29 +240,42 @@ def _required_step(name: str, top: _Top, key: str, spec: Mapping[str, Any]) -> I
         yield _todo(name, _line(value), "migrate-empty", f"fill in `{key}` ({what})")
 
 
-def migrate_file(path: Path, *, to: int, dry_run: bool = False) -> Migration:
+def migrate_file(
+    path: Path, *, to: int, dry_run: bool = False, boundary: Path | None = None
+) -> Migration:
+    """Migrate ``path`` in place (unless ``dry_run``); a file leading outside ``boundary``
+    through a symbolic link is refused before it is read."""
+    refused = link_outside(path, boundary or path.parent)
+    if refused:
+        raise UsageError(f"{path}: not migrated: {refused}")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: cannot read: {exc}") from None
     result = migrate_text(text, path, display_path(path), to=to)
     if result.text != text and not dry_run:
-        write_text(path, result.text)
+        write_text(path.resolve(), result.text)  # a link inside the boundary stays a link
     return result
 
 
 def run_migrate(
-    paths: list[Path], *, to: int, dry_run: bool = False, echo: Callable[[str], None] = print
+    paths: list[Path],
+    *,
+    to: int,
+    dry_run: bool = False,
+    echo: Callable[[str], None] = print,
+    root: Path | None = None,
 ) -> int:
     """Migrate every file; exit 1 when some file needs the contributor's work, else 0."""
-    results = [migrate_file(p, to=to, dry_run=dry_run) for p in iter_yaml_files(paths)]
+    found = with_boundaries(paths, root)
+    results = [migrate_file(p, to=to, dry_run=dry_run, boundary=b) for p, b in found]
     verb = "would migrate" if dry_run else "migrated"
     for r in results:
         if r.version < to and r.kind == "skill":
-            echo(f"{verb} {r.name} (skill v{r.version} -> v{to})")
+            echo(termsafe.text(f"{verb} {r.name} (skill v{r.version} -> v{to})"))
         if r.todo:
-            echo(f"{r.name}: {r.kind} v{r.version} needs these changes for v{to}:")
-            echo("\n".join(f"  {t.file}:{t.line}: {t.message}" for t in r.todo))
+            echo(termsafe.text(f"{r.name}: {r.kind} v{r.version} needs these changes for v{to}:"))
+            echo("\n".join(termsafe.text(f"  {t.file}:{t.line}: {t.message}") for t in r.todo))
     done = sum(1 for r in results if r.version < to and r.kind == "skill")
     manual = sum(1 for r in results if r.todo)
     echo(f"{len(results)} files: {done} {verb}, {manual} need changes by hand")

@@ -43,7 +43,10 @@ from seedtree.errors import EXIT_INTERRUPTED, EXIT_USAGE, SeedtreeError
 def _print_error(error: SeedtreeError) -> None:
     from rich.console import Console
 
-    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {error}", markup=True)
+    from seedtree.termsafe import markup_lines
+
+    message = markup_lines(error)  # paths and names in it come from contributors
+    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {message}", markup=True)
 
 
 def _show_usage_error(error: TyperException) -> None:

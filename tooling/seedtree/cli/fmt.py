@@ -25,4 +25,5 @@ def fmt(
 
     project = open_project(repo_root, config)
     key_order = project.config.fmt.key_order
-    return run_fmt(paths or [project.taxonomy_root], check=check, key_order=key_order)
+    targets = paths or [project.taxonomy_root]
+    return run_fmt(targets, check=check, key_order=key_order, root=project.repo_root)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,5 +22,8 @@ def migrate(
 ) -> int:
     """Upgrade skills leaves to the latest version in place; list what knowledge leaves need."""
     from seedtree.authoring.migrate import run_migrate
+    from seedtree.project import find_repo_root
 
-    return run_migrate(paths_or_root(paths, repo_root, config), to=to, dry_run=dry_run)
+    root = find_repo_root(repo_root or Path.cwd())
+    targets = paths_or_root(paths, repo_root, config)
+    return run_migrate(targets, to=to, dry_run=dry_run, root=root)

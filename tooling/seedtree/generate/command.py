@@ -14,6 +14,7 @@ from seedtree.taxonomy.doccache import prune as prune_documents
 from seedtree.taxonomy.identity import leaf_hash
 from seedtree.taxonomy.leaves import QNA, Leaf, load_leaf, load_taxonomy, qna_files_under
 from seedtree.teacher import create_teacher
+from seedtree.termsafe import markup
 
 
 def _leaves_under(project: Project, path: Path) -> list[Path]:
@@ -102,7 +103,7 @@ def _print_estimate(costs: dict[str, LeafEstimate]) -> None:
         table.add_column(column, justify="right")
     for leaf_id, c in costs.items():
         table.add_row(
-            leaf_id,
+            markup(leaf_id),
             str(c.samples),
             str(c.chunks),
             f"{c.calls_min}–{c.calls_max}",
@@ -128,14 +129,14 @@ def print_report(report: GenerationReport, quiet: bool = False) -> None:
         f = result.funnel
         reasons = ", ".join(f"{r} ({n})" for r, n in f.top_rejections(3)) or "-"
         table.add_row(
-            leaf_id,
+            markup(leaf_id),
             f"{f.accepted}/{f.wanted}",
             f"{f.attempts}/{f.attempt_cap}",
             str(f.teacher_calls),
             str(f.from_store),
             str(f.parse_failures),
             str(f.duplicates),
-            reasons,
+            markup(reasons),
         )
     console = _console()
     console.print(table)  # type: ignore[attr-defined]
@@ -143,10 +144,10 @@ def print_report(report: GenerationReport, quiet: bool = False) -> None:
     if short:
         console.print(  # type: ignore[attr-defined]
             f"{len(short)} leaf(s) stopped at the attempt cap short of the samples wanted: "
-            f"{', '.join(short)} (see top rejections; funnel.json beside each dataset)"
+            f"{markup(', '.join(short))} (see top rejections; funnel.json beside each dataset)"
         )
     console.print(  # type: ignore[attr-defined]
-        f"{report.samples} samples in {report.out_dir} "
+        f"{report.samples} samples in {markup(report.out_dir)} "
         f"({report.teacher_calls} teacher calls, {report.seconds:.1f} s)"
     )
 

@@ -45,6 +45,9 @@ _ALWAYS = re.compile(r"([\\`*_\[\]|~#!$])")  # meaningful anywhere in a line
 _LIST_NUMBER = re.compile(r"^(\d{1,9})([.)])")  # "1." or "1)" opening a line
 _LEADING = frozenset("-+=")  # list bullets, setext underlines and breaks at a line's start
 _MENTION = re.compile(r"@(?=[\w-])")
+_WORD_MENTION = re.compile(r"(?<!\w)@(?=[\w-])")  # not inside an e-mail address
+_INLINE = re.compile(r"([\\`*\[\]|~$])")  # what opens markup inside a line (not ``_``, ``!``)
+_LONE_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")  # not between two letters or digits
 _ISSUE = re.compile(r"#(?=\d)")
 _GH_REF = re.compile(r"(?i)\b(gh)-(?=\d)")
 _SCHEME = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*):(?=//)")
@@ -78,9 +81,9 @@ def clean(text: str) -> str:
     return _CONTROL.sub(lambda m: "" if m.group() < "\x80" else "\ufffd", text)
 
 
-def neutralize(text: str) -> str:
+def neutralize(text: str, mention: re.Pattern[str] = _MENTION) -> str:
     """Break what GitHub would turn into a mention, an issue link or an autolinked URL."""
-    text = _MENTION.sub("@" + ZWSP, text)
+    text = mention.sub("@" + ZWSP, text)
     text = _ISSUE.sub("#" + ZWSP, text)
     text = _GH_REF.sub(lambda m: m.group(1) + "-" + ZWSP, text)
     text = _SCHEME.sub(lambda m: m.group(1) + ":" + ZWSP, text)
@@ -110,6 +113,19 @@ def text(value: object, limit: int = FIELD_LIMIT) -> Md:
     one_line = _SPACE.sub(" ", clean(str(value))).strip()
     kept, cut = truncate(one_line, limit)
     return Md(_escape_md(neutralize(kept)) + _cut_note(cut))
+
+
+def inline(value: object, limit: int = FIELD_LIMIT) -> Md:
+    """One line of inert Markdown that leaves a plain name as it is (a leaf's path, a license,
+    ``arc_easy``): only what could open markup is escaped, ``_`` only where it could emphasise
+    (not inside a word) and ``@`` only where it could mention (not in an e-mail address)."""
+    one_line = _SPACE.sub(" ", clean(str(value))).strip()
+    kept, cut = truncate(one_line, limit)
+    entities = kept.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    marked = _INLINE.sub(r"\\\1", neutralize(entities, _WORD_MENTION))
+    escaped = _LIST_NUMBER.sub(r"\1\\\2", _LONE_UNDERSCORE.sub(r"\\_", marked))
+    lead = "\\" if escaped[:1] in _LEADING or escaped[:1] == "#" else ""
+    return Md(lead + escaped + _cut_note(cut))
 
 
 def paragraphs(value: object, limit: int = TEXT_LIMIT) -> Md:

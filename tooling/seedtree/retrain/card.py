@@ -17,6 +17,7 @@ import yaml
 
 from seedtree.atomic import write_text
 from seedtree.models import DEFAULT_NAME
+from seedtree.preview import mdsafe
 from seedtree.retrain.release import Lineage
 from seedtree.taxonomy.leaves import ATTRIBUTION
 from seedtree.validate.attribution import parse_attribution
@@ -95,13 +96,9 @@ def front_matter(lineage: Lineage) -> dict[str, Any]:
 
 
 def _cell(value: object) -> str:
-    """Contributor text as one Markdown table cell: one line, no markup, bounded."""
-    text = " ".join(str(value).split())
-    if len(text) > _MAX_CELL:
-        text = text[: _MAX_CELL - 1] + "…"
-    for raw, safe in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"), ("`", "'")):
-        text = text.replace(raw, safe)
-    return text
+    """Contributor text (a leaf's name, a license, a gate reason naming a leaf) as one line of
+    inert Markdown: no link, image, mention, HTML or table break; bounded."""
+    return mdsafe.inline(value, limit=_MAX_CELL)
 
 
 def _loss(value: float | None) -> str:
@@ -168,7 +165,8 @@ def render_card(lineage: Lineage, rows: list[LeafRow], chat: dict[str, Any]) -> 
     block = front_matter(lineage)
     meta = yaml.safe_dump(block, sort_keys=False, allow_unicode=True)
     head = [f"# seedtree model {lineage.version}", ""]
-    head += [f"Fine-tuned from `{_cell(block['base_model'])}` with the LAB method on taxonomy"]
+    base = mdsafe.code_span(block["base_model"])
+    head += [f"Fine-tuned from {base} with the LAB method on taxonomy"]
     head += [f"commit `{lineage.commit}`, starting from {lineage.previous or 'the base model'}."]
     samples = sum(r.samples for r in rows)
     head += ["", f"{len(rows)} leaves, {samples} training samples.", "", "## Leaves taught", ""]

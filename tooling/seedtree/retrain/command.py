@@ -58,6 +58,7 @@ from seedtree.retrain.steps import estimate_cost
 from seedtree.taxonomy.changes import ChangedLeaves, changed_leaves
 from seedtree.taxonomy.doccache import cached_leaf_hash
 from seedtree.taxonomy.leaves import QNA, Leaf, load_each
+from seedtree.termsafe import text
 from seedtree.train.command import resolve_file
 from seedtree.train.recipe import load_recipe
 from seedtree.validate.api import validate_leaf
@@ -288,7 +289,7 @@ def run_steps(run: Run) -> int:
     report = steps.report(run, outcome)
     if not gate.decision.passed and run.options.override_reason is None:
         for reason in gate.decision.reasons:
-            print(f"gate refused {plan.version}: {reason}", file=sys.stderr)
+            print(f"gate refused {plan.version}: {text(reason)}", file=sys.stderr)
         print(f"kept {plan.previous or 'no model'}; nothing released")
         print(report)
         return EXIT_FINDINGS
@@ -318,11 +319,11 @@ def _dry_run(project: Project, plan: Plan) -> int:
         print("nothing to do")
         return EXIT_OK
     for leaf, kind in plan.generate.items():
-        print(f"  generate  {kind:<9} {leaf}")
+        print(f"  generate  {kind:<9} {text(leaf)}")
     for leaf in plan.removed:
-        print(f"  drop      deleted   {leaf}")
+        print(f"  drop      deleted   {text(leaf)}")
     for old, new in plan.renamed.items():
-        print(f"  keep      renamed   {old} -> {new}")
+        print(f"  keep      renamed   {text(old)} -> {text(new)}")
     print(f"  replay    unchanged {len(plan.unchanged)} leaves")
     _print_skipped(plan)
     if plan.generate:
@@ -332,13 +333,13 @@ def _dry_run(project: Project, plan: Plan) -> int:
 
 def _print_skipped(plan: Plan) -> None:
     for leaf, why in plan.skipped.items():
-        print(f"  skip      {leaf}: {why}")
+        print(f"  skip      {text(leaf)}: {text(why)}")
 
 
 def _print_estimate(project: Project, ids: Sequence[str]) -> None:
 
     for line in estimate_cost(project, ids):
-        print(line)
+        print(text(line))  # one line per leaf, named
 
 
 def collect_report(project: Project, out: Path) -> int:

@@ -33,6 +33,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from seedtree import termsafe
 from seedtree.errors import GitError, UsageError
 from seedtree.generate.store import DB_NAME, generate_home
 from seedtree.git import repository_id, run_git
@@ -394,10 +395,11 @@ def history_command(repo_root: Path, as_json: bool = False) -> int:
         mark = "  (current)" if is_current else ""
         print(f"{release.version}  {release.commit[:12]}  {lineage.created_at}{mark}")
         print(f"    from {lineage.previous or lineage.base_model}; {_gate_line(lineage)}")
-        for line in _change_lines(found):
-            print(f"    {line}")
+        for line in _change_lines(found):  # they name leaves
+            print(f"    {termsafe.text(line)}")
     for move in pointer_moves(repo_root):
-        print(f"{move.action} to {move.version} by {move.who} at {move.at}: {move.why}")
+        said = f"{move.action} to {move.version} by {move.who} at {move.at}: {move.why}"
+        print(termsafe.text(said))
     return 0
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from seedtree import termsafe
 from seedtree.atomic import write_text
 from seedtree.preview import mdsafe
 from seedtree.retrain.evidence import BOTH, HELDOUT, SEEDS, Evaluation, LeafChange
@@ -71,13 +72,14 @@ def decision_line(data: ReportInput) -> str:
 
 def _plan_section(data: ReportInput) -> list[str]:
     plan = data.plan
-    rows: list[list[Any]] = [[f"`{leaf}`", kind] for leaf, kind in plan.generate.items()]
-    rows += [[f"`{leaf}`", "deleted: dropped from data and replay"] for leaf in plan.removed]
-    rows += [[f"`{new}`", f"renamed from `{old}`: data kept"] for old, new in plan.renamed.items()]
-    rows += [[f"`{leaf}`", "unchanged: replayed"] for leaf in plan.unchanged]
+    rows: list[list[Any]] = [[_leaf(leaf), kind] for leaf, kind in plan.generate.items()]
+    rows += [[_leaf(leaf), "deleted: dropped from data and replay"] for leaf in plan.removed]
+    renamed = plan.renamed.items()
+    rows += [[_leaf(new), f"renamed from {_leaf(old)}: data kept"] for old, new in renamed]
+    rows += [[_leaf(leaf), "unchanged: replayed"] for leaf in plan.unchanged]
     skipped = plan.skipped.items()
-    rows += [[mdsafe.code_span(leaf), f"skipped: {mdsafe.text(why)}"] for leaf, why in skipped]
-    start = plan.previous or f"base model `{plan.base_model}`"
+    rows += [[_leaf(leaf), f"skipped: {mdsafe.text(why)}"] for leaf, why in skipped]
+    start = plan.previous or f"base model {mdsafe.code_span(plan.base_model)}"
     return [
         "## Plan",
         "",
@@ -93,15 +95,22 @@ def _funnel_section(data: ReportInput) -> list[str]:
     if not leaves:
         return [*lines, "", "Nothing was generated in this run."]
     for leaf, info in leaves.items():
-        lines += ["", f"### `{leaf}`: {info.samples} samples accepted", ""]
+        lines += ["", f"### {_leaf(leaf)}: {info.samples} samples accepted", ""]
         rows = [[k, _compact(v)] for k, v in info.funnel.items() if v is not None]
         lines += _table(["stage", "value"], rows)
     return lines
 
 
 def _compact(value: Any) -> str:
+    """A funnel or benchmark figure (it may quote the teacher): one escaped line."""
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    return text.replace("|", "\\|")[:200]
+    return mdsafe.inline(text, limit=200)
+
+
+def _leaf(leaf: str) -> str:
+    """A leaf's name (a folder a contributor chose) as inline code, never Markdown: in a table
+    cell, a heading or a sentence alike (a table splits cells even inside code, unless escaped)."""
+    return mdsafe.code_span(leaf, limit=200).replace("|", "\\|")
 
 
 def _training_section(data: ReportInput, plots: Mapping[str, str]) -> list[str]:
@@ -139,7 +148,7 @@ def _loss_section(data: ReportInput, plots: Mapping[str, str]) -> list[str]:
     decision = data.decision
     rows = [
         [
-            f"`{leaf}`",
+            _leaf(leaf),
             "trained now" if leaf in trained else "earlier",
             *(_change(decision.changes.get(leaf), name) for name in (HELDOUT, SEEDS, BOTH)),
             _verdict(leaf, leaf in trained, decision),
@@ -170,7 +179,7 @@ def _answers_section(data: ReportInput) -> list[str]:
     lines = ["## Answers side by side", ""]
     for leaf, found in sorted(answers.items()):
         example = found.example
-        lines += [f"### `{leaf}`", "", f"**Seed question:** {_quote(example.question)}", ""]
+        lines += [f"### {_leaf(leaf)}", "", f"**Seed question:** {_quote(example.question)}", ""]
         lines += _table(
             ["", "answer"],
             [
@@ -211,7 +220,7 @@ def _matrix_section(data: ReportInput, plots: Mapping[str, str]) -> list[str]:
         for phase in matrix.get("phases", [])
     ]
     lines = ["## Forgetting matrix (held-out loss after each phase)", ""]
-    lines += _table(["phase", *(f"`{leaf}`" for leaf in leaves)], rows)
+    lines += _table(["phase", *(_leaf(leaf) for leaf in leaves)], rows)
     seeds = matrix.get("seed_loglik", {})
     seeded = sorted({leaf for scores in seeds.values() for leaf in scores})
     if seeded:  # every leaf has seeds, even one with too few samples to hold any out
@@ -220,7 +229,7 @@ def _matrix_section(data: ReportInput, plots: Mapping[str, str]) -> list[str]:
             [phase, *(_fmt(_negated(seeds.get(phase, {}).get(leaf))) for leaf in seeded)]
             for phase in matrix.get("phases", [])
         ]
-        lines += _table(["phase", *(f"`{leaf}`" for leaf in seeded)], loss)
+        lines += _table(["phase", *(_leaf(leaf) for leaf in seeded)], loss)
     bwt = matrix.get("backward_transfer")
     lines += ["", f"Backward transfer: {_fmt(bwt)} (negative means forgetting)."]
     if "forgetting" in plots:
@@ -243,8 +252,8 @@ def _gate_section(data: ReportInput) -> list[str]:
         f"- forgotten: an earlier leaf whose loss rise exceeds {decision.max_forgetting:.2%} "
         "even at the lower bound of its interval",
     ]
-    for reason in decision.reasons:
-        lines.append(f"- refused: {reason}")
+    for reason in decision.reasons:  # they name leaves
+        lines.append(f"- refused: {mdsafe.inline(reason, limit=600)}")
     return lines
 
 
@@ -252,7 +261,7 @@ def _benchmark_section(data: ReportInput) -> list[str]:
     bench = data.evaluation.benchmarks
     lines = ["## Benchmarks", ""]
     if "skipped" in bench or "failed" in bench:
-        return [*lines, str(bench.get("skipped") or bench.get("failed"))]
+        return [*lines, mdsafe.inline(bench.get("skipped") or bench.get("failed"), limit=600)]
     rows = [[task, _compact(values)] for task, values in bench.items()]
     return [*lines, *_table(["task", "scores"], rows)]
 
@@ -271,7 +280,7 @@ def headline(data: ReportInput) -> list[str]:
     learning = decision.learning.negated().change_words() if decision.learning else "–"
     earlier = {leaf: decision.changes[leaf].change[BOTH] for leaf in decision.forgotten}
     worst = max(earlier, key=lambda leaf: earlier[leaf].value, default=None)
-    forgot = f"`{worst}`, whose loss {earlier[worst].change_words()}" if worst else "–"
+    forgot = f"{_leaf(worst)}, whose loss {earlier[worst].change_words()}" if worst else "–"
     samples = sum(v.samples for v in data.generation.leaves.values())
     plan = data.plan
     replayed = len(data.prepared.replay_leaves)
@@ -286,10 +295,7 @@ def headline(data: ReportInput) -> list[str]:
 
 def skipped_lines(skipped: Mapping[str, str]) -> list[str]:
     """One line per leaf left out of this run, with why (kept at its previous data, if any)."""
-    return [
-        f"- **not trained** {mdsafe.code_span(leaf)}: {mdsafe.text(why)}"
-        for leaf, why in skipped.items()
-    ]
+    return [f"- **not trained** {_leaf(leaf)}: {mdsafe.text(why)}" for leaf, why in skipped.items()]
 
 
 def write_skipped_note(plan: Mapping[str, Any], out_dir: Path) -> Path:
@@ -321,7 +327,8 @@ def _plot_heldout(data: ReportInput, out: Path) -> Path | None:
     xs = range(len(leaves))
     ax.bar([x - 0.2 for x in xs], [before[leaf] for leaf in leaves], 0.4, label="previous")
     ax.bar([x + 0.2 for x in xs], [after[leaf] for leaf in leaves], 0.4, label=data.version)
-    ax.set_xticks(list(xs), [leaf.rsplit("/", 1)[-1] for leaf in leaves], rotation=30)
+    names = [termsafe.text(leaf.rsplit("/", 1)[-1])[:40] for leaf in leaves]
+    ax.set_xticks(list(xs), names, rotation=30)
     ax.set_ylabel("mean item loss, held-out and seeds (lower is better)")
     ax.set_title(f"Loss per leaf: previous model vs {data.version}")
     ax.legend()

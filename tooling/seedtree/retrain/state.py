@@ -22,6 +22,7 @@ from seedtree.retrain.journal import Journal
 from seedtree.retrain.release import Lineage, Override, actor, models_home, now
 from seedtree.retrain.results import GateRecord, Metrics
 from seedtree.teacher import Teacher
+from seedtree.termsafe import lines
 from seedtree.train.recipe import Recipe
 
 TeacherFactory = Callable[[Config], Teacher]
@@ -96,7 +97,7 @@ class Run:
     recipe: Recipe  # loaded once, from recipe_path
 
     def say(self, text: str) -> None:
-        print(text, flush=True)
+        print(lines(text), flush=True)  # it names leaves
 
 
 def work_root(project: Project) -> Path:

@@ -7,15 +7,18 @@ single worker thread drains everything queued into one call of the embedded back
 requests are batched together, then hands each caller its own response (as one JSON body, or as
 server-sent events with ``stream: true``).
 
-HTTP clients are untrusted: bodies are capped, idle sockets time out, connections and queued
-requests are bounded (503 beyond), malformed requests get a 400, a ``Host`` other than the
-address served is refused (DNS rebinding), and an optional bearer token guards the API.
+HTTP clients are untrusted: bodies are capped, idle sockets time out, a whole request (request
+line, headers and body) must arrive within a deadline (408), connections (in all and per client
+address) and queued requests are bounded (503 beyond), malformed requests (a duplicate
+``Content-Length``, a number too long to convert) get a 400, a ``Host`` other than the address
+served is refused (DNS rebinding), and an optional bearer token guards the API.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hmac
+import io
 import ipaddress
 import json
 import os
@@ -25,6 +28,7 @@ import socket
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -47,9 +51,12 @@ class ServeLimits:
     """What one HTTP client may cost the server."""
 
     max_body_bytes: int = 4 << 20  # a request body larger than this is refused (413)
-    timeout_s: float = 30.0  # a socket silent this long is closed; a body must arrive in it
+    timeout_s: float = 30.0  # a socket silent this long is closed
     max_connections: int = 64  # open connections (one thread each); more are refused (503)
     max_queue: int = 256  # requests waiting for the model; more are refused (503)
+    # request line, headers and body must all arrive within this, from the request's first byte
+    request_timeout_s: float = 30.0
+    max_per_client: int = 16  # open connections from one client address; more are refused (503)
 
 
 class ServerBusy(Exception):
@@ -325,7 +332,7 @@ def make_server(
         timeout = bounds.timeout_s  # socket timeout of each connection (StreamRequestHandler)
 
     try:
-        server = _Server((host, port), Handler, bounds.max_connections)
+        server = _Server((host, port), Handler, bounds)
     except OSError as exc:
         raise SeedtreeError(
             f"cannot listen on {host}:{port}: {exc.strerror}",
@@ -441,40 +448,78 @@ def _split_host(value: str) -> tuple[str, str]:
     return value, ""  # no port (or a bare IPv6 address)
 
 
+class ClientSlots:
+    """Open connections counted per client address, each address up to a cap."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self._open: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def acquire(self, client: str) -> bool:
+        """Take a slot for ``client``; False when it already holds ``cap`` connections."""
+        with self._lock:
+            if self._open[client] >= self.cap:
+                return False
+            self._open[client] += 1
+            return True
+
+    def release(self, client: str) -> None:
+        with self._lock:
+            self._open[client] -= 1
+            if self._open[client] <= 0:
+                del self._open[client]
+
+
+def client_key(client_address: Any) -> str:
+    """The address a connection comes from (its port left out), as the per-client cap counts."""
+    host = client_address[0] if isinstance(client_address, tuple) else client_address
+    return str(host).lower()
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256  # the default backlog of 5 stalls bursts of concurrent clients
 
     def __init__(
-        self,
-        address: tuple[str, int],
-        handler: type[BaseHTTPRequestHandler],
-        max_connections: int,
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], limits: ServeLimits
     ) -> None:
-        self.slots = threading.BoundedSemaphore(max_connections)
+        self.slots = threading.BoundedSemaphore(limits.max_connections)
+        self.clients = ClientSlots(limits.max_per_client)
         super().__init__(address, handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        """One thread per connection, up to the cap; beyond it a 503 and the door closes."""
+        """One thread per connection, up to the caps (in all and per client address); beyond
+        them a 503 and the door closes."""
+        client = client_key(client_address)
+        if not self.clients.acquire(client):
+            self._refuse(request, "too many connections from this address")
+            return
         if not self.slots.acquire(blocking=False):
-            _refuse_connection(request)
-            self.shutdown_request(request)
+            self.clients.release(client)
+            self._refuse(request, "too many connections")
             return
         try:
             super().process_request(request, client_address)
         except BaseException:
             self.slots.release()
+            self.clients.release(client)
             raise
+
+    def _refuse(self, request: Any, why: str) -> None:
+        _refuse_connection(request, why)
+        self.shutdown_request(request)
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
             self.slots.release()
+            self.clients.release(client_key(client_address))
 
 
-def _refuse_connection(sock: socket.socket) -> None:
-    body = json.dumps(_error_body(HTTPStatus.SERVICE_UNAVAILABLE, "too many connections")).encode()
+def _refuse_connection(sock: socket.socket, why: str = "too many connections") -> None:
+    body = json.dumps(_error_body(HTTPStatus.SERVICE_UNAVAILABLE, why)).encode()
     head = (
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
@@ -484,6 +529,52 @@ def _refuse_connection(sock: socket.socket) -> None:
         sock.sendall(head.encode("ascii") + body)
     except OSError:
         pass
+
+
+class DeadlineReader(io.RawIOBase):
+    """A connection's input, under a deadline for the whole request once :meth:`arm` is called.
+
+    The socket timeout alone bounds each silence, so a client sending one byte a second would
+    hold its connection (and a slot) forever. Armed, the reader starts the request's clock at the
+    first byte that arrives, waits no later than ``budget_s`` after it, and then raises
+    :class:`TimeoutError` (``expired`` says so). Disarmed, each read waits ``idle_s`` at most.
+    """
+
+    def __init__(self, sock: socket.socket, idle_s: float, budget_s: float) -> None:
+        super().__init__()
+        self._sock, self._idle, self._budget = sock, idle_s, budget_s
+        self._armed = False
+        self._deadline: float | None = None
+        self.expired = False
+
+    def readable(self) -> bool:
+        return True
+
+    def arm(self) -> None:
+        """A new request: its clock starts at its first byte."""
+        self._armed, self._deadline, self.expired = True, None, False
+
+    def disarm(self) -> None:
+        """The request is in: reads and writes go back to the idle timeout."""
+        self._armed, self._deadline = False, None
+        self._sock.settimeout(self._idle)
+
+    def readinto(self, buffer: Any) -> int:
+        wait = self._idle
+        if self._deadline is not None:
+            wait = min(wait, self._deadline - time.monotonic())
+            if wait <= 0:
+                self.expired = True
+                raise TimeoutError("the request came too slowly")
+        self._sock.settimeout(wait)
+        try:
+            received = self._sock.recv_into(buffer)
+        except TimeoutError:
+            self.expired = self._deadline is not None  # silent in the middle of a request
+            raise
+        if received and self._armed and self._deadline is None:
+            self._deadline = time.monotonic() + self._budget
+        return received
 
 
 def _error_body(
@@ -500,12 +591,40 @@ class _Handler(BaseHTTPRequestHandler):
     key: str | None
     hosts: frozenset[str]
     port: int
+    reader: DeadlineReader
+    replied: bool
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: one line per request is noise
         return
 
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()  # the socket's own reader, replaced by one that keeps a deadline
+        self.reader = DeadlineReader(
+            self.connection, self.limits.timeout_s, self.limits.request_timeout_s
+        )
+        self.rfile = io.BufferedReader(self.reader)
+        self.replied = False
+
+    def handle_one_request(self) -> None:
+        """One request under the deadline; 408 when its line or headers came too slowly."""
+        self.reader.arm()
+        self.replied = False
+        self.requestline, self.request_version, self.command = "", "HTTP/1.1", ""
+        super().handle_one_request()  # closes the connection on a TimeoutError
+        if self.reader.expired and not self.replied:
+            with contextlib.suppress(OSError):
+                self._fail(self._abandon(HTTPStatus.REQUEST_TIMEOUT, "the request came too slowly"))
+        self.reader.disarm()
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self.replied = True
+        self.reader.disarm()  # an answer is not written against the request's deadline
+        super().send_response(code, message)
+
     def do_GET(self) -> None:
+        self.reader.disarm()  # the request is in: it has no body
         route = self.path.rstrip("/")
         try:
             self._admit(guarded=route != "/health")
@@ -620,12 +739,16 @@ class _Handler(BaseHTTPRequestHandler):
                 raise self._abandon(HTTPStatus.BAD_REQUEST, "the request body ended early")
             chunks.append(chunk)
             received += len(chunk)
+        self.reader.disarm()
         return _parse_json(b"".join(chunks))
 
     def _content_length(self) -> int:
         if self.headers.get("Transfer-Encoding"):
             raise self._abandon(HTTPStatus.LENGTH_REQUIRED, "send the body with a Content-Length")
-        raw = (self.headers.get("Content-Length") or "").strip()
+        declared = self.headers.get_all("Content-Length") or []
+        if len(declared) > 1:  # two lengths let a proxy and this server split requests apart
+            raise self._abandon(HTTPStatus.BAD_REQUEST, "Content-Length is given more than once")
+        raw = "".join(declared).strip()
         if not raw:
             raise self._abandon(HTTPStatus.LENGTH_REQUIRED, "Content-Length is required")
         if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
@@ -691,6 +814,8 @@ def _parse_json(raw: bytes) -> Any:
         raise BadRequest("the request body is not valid JSON") from None
     except RecursionError:
         raise BadRequest("the request body is nested too deeply") from None
+    except ValueError:  # an integer of thousands of digits: Python refuses to convert it
+        raise BadRequest("the request body holds a number too long to read") from None
 
 
 def _messages(raw: Any) -> tuple[Message, ...]:

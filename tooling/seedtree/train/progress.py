@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from seedtree.termsafe import markup
+
 if TYPE_CHECKING:
     from seedtree.train.evaluate import EvalMatrix
     from seedtree.train.flops import Throughput
@@ -95,7 +97,8 @@ class Reporter:
             table.add_column(name, justify="right")
         for leaf in matrix.leaves:
             values = [matrix.heldout_loss[p].get(leaf) for p in matrix.phases]
-            table.add_row(leaf, *("-" if v is None else f"{v:.3f}" for v in values))
+            figures = ("-" if v is None else f"{v:.3f}" for v in values)
+            table.add_row(markup(leaf), *figures)  # a leaf's name is a contributor's
         self.console.print(table)
         bwt = matrix.backward_transfer()
         self._say(

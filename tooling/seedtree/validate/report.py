@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from seedtree import termsafe
 from seedtree.findings import Finding
 from seedtree.validate.api import ValidationResult
 
@@ -67,13 +68,13 @@ def _paint(text: str, style: str, colour: bool) -> str:
 
 def render_text(result: ValidationResult, out: TextIO, colour: bool = False) -> None:
     sources = _Sources()
-    for f in result.findings:
-        where = _paint(f"{f.file}:{f.line}:{f.column}", "bold", colour)
+    for f in result.findings:  # paths, messages and sources are contributors' text
+        where = _paint(f"{termsafe.text(f.file)}:{f.line}:{f.column}", "bold", colour)
         severity = _paint(f.severity, f.severity, colour)
-        out.write(f"{where}: {severity} [{f.rule}] {f.message}\n")
+        out.write(f"{where}: {severity} [{f.rule}] {termsafe.text(f.message)}\n")
         source = None if f.rule in UNECHOED_RULES else sources.line(f.file, f.line)
         if source is not None and len(source) <= 1000:
-            shown = source.replace("\t", " ")
+            shown = termsafe.text(source.replace("\t", " "))
             caret = " " * (min(f.column, len(shown) + 1) - 1) + "^"
             out.write(f"  {shown}\n  {_paint(caret, f.severity, colour)}\n")
     out.write(summary(result) + "\n")
