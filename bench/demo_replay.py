@@ -21,11 +21,11 @@ import statistics
 import tempfile
 from pathlib import Path
 
+from seedtree.home import RepoHome
 from seedtree.project import open_project
 from seedtree.retrain.answers import Seeds
 from seedtree.retrain.evidence import BOTH, paired_leaves
 from seedtree.retrain.gate import leaf_change
-from seedtree.retrain.release import artifacts_dir
 from seedtree.train.command import taxonomy_seeds
 from seedtree.train.data import load_samples
 from seedtree.train.evaluate import ItemLosses, load_for_eval, score_items
@@ -54,7 +54,7 @@ def main() -> None:
 
     repo = args.workdir / "taxonomy-repo"
     project = open_project(repo, repo / "demo" / "seedtree.demo.yaml")
-    v1, v2 = artifacts_dir(repo, "v1"), artifacts_dir(repo, "v2")
+    v1, v2 = RepoHome.of(repo).version("v1"), RepoHome.of(repo).version("v2")
     lineage = json.loads((v2 / "lineage.json").read_text())
     trained, leaves = sorted(lineage["trained"]), sorted(lineage["leaves"])
     recipe = load_recipe(repo / "demo" / "recipe.demo.yaml")

@@ -107,9 +107,11 @@ def release_v1(repo: Path) -> float:
     (documents fetched once, which fills the digest cache). Returns the hashing's seconds."""
     sys.path.insert(0, str(TOOLING))
     from seedtree.git import head_commit
-    from seedtree.retrain.release import GateDecision, Lineage, artifacts_dir, now, tag_release
+    from seedtree.home import RepoHome
     from seedtree.taxonomy.doccache import cached_leaf_hash
     from seedtree.taxonomy.leaves import load_taxonomy
+    from seedtree.versions.lineage import GateDecision, Lineage, now
+    from seedtree.versions.tags import tag_release
 
     started = time.perf_counter()
     leaves = {leaf.id: cached_leaf_hash(leaf, repo) for leaf in load_taxonomy(repo / "taxonomy")}
@@ -123,7 +125,7 @@ def release_v1(repo: Path) -> float:
         data_hash="0" * 64, recipe_hash="0" * 64, metrics={}, gate=gate, created_at=now(),
     )  # fmt: skip
     tag_release(repo, lineage)
-    model = artifacts_dir(repo, "v1") / "model"
+    model = RepoHome.of(repo).version("v1") / "model"
     model.mkdir(parents=True)
     (model / "config.json").write_text("{}", encoding="utf-8")
     return seconds

@@ -1,10 +1,14 @@
-"""The package's layout: one package per stage, a small top level, no import cycle."""
+"""The package's layout: one package per stage, a small top level, imports that follow the layer
+order of ``docs/architecture.md`` (the analysis is ``bench/shape.py``'s, which prints the same
+figures)."""
 
 from __future__ import annotations
 
-import ast
-from collections.abc import Iterator
+import importlib.util
+import shutil
+import sys
 from pathlib import Path
+from types import ModuleType
 
 from helpers import PROJECT_ROOT
 
@@ -12,37 +16,17 @@ PACKAGE = PROJECT_ROOT / "tooling" / "seedtree"
 STAGES = {"taxonomy", "validate", "teacher", "generate", "preview", "train", "retrain", "authoring"}
 
 
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+def _shape() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("shape", PROJECT_ROOT / "bench" / "shape.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["shape"] = module
+    spec.loader.exec_module(module)
+    return module
 
 
-def _modules() -> dict[str, Path]:
-    return {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
-
-
-def _imported(tree: ast.AST, known: set[str]) -> Iterator[str]:
-    """Every seedtree module a source imports, at module level or inside functions."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
-        else:
-            continue
-        yield from (name for name in names if name in known)
-
-
-def import_graph() -> dict[str, set[str]]:
-    modules = _modules()
-    known = set(modules)
-    graph: dict[str, set[str]] = {}
-    for name, path in modules.items():
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        targets = set(_imported(tree, known))
-        # importing a.b.c runs a/__init__ and a/b/__init__ too
-        graph[name] = {t for t in targets if t != name}
-    return graph
+shape = _shape()
+ORDER = shape.layer_order((PROJECT_ROOT / "docs" / "architecture.md").read_text())
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -51,7 +35,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     for root in sorted(graph):
         if state.get(root):
             continue
-        stack: list[tuple[str, Iterator[str]]] = [(root, iter(sorted(graph[root])))]
+        stack = [(root, iter(sorted(graph[root])))]
         path = [root]
         state[root] = 1
         while stack:
@@ -71,7 +55,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 
 def test_no_import_cycle_between_seedtree_modules() -> None:
-    cycle = find_cycle(import_graph())
+    cycle = find_cycle(shape.import_graph(PACKAGE))
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
 
 
@@ -79,6 +63,38 @@ def test_the_cycle_check_finds_a_cycle() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}
     assert find_cycle(graph) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_imports_follow_the_layer_order() -> None:
+    upward = shape.upward_imports(shape.import_graph(PACKAGE), ORDER)
+    assert upward == [], "\n".join(map(str, upward))
+
+
+def test_no_two_packages_import_each_other() -> None:
+    assert shape.mutual_packages(shape.import_graph(PACKAGE)) == []
+
+
+def test_every_package_has_its_place_in_the_layer_order() -> None:
+    packages = shape.packages_of(shape.import_graph(PACKAGE)) - {"cli", "commands"}
+    assert packages <= set(ORDER), packages - set(ORDER)
+    assert len(set(ORDER)) == len(ORDER)
+
+
+def _plant(copy: Path, module: str, line: str) -> None:
+    path = copy / module
+    path.write_text(path.read_text() + f"\n{line}\n")
+
+
+def test_the_layer_check_finds_an_added_upward_import_and_a_mutual_pair(tmp_path: Path) -> None:
+    copy = tmp_path / "seedtree"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "*.json"))
+    _plant(copy, "taxonomy/identity.py", "from seedtree.train import recipe")
+    _plant(copy, "config.py", "import seedtree.validate.rules")
+    graph = shape.import_graph(copy)
+    found = {(u.source, u.target) for u in shape.upward_imports(graph, ORDER)}
+    assert ("seedtree.taxonomy.identity", "seedtree.train.recipe") in found
+    assert ("seedtree.config", "seedtree.validate.rules") in found
+    assert ("taxonomy", "train") in shape.mutual_packages(graph)
 
 
 def test_top_level_keeps_only_shared_modules() -> None:

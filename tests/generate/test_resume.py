@@ -16,7 +16,7 @@ from helpers import git
 from seedtree.config import GenerateConfig
 from seedtree.generate.prompts import SHIPPED_DIR
 from seedtree.generate.run import GenerationReport, generate_leaves
-from seedtree.generate.store import generate_home
+from seedtree.home import RepoHome
 
 HERE = Path(__file__).resolve().parent
 
@@ -79,7 +79,7 @@ def _stored(home: Path, repo: Path) -> int:
     env_home = os.environ["SEEDTREE_HOME"]
     os.environ["SEEDTREE_HOME"] = str(home)
     try:
-        db = generate_home(repo) / "answers.sqlite"
+        db = RepoHome.of(repo).answers
     finally:
         os.environ["SEEDTREE_HOME"] = env_home
     if not db.exists():

@@ -10,8 +10,10 @@ import pytest
 import yaml
 
 from helpers import PROJECT_ROOT, SAMPLE_TAXONOMY, git
-from seedtree.retrain.release import GateDecision, Lineage, artifacts_dir, now, tag_release
+from seedtree.home import RepoHome
 from seedtree.retrain.state import Plan
+from seedtree.versions.lineage import GateDecision, Lineage, now
+from seedtree.versions.tags import tag_release
 
 LEAVES = {
     "compositional_skills/math/unit_conversion": SAMPLE_TAXONOMY
@@ -87,7 +89,7 @@ def record_release(repo: Path, plan: Plan, data_hash: str = "0" * 64) -> Lineage
         gate=gate,
         created_at=now(),
     )
-    folder = artifacts_dir(repo, plan.version)
+    folder = RepoHome.of(repo).version(plan.version)
     (folder / "model").mkdir(parents=True)
     (folder / "model" / "config.json").write_text("{}", encoding="utf-8")
     (folder / "lineage.json").write_text(lineage.model_dump_json(), encoding="utf-8")

@@ -11,11 +11,12 @@ import yaml
 from retrain.scripted import ScriptedTeacher
 from retrain.support import commit
 from seedtree.config import RetrainConfig
+from seedtree.home import RepoHome
 from seedtree.project import open_project
 from seedtree.retrain.benchmarks import run_benchmarks, task_specs
 from seedtree.retrain.command import retrain
-from seedtree.retrain.release import artifacts_dir, current_release
 from seedtree.retrain.state import Options
+from seedtree.versions.tags import current_release
 
 ITEMS = [
     {"question": "Which is a colour?", "choices": ["red", "seven", "walk"], "answer": 0},
@@ -71,7 +72,7 @@ def test_benchmarks_run_offline_and_reach_the_lineage_and_the_report(
     accuracy = figures[TASK]["acc,none"]
     # 5 items of 3 choices: the accuracy is a count of fifths
     assert 0.0 <= accuracy <= 1.0 and abs(accuracy * 5 - round(accuracy * 5)) < 1e-6
-    report = (artifacts_dir(skills_repo, "v1") / "report.md").read_text(encoding="utf-8")
+    report = (RepoHome.of(skills_repo).version("v1") / "report.md").read_text(encoding="utf-8")
     section = report.split("## Benchmarks", 1)[1].split("\n## ", 1)[0]
     assert TASK in section and f'"acc,none": {json.dumps(accuracy)}' in section
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from seedtree.retrain.bootstrap import Interval, mean_drop, paired_change
+from seedtree.retrain.bootstrap import mean_drop, paired_change
+from seedtree.versions.lineage import Interval
 
 
 def _items(n: int, seed: int) -> np.ndarray:

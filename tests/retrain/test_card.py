@@ -9,8 +9,8 @@ from pathlib import Path
 import yaml
 
 from seedtree.retrain.card import CARD, write_card
-from seedtree.retrain.release import GateDecision, Lineage, Override
 from seedtree.retrain.results import Metrics
+from seedtree.versions.lineage import GateDecision, Lineage, Override
 
 TRAINED = "compositional_skills/writing/poetry/haiku"
 REPLAYED = "knowledge/science/tides"

@@ -9,7 +9,7 @@ import pytest
 from seedtree.atomic import write_json
 from seedtree.config import ChatConfig
 from seedtree.errors import UsageError
-from seedtree.retrain.chat import chat_settings, override_decoding, read_chat_settings
+from seedtree.versions.chat import chat_settings, override_decoding, read_chat_settings
 
 
 def test_defaults_control_repetition_and_stay_greedy() -> None:

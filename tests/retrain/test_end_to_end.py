@@ -19,11 +19,12 @@ from helpers import git
 from retrain.scripted import ScriptedTeacher
 from retrain.support import LEAVES, commit, edit_task, fresh_generation_calls, write_settings
 from seedtree.cli import run
+from seedtree.home import RepoHome
 from seedtree.project import open_project
 from seedtree.retrain.command import retrain
-from seedtree.retrain.release import artifacts_dir, current_release, releases
-from seedtree.retrain.state import Options, work_root
+from seedtree.retrain.state import Options
 from seedtree.train.command import taxonomy_seeds
+from seedtree.versions.tags import current_release, releases
 
 # trains models or runs retrain in subprocesses for minutes
 pytestmark = pytest.mark.slow
@@ -51,13 +52,17 @@ def _retrain(repo: Path, teachers: Teachers, **options: Any) -> int:
 
 
 def _journal(repo: Path, commit_sha: str) -> dict[str, Any]:
-    [path] = sorted(work_root(open_project(repo)).glob(f"{commit_sha[:12]}-*/journal.json"))
+    [path] = sorted(
+        RepoHome.of(open_project(repo).repo_root).retrain.glob(f"{commit_sha[:12]}-*/journal.json")
+    )
     steps = json.loads(path.read_text())["steps"]
     return {s["name"]: s["result"] for s in steps}
 
 
 def _trained_ids(repo: Path, commit_sha: str) -> set[str]:
-    [folder] = sorted(work_root(open_project(repo)).glob(f"{commit_sha[:12]}-*/train"))
+    [folder] = sorted(
+        RepoHome.of(open_project(repo).repo_root).retrain.glob(f"{commit_sha[:12]}-*/train")
+    )
     rows = [json.loads(line) for line in (folder / "samples.jsonl").read_text().splitlines()]
     return {i for row in rows for i in row["ids"]}
 
@@ -65,7 +70,9 @@ def _trained_ids(repo: Path, commit_sha: str) -> set[str]:
 def _trained_texts(repo: Path, commit_sha: str) -> set[str]:
     """The user turns of every sample the run on ``commit_sha`` trained on."""
     ids = _trained_ids(repo, commit_sha)
-    [folder] = sorted(work_root(open_project(repo)).glob(f"{commit_sha[:12]}-*/prepared"))
+    [folder] = sorted(
+        RepoHome.of(open_project(repo).repo_root).retrain.glob(f"{commit_sha[:12]}-*/prepared")
+    )
     texts = set()
     for path in [*(folder / "data").rglob("*.jsonl"), *(folder / "replay").rglob("*.jsonl")]:
         for line in path.read_text().splitlines():
@@ -92,7 +99,7 @@ def _check_evidence(repo: Path, v2: Any, commit_id: str) -> None:
     changes = v2.lineage.gate.changes
     assert set(changes) == {A, B, C, D}
     assert all(c.items["seeds"] >= 5 and "both" in c.change for c in changes.values())
-    v2_dir = artifacts_dir(repo, "v2")
+    v2_dir = RepoHome.of(repo).version("v2")
     matrix = json.loads((v2_dir / "train" / "eval.json").read_text())["heldout_loss"]
     assert all({A, C} <= set(row) for row in matrix.values())  # earlier leaves in every phase
     report = (v2_dir / "report.md").read_text()
@@ -125,7 +132,7 @@ def test_three_commits_three_versions(
     [v1] = releases(repo)
     assert (v1.version, v1.commit, v1.lineage.previous) == ("v1", first, None)
     assert set(v1.lineage.trained) == {A, B, C} and v1.lineage.gate.passed
-    v1_dir = artifacts_dir(repo, "v1")
+    v1_dir = RepoHome.of(repo).version("v1")
     assert (v1_dir / "model" / "config.json").is_file() and (v1_dir / "report.md").is_file()
     assert set(json.loads((v1_dir / "replay" / "manifest.json").read_text())["leaves"]) == {A, B, C}
 
@@ -148,7 +155,7 @@ def test_three_commits_three_versions(
     assert v2_calls == fresh_generation_calls(repo, [B, D], tmp_path, monkeypatch)
     v2 = releases(repo)[-1]
     assert (v2.version, v2.lineage.previous, set(v2.lineage.trained)) == ("v2", "v1", {B, D})
-    v2_ids = _ids_by_leaf(artifacts_dir(repo, "v2"))
+    v2_ids = _ids_by_leaf(RepoHome.of(repo).version("v2"))
     trained = _trained_ids(repo, second)
     replayed = {leaf for leaf, ids in v2_ids.items() if ids & trained} - {B, D}
     assert replayed == {A, C}
@@ -163,7 +170,7 @@ def test_three_commits_three_versions(
     assert journal["plan"]["removed"] == [C] and list(journal["plan"]["generate"]) == [D]
     v3 = releases(repo)[-1]
     assert v3.lineage.removed == (C,) and C not in v3.lineage.leaves
-    v3_dir = artifacts_dir(repo, "v3")
+    v3_dir = RepoHome.of(repo).version("v3")
     manifest = json.loads((v3_dir / "replay" / "manifest.json").read_text())["leaves"]
     assert C not in manifest and {A, B, D} <= set(manifest)
     assert not (v3_dir / "data" / f"{C}.jsonl").exists()
@@ -188,7 +195,7 @@ def test_learning_rate_zero_is_refused_without_a_tag(
     assert "did not learn" in captured.err and releases(skills_repo) == []
     report = Path(captured.out.strip().splitlines()[-1])
     assert report.is_file() and "Refused v1" in report.read_text()
-    assert not artifacts_dir(skills_repo, "v1").exists()
+    assert not RepoHome.of(skills_repo).version("v1").exists()
     # again: nothing is redone, same refusal
     calls = teachers.calls()
     assert _retrain(skills_repo, teachers) == 1 and teachers.calls() == calls

@@ -174,7 +174,7 @@ def test_an_invalid_leaf_is_not_trained(repo: Path, capsys: pytest.CaptureFixtur
 
 
 def plan_of_v1_hash(repo: Path, leaf: str) -> str:
-    from seedtree.retrain.release import current_release
+    from seedtree.versions.tags import current_release
 
     current = current_release(repo)
     assert current is not None

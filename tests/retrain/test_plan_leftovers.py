@@ -14,19 +14,15 @@ import pytest
 from helpers import git
 from retrain.scripted import ScriptedTeacher
 from retrain.support import commit, edit_task, record_release
+from seedtree.home import RepoHome
 from seedtree.project import open_project
 from seedtree.retrain import steps
 from seedtree.retrain.command import make_plan, retrain
 from seedtree.retrain.journal import Journal
 from seedtree.retrain.leftovers import check_reused, restore_tags
-from seedtree.retrain.release import (
-    artifacts_dir,
-    current_release,
-    models_home,
-    push_release,
-    releases,
-)
-from seedtree.retrain.state import Options, work_root
+from seedtree.retrain.state import Options
+from seedtree.versions.artifacts import push_release
+from seedtree.versions.tags import current_release, releases
 
 
 def _released(repo: Path) -> dict[str, str]:
@@ -36,7 +32,10 @@ def _released(repo: Path) -> dict[str, str]:
 
 def _journal_tag(repo: Path, version: str, sha: str) -> None:
     """What the tag step of the run that released ``version`` recorded in its journal."""
-    journal = Journal(work_root(open_project(repo)) / f"{sha[:12]}-0123456789/journal.json", "f")
+    journal = Journal(
+        RepoHome.of(open_project(repo).repo_root).retrain / f"{sha[:12]}-0123456789/journal.json",
+        "f",
+    )
     journal.record("tag", {"tag": f"model/{version}", "commit": sha})
 
 
@@ -66,14 +65,14 @@ def test_an_untagged_folder_of_a_killed_run_is_not_restored(
     repo = make_repo()
     _released(repo)
     git(repo, "tag", "-d", "model/v1")  # no journal says it was ever tagged
-    assert restore_tags(repo, work_root(open_project(repo))) == []
+    assert restore_tags(repo, RepoHome.of(open_project(repo).repo_root).retrain) == []
     assert releases(repo) == []
 
 
 def test_a_reused_folder_must_be_this_plans(make_repo: Callable[..., Path]) -> None:
     repo = make_repo()
     v1 = _released(repo)
-    folder = artifacts_dir(repo, "v1")
+    folder = RepoHome.of(repo).version("v1")
     lineage = json.loads((folder / "lineage.json").read_text())
     same = {**v1, "data_hash": lineage["data_hash"], "recipe_hash": lineage["recipe_hash"]}
     assert check_reused(folder, same) is None and folder.is_dir()
@@ -104,15 +103,15 @@ def test_killed_then_resumed_on_a_new_commit(
         patch.setattr(steps, "tag_release", _kill_at_tag)
         with pytest.raises(_Killed):
             run()
-    left = json.loads((artifacts_dir(skills_repo, "v1") / "lineage.json").read_text())
+    left = json.loads((RepoHome.of(skills_repo).version("v1") / "lineage.json").read_text())
     assert left["commit"] == killed and releases(skills_repo) == []
     edit_task(skills_repo, "compositional_skills/writing/poetry/haiku", "Seasons matter.")
     head = commit(skills_repo, "edit haiku")
     assert run() == 0
     current = current_release(skills_repo)
     assert current is not None and (current.version, current.commit) == ("v1", head)
-    released = json.loads((artifacts_dir(skills_repo, "v1") / "lineage.json").read_text())
+    released = json.loads((RepoHome.of(skills_repo).version("v1") / "lineage.json").read_text())
     assert released == current.lineage.model_dump(mode="json")
     assert released["data_hash"] != left["data_hash"]  # the haiku leaf's data is new
-    [stale] = (models_home(skills_repo) / "models").glob("v1.stale-*")
+    [stale] = (RepoHome.of(skills_repo).versions).glob("v1.stale-*")
     assert json.loads((stale / "lineage.json").read_text()) == left

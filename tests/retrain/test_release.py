@@ -11,15 +11,9 @@ import pytest
 from helpers import git
 from seedtree.cli import run
 from seedtree.errors import UsageError
-from seedtree.retrain.release import (
-    GateDecision,
-    Lineage,
-    artifacts_dir,
-    current_release,
-    pointer_moves,
-    releases,
-    tag_release,
-)
+from seedtree.home import RepoHome
+from seedtree.versions.lineage import GateDecision, Lineage
+from seedtree.versions.tags import current_release, pointer_moves, releases, tag_release
 
 
 def _lineage(version: str, commit: str, previous: str | None, leaves: dict[str, str]) -> Lineage:
@@ -49,7 +43,7 @@ def _lineage(version: str, commit: str, previous: str | None, leaves: dict[str, 
 
 
 def _fake_model(repo: Path, version: str) -> None:
-    folder = artifacts_dir(repo, version) / "model"
+    folder = RepoHome.of(repo).version(version) / "model"
     folder.mkdir(parents=True)
     (folder / "config.json").write_text("{}")
 

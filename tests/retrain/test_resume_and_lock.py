@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from retrain.support import LEAVES, fresh_generation_calls
+from seedtree.home import RepoHome
 from seedtree.project import open_project
-from seedtree.retrain.release import releases
-from seedtree.retrain.state import work_root
+from seedtree.versions.tags import releases
 
 # trains models or runs retrain in subprocesses for minutes
 pytestmark = pytest.mark.slow
@@ -74,7 +74,7 @@ def test_kill_resume_lock_and_idempotence(
     [v1] = releases(skills_repo)
     # nothing answered before the kill is asked again: together the two runs made exactly the
     # calls the journal's generation summary counts for an uninterrupted run
-    [journal] = work_root(open_project(skills_repo)).glob("*/journal.json")
+    [journal] = RepoHome.of(open_project(skills_repo).repo_root).retrain.glob("*/journal.json")
     steps = {s["name"]: s["result"] for s in json.loads(journal.read_text())["steps"]}
     assert _lines(second_log) == steps["generate"]["teacher_calls"]
     uninterrupted = fresh_generation_calls(skills_repo, sorted(LEAVES), tmp_path, monkeypatch)

@@ -20,7 +20,7 @@ import pytest
 from helpers import PROJECT_ROOT
 from seedtree.config import load_config
 from seedtree.errors import ConfigError, UsageError
-from seedtree.retrain.store import (
+from seedtree.versions.store import (
     Backend,
     StoreError,
     blob_key,
@@ -181,7 +181,7 @@ def test_s3_errors_are_reported_without_a_traceback(
 UPLOADER = """
 import sys
 from pathlib import Path
-from seedtree.retrain.store import open_store, upload_version
+from seedtree.versions.store import open_store, upload_version
 done = upload_version(open_store(sys.argv[1]), "repo", "v1", "c" * 40, Path(sys.argv[2]), None)
 print(done.moved, done.present)
 """

@@ -19,13 +19,14 @@ from retrain.scripted import factory
 from retrain.support import LEAVES, commit, edit_task
 from retrain.test_release import _fake_model, _lineage
 from seedtree.cli import run
-from seedtree.generate.store import DB_NAME, generate_home
 from seedtree.git import repository_id
+from seedtree.home import RepoHome
 from seedtree.project import open_project
 from seedtree.retrain.command import retrain
-from seedtree.retrain.release import artifacts_dir, push_release, releases, tag_release
 from seedtree.retrain.state import Options
-from seedtree.retrain.store import open_store, read_manifest
+from seedtree.versions.artifacts import push_release
+from seedtree.versions.store import open_store, read_manifest
+from seedtree.versions.tags import releases, tag_release
 
 
 def _use_store(repo: Path, url: str) -> None:
@@ -49,10 +50,10 @@ def stored_versions(make_repo: Callable[..., Path], store_url: str) -> Path:
     for version, previous in (("v1", None), ("v2", "v1")):
         tag_release(repo, _lineage(version, head, previous, {"a": "1", "b": "2"}))
         _fake_model(repo, version)
-        (artifacts_dir(repo, version) / "report.md").write_text(f"report of {version}\n")
+        (RepoHome.of(repo).version(version) / "report.md").write_text(f"report of {version}\n")
         push_release(repo, store_url, version, head)
-        (artifacts_dir(repo, version) / "model" / "config.json").unlink()
-        (artifacts_dir(repo, version) / "report.md").unlink()
+        (RepoHome.of(repo).version(version) / "model" / "config.json").unlink()
+        (RepoHome.of(repo).version(version) / "report.md").unlink()
     return repo
 
 
@@ -62,12 +63,12 @@ def test_pull_rollback_and_promote_restore_from_the_store(
     repo = stored_versions
     assert run(["models", "pull", "v2", "-C", str(repo)]) == 0
     assert "pulled v2: 2 files" in capsys.readouterr().out
-    assert (artifacts_dir(repo, "v2") / "report.md").read_text() == "report of v2\n"
+    assert (RepoHome.of(repo).version("v2") / "report.md").read_text() == "report of v2\n"
     assert run(["models", "pull", "v2", "-C", str(repo)]) == 0
     assert "already on this machine" in capsys.readouterr().out
     assert run(["models", "rollback", "--reason", "bad", "-C", str(repo)]) == 0
     assert "v1: not on this machine, restoring it" in capsys.readouterr().err
-    assert (artifacts_dir(repo, "v1") / "model" / "config.json").read_text() == "{}"
+    assert (RepoHome.of(repo).version("v1") / "model" / "config.json").read_text() == "{}"
 
 
 def test_without_a_store_or_a_stored_version_the_error_says_what_to_do(
@@ -117,7 +118,7 @@ def test_a_new_machine_restores_and_retrains(
         assert expected in names
     for folder in ("data/", "heldout/", "replay/", "train/", "plots/", "cache/"):
         assert any(n.startswith(folder) for n in names), folder
-    original = _tree(artifacts_dir(skills_repo, "v1"))
+    original = _tree(RepoHome.of(skills_repo).version("v1"))
 
     # a rebuilt machine: a fresh clone (tags included) and an empty $SEEDTREE_HOME
     clone = tmp_path / "clone"
@@ -128,14 +129,14 @@ def test_a_new_machine_restores_and_retrains(
     capsys.readouterr()
     assert retrain(open_project(clone), Options(quiet=True), teacher_factory=factory) == 0
     assert "v1: not on this machine, restoring it from the store" in capsys.readouterr().err
-    assert _tree(artifacts_dir(clone, "v1")) == original
-    assert (generate_home(clone) / DB_NAME).is_file()  # the generation cache came back too
+    assert _tree(RepoHome.of(clone).version("v1")) == original
+    assert (RepoHome.of(clone).answers).is_file()  # the generation cache came back too
     v2 = releases(clone)[-1]
     assert (v2.version, v2.lineage.previous) == ("v2", "v1")
     assert read_manifest(open_store(store_url), repository_id(clone), "v2") is not None
 
     # chat brings back a version whose local copy is gone
-    (artifacts_dir(clone, "v2") / "model" / "config.json").unlink()
+    (RepoHome.of(clone).version("v2") / "model" / "config.json").unlink()
     prompt = ["chat", "--model", "v2", "--prompt", "Hi", "--max-tokens", "4", "-C", str(clone)]
     assert run(prompt) == 0
     chat = capsys.readouterr()

@@ -24,10 +24,10 @@ from seedtree.project import open_project
 from seedtree.retrain.card import write_card
 from seedtree.retrain.command import make_plan
 from seedtree.retrain.evidence import Evaluation
-from seedtree.retrain.release import Lineage
 from seedtree.retrain.report import ReportInput, write_report, write_skipped_note
 from seedtree.retrain.results import GateRecord, Generation, Prepared, Training
 from seedtree.retrain.state import Options, Plan
+from seedtree.versions.lineage import Lineage
 
 NAME = (
     "evil ![x](x.png) [gate passed](evil.example) @octocat #1 **Gate passed** "

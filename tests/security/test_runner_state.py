@@ -13,21 +13,15 @@ import pytest
 
 from helpers import git
 from seedtree.errors import UsageError
+from seedtree.home import RepoHome
 from seedtree.project import open_project
 from seedtree.retrain.command import make_plan, plan_run
 from seedtree.retrain.journal import Journal
 from seedtree.retrain.leftovers import restore_tags
-from seedtree.retrain.release import (
-    GateDecision,
-    Lineage,
-    artifact_hashes,
-    artifacts_dir,
-    now,
-    push_release,
-    releases,
-    tag_release,
-)
-from seedtree.retrain.state import Options, work_root
+from seedtree.retrain.state import Options
+from seedtree.versions.artifacts import artifact_hashes, push_release
+from seedtree.versions.lineage import GateDecision, Lineage, now
+from seedtree.versions.tags import releases, tag_release
 
 WEIGHTS = b"the weights v1 was released with"
 GATE = GateDecision(
@@ -58,7 +52,7 @@ def released(make_repo: Callable[..., Path], tmp_path: Path) -> Path:
     repo = make_repo()
     store = tmp_path / "store"
     (repo / "seedtree.yaml").write_text(f"store: {store}\n", encoding="utf-8")
-    lineage = _fill(artifacts_dir(repo, "v1"), _lineage(repo, "v1"))
+    lineage = _fill(RepoHome.of(repo).version("v1"), _lineage(repo, "v1"))
     push_release(repo, str(store), "v1", lineage.commit)
     tag_release(repo, lineage)
     return repo
@@ -70,37 +64,37 @@ def _start_weights(repo: Path) -> bytes:
 
 
 def _aside(repo: Path) -> Path:
-    [folder] = artifacts_dir(repo, "v1").parent.glob("v1.stale-*")
+    [folder] = RepoHome.of(repo).version("v1").parent.glob("v1.stale-*")
     return folder
 
 
 def test_forged_weights_are_set_aside_and_restored_from_the_store(released: Path) -> None:
-    model = artifacts_dir(released, "v1") / "model" / "model.safetensors"
+    model = RepoHome.of(released).version("v1") / "model" / "model.safetensors"
     model.write_bytes(b"weights a stranger trained")
     assert _start_weights(released) == WEIGHTS
     assert (_aside(released) / "model" / "model.safetensors").read_bytes().startswith(b"weights a")
 
 
 def test_a_planted_file_in_the_model_folder_is_set_aside(released: Path) -> None:
-    (artifacts_dir(released, "v1") / "model" / "modeling_evil.py").write_text("import os\n")
+    (RepoHome.of(released).version("v1") / "model" / "modeling_evil.py").write_text("import os\n")
     assert _start_weights(released) == WEIGHTS
-    assert not (artifacts_dir(released, "v1") / "model" / "modeling_evil.py").exists()
+    assert not (RepoHome.of(released).version("v1") / "model" / "modeling_evil.py").exists()
     assert (_aside(released) / "model" / "modeling_evil.py").is_file()
 
 
 def test_a_forged_lineage_file_is_set_aside(released: Path) -> None:
-    path = artifacts_dir(released, "v1") / "lineage.json"
+    path = RepoHome.of(released).version("v1") / "lineage.json"
     forged = json.loads(path.read_text())
     forged["leaves"] = {leaf: "f" * 64 for leaf in forged["leaves"]}
     path.write_text(json.dumps(forged))
     assert _start_weights(released) == WEIGHTS
-    assert json.loads((artifacts_dir(released, "v1") / "lineage.json").read_text()) != forged
+    assert json.loads((RepoHome.of(released).version("v1") / "lineage.json").read_text()) != forged
     assert json.loads((_aside(released) / "lineage.json").read_text()) == forged
 
 
 def test_without_a_store_forged_weights_stop_the_run(released: Path) -> None:
     (released / "seedtree.yaml").write_text("{}\n", encoding="utf-8")
-    (artifacts_dir(released, "v1") / "model" / "model.safetensors").write_bytes(b"forged")
+    (RepoHome.of(released).version("v1") / "model" / "model.safetensors").write_bytes(b"forged")
     with pytest.raises(UsageError, match="not on this machine"):
         make_plan(open_project(released), Options())
     assert (_aside(released) / "model" / "model.safetensors").read_bytes() == b"forged"
@@ -108,8 +102,11 @@ def test_without_a_store_forged_weights_stop_the_run(released: Path) -> None:
 
 def _claim(repo: Path, lineage: Lineage) -> None:
     """What a stranger plants to get a tag pushed: a folder and a journal saying it was tagged."""
-    _fill(artifacts_dir(repo, lineage.version), lineage)
-    journal = Journal(work_root(open_project(repo)) / f"{lineage.commit[:12]}-x/journal.json", "f")
+    _fill(RepoHome.of(repo).version(lineage.version), lineage)
+    journal = Journal(
+        RepoHome.of(open_project(repo).repo_root).retrain / f"{lineage.commit[:12]}-x/journal.json",
+        "f",
+    )
     tag = f"model/{lineage.version}"
     journal.record("tag", {"tag": tag, "commit": lineage.commit})
 
@@ -120,26 +117,30 @@ def test_a_planted_release_never_becomes_a_tag(
     forged = _lineage(released, "v2")
     _claim(released, forged)
     store = open_project(released).config.store
-    assert restore_tags(released, work_root(open_project(released)), store) == []
+    assert (
+        restore_tags(released, RepoHome.of(open_project(released).repo_root).retrain, store) == []
+    )
     assert [r.version for r in releases(released)] == ["v1"]
     assert "does not hold" in capsys.readouterr().err
 
 
 def test_a_pruned_tag_whose_lineage_was_forged_is_not_written_again(released: Path) -> None:
     git(released, "tag", "-d", "model/v1")  # what the next checkout's prune does
-    path = artifacts_dir(released, "v1") / "lineage.json"
+    path = RepoHome.of(released).version("v1") / "lineage.json"
     forged = json.loads(path.read_text())
     forged["gate"]["passed"] = False
     forged["leaves"] = {}
     path.write_text(json.dumps(forged))
     project = open_project(released)
-    assert restore_tags(released, work_root(project), project.config.store) == []
+    assert (
+        restore_tags(released, RepoHome.of(project.repo_root).retrain, project.config.store) == []
+    )
     assert releases(released) == []
 
 
 def test_a_journal_with_another_plan_is_set_aside(released: Path) -> None:
     project = open_project(released)
-    work = work_root(project) / "run"
+    work = RepoHome.of(project.repo_root).retrain / "run"
     journal = Journal(work / "journal.json", "fp")
     journal.record("plan", {"version": "v9", "generate": {"planted": "added"}})
     journal.record("gate", {"passed": True})

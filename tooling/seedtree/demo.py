@@ -32,9 +32,8 @@ from seedtree.atomic import write_text
 from seedtree.cli import run
 from seedtree.errors import SeedtreeError, UsageError
 from seedtree.git import run_git
-from seedtree.home import models_dir
+from seedtree.home import RepoHome, models_dir
 from seedtree.models import ensure_default
-from seedtree.retrain.release import artifacts_dir
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEMO_LEAVES = Path(__file__).resolve().parent / "data" / "demo"
@@ -151,7 +150,7 @@ def _change(demo: Demo, branch: str, source: str, leaf: str, version: str) -> No
 
 def _remove_local(demo: Demo, version: str) -> None:
     """Lose this machine's copy of ``version``, as a rebuilt runner would."""
-    folder = artifacts_dir(demo.repo, version)
+    folder = RepoHome.of(demo.repo).version(version)
     shutil.rmtree(folder)
     print(f"removed {folder}")
 
@@ -162,7 +161,7 @@ def _combined_report(demo: Demo) -> Path:
     parts = ["# seedtree demo: two merges, two model versions", "", "| stage | time |", "|---|---|"]
     parts += [f"| {name} | {seconds:.1f} s |" for name, seconds in demo.timings]
     for version in ("v1", "v2"):
-        source = artifacts_dir(demo.repo, version)
+        source = RepoHome.of(demo.repo).version(version)
         shutil.copytree(source / "plots", demo.workdir / version / "plots", dirs_exist_ok=True)
         text = (source / "report.md").read_text(encoding="utf-8")
         text = re.sub(r"\]\(plots/", f"]({version}/plots/", text)

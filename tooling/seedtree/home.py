@@ -8,7 +8,10 @@ are shared by content (the model store, document checkouts keyed by repo+commit)
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
+
+from seedtree.git import repository_id
 
 
 def seedtree_home() -> Path:
@@ -32,6 +35,42 @@ def documents_dir() -> Path:
     return seedtree_home() / "documents"
 
 
-def repo_home(repo_id: str) -> Path:
-    """Artifacts of one taxonomy repository (generation cache, datasets, replay, models)."""
-    return seedtree_home() / "repos" / repo_id
+@dataclass(frozen=True)
+class RepoHome:
+    """Every place seedtree keeps for one taxonomy repository, under
+    ``$SEEDTREE_HOME/repos/<repository id>``: the one object that names them."""
+
+    root: Path
+
+    @classmethod
+    def of(cls, repo_root: Path) -> RepoHome:
+        return cls(seedtree_home() / "repos" / repository_id(repo_root))
+
+    @property
+    def answers(self) -> Path:
+        """The store of teacher answers (SQLite), keyed by content hash."""
+        return self.root / "generate" / "answers.sqlite"
+
+    @property
+    def datasets(self) -> Path:
+        """Generated datasets, one folder per leaf (``seedtree generate``'s default output)."""
+        return self.root / "generate" / "datasets"
+
+    @property
+    def versions(self) -> Path:
+        """Released versions' artifacts (model, data, replay, held-out, report, lineage)."""
+        return self.root / "models"
+
+    def version(self, name: str) -> Path:
+        """The artifacts folder of the version ``name`` (``v3``)."""
+        return self.versions / name
+
+    @property
+    def retrain(self) -> Path:
+        """Retrain runs in progress, one folder per commit and settings (with its journal)."""
+        return self.root / "retrain"
+
+    @property
+    def lock(self) -> Path:
+        """The lock that serialises retrain runs of this repository."""
+        return self.root / "retrain.lock"

@@ -21,8 +21,8 @@ app.add_typer(cache_app, rich_help_panel="Data and models")
 @cache_app.command("info")
 def cache_info(repo_root: RepoOption = None, config: ConfigOption = None) -> int:
     """Where the answer store is, its size, and its entries per stage."""
-    from seedtree.generate.command import run_cache_info
     from seedtree.project import open_project
+    from seedtree.versions.commands import run_cache_info
 
     return run_cache_info(open_project(repo_root, config))
 
@@ -38,7 +38,7 @@ def cache_gc(
 ) -> int:
     """Drop answers that no current leaf and no released model (model/vN tag) needs, and
     fetched document repositories that no current leaf names."""
-    from seedtree.generate.command import run_cache_gc
     from seedtree.project import open_project
+    from seedtree.versions.commands import run_cache_gc
 
     return run_cache_gc(open_project(repo_root, config), keep or [])

@@ -46,9 +46,9 @@ def history(
 ) -> int:
     """List the released versions, newest first, and what changed between them."""
     from seedtree.project import open_project
-    from seedtree.retrain.release import history_command
+    from seedtree.versions.commands import run_models_history
 
-    return history_command(open_project(repo_root, config).repo_root, as_json)
+    return run_models_history(open_project(repo_root, config).repo_root, as_json)
 
 
 @models_app.command("promote")
@@ -60,10 +60,10 @@ def promote(
 ) -> int:
     """Make a version current: chat and the next retrain start from it."""
     from seedtree.project import open_project
-    from seedtree.retrain.release import promote_command
+    from seedtree.versions.commands import run_models_promote
 
     project = open_project(repo_root, config)
-    return promote_command(project.repo_root, version, reason, project.config.store)
+    return run_models_promote(project.repo_root, version, reason, project.config.store)
 
 
 @models_app.command("rollback")
@@ -74,10 +74,10 @@ def rollback(
 ) -> int:
     """Make the version the current one was trained from current again."""
     from seedtree.project import open_project
-    from seedtree.retrain.release import rollback_command
+    from seedtree.versions.commands import run_models_rollback
 
     project = open_project(repo_root, config)
-    return rollback_command(project.repo_root, reason, project.config.store)
+    return run_models_rollback(project.repo_root, reason, project.config.store)
 
 
 @models_app.command("pull")
@@ -88,7 +88,7 @@ def pull(
 ) -> int:
     """Restore a released version from the artifact store (`store:` in seedtree.yaml)."""
     from seedtree.project import open_project
-    from seedtree.retrain.release import pull_command
+    from seedtree.versions.commands import run_models_pull
 
     project = open_project(repo_root, config)
-    return pull_command(project.repo_root, project.config.store, version)
+    return run_models_pull(project.repo_root, project.config.store, version)

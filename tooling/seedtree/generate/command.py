@@ -1,17 +1,14 @@
-"""``seedtree generate`` and ``seedtree cache``: choose leaves, run, print the funnel."""
+"""``seedtree generate``: choose leaves, run, print the funnel."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from seedtree.errors import EXIT_OK, UsageError
 from seedtree.generate.run import GenerationReport, LeafEstimate, estimate, generate_leaves
-from seedtree.generate.store import AnswerStore, gc, info
 from seedtree.project import Project
 from seedtree.taxonomy.changes import changed_leaves, subtrees
-from seedtree.taxonomy.doccache import prune as prune_documents
-from seedtree.taxonomy.identity import leaf_hash
 from seedtree.taxonomy.leaves import QNA, Leaf, load_leaf, load_taxonomy, qna_files_under
 from seedtree.teacher import create_teacher
 from seedtree.termsafe import markup
@@ -150,58 +147,3 @@ def print_report(report: GenerationReport, quiet: bool = False) -> None:
         f"{report.samples} samples in {markup(report.out_dir)} "
         f"({report.teacher_calls} teacher calls, {report.seconds:.1f} s)"
     )
-
-
-# -- cache ----------------------------------------------------------------------------------------
-
-
-def live_leaf_hashes(project: Project) -> set[str]:
-    """Hashes of the current leaves and of every leaf a released model was trained on."""
-
-    live = {leaf_hash(leaf, project.repo_root) for leaf in load_taxonomy(project.taxonomy_root)}
-    try:
-        from seedtree.retrain.release import releases
-    except ImportError:
-        return live
-    for release in releases(project.repo_root):
-        live.update(release.lineage.leaves.values())
-    return live
-
-
-def run_cache_info(project: Project) -> int:
-
-    store = AnswerStore.for_repo(project.repo_root)
-    try:
-        found = info(store)
-    finally:
-        store.close()
-    print(f"answer store: {found.path}")
-    print(f"  entries: {found.entries} for {found.leaves} leaf hash(es), {found.bytes:,} bytes")
-    for stage, n in found.by_stage.items():
-        print(f"  {stage}: {n}")
-    return EXIT_OK
-
-
-def run_cache_gc(project: Project, keep: Iterable[str]) -> int:
-    """Drop stored answers that no current leaf and no released model needs, and fetched
-    document repositories (and their digests) that no current leaf names."""
-
-    live = live_leaf_hashes(project) | set(keep)
-    store = AnswerStore.for_repo(project.repo_root)
-    try:
-        before = info(store)
-        dropped = gc(store, live)
-        after = info(store)
-    finally:
-        store.close()
-    print(
-        f"answer store: dropped {dropped} entr{'y' if dropped == 1 else 'ies'}, kept answers "
-        f"for {len(live)} live leaf hash(es); {before.bytes:,} -> {after.bytes:,} bytes"
-    )
-    pruned = prune_documents(load_taxonomy(project.taxonomy_root), project.repo_root)
-    print(
-        f"documents: removed {pruned.repositories} fetched repositor"
-        f"{'y' if pruned.repositories == 1 else 'ies'} ({pruned.repository_bytes:,} bytes) and "
-        f"{pruned.digests} digest entr{'y' if pruned.digests == 1 else 'ies'} no current leaf names"
-    )
-    return EXIT_OK

@@ -27,8 +27,9 @@ from seedtree.generate.pipelines import LeafRun
 from seedtree.generate.progress import StageProgress
 from seedtree.generate.prompts import Prompts
 from seedtree.generate.samples import Provenance, record
-from seedtree.generate.store import AnswerStore, dataset_path, default_datasets_dir
+from seedtree.generate.store import AnswerStore, dataset_path
 from seedtree.git import head_commit
+from seedtree.home import RepoHome
 from seedtree.project import find_repo_root
 from seedtree.taxonomy.documents import load_documents
 from seedtree.taxonomy.identity import leaf_hash
@@ -161,7 +162,7 @@ def generate_leaves(
             Executor(teacher, store, progress, config.batch_requests).run(runs)
     finally:
         store.close()
-    out = out_dir or default_datasets_dir(repo_root)
+    out = out_dir or RepoHome.of(repo_root).datasets
     prov = Provenance(teacher.id, _commit(repo_root), config)
     results = {run.leaf.id: _write(run, prov, out) for run in runs}
     return GenerationReport(teacher.id, out, time.perf_counter() - started, results)

@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from seedtree.errors import SeedtreeError
-from seedtree.git import repository_id
-from seedtree.home import repo_home
+from seedtree.home import RepoHome
 
 DB_NAME = "answers.sqlite"
 DATASETS = "datasets"
@@ -43,22 +42,13 @@ def cache_key(*parts: str) -> str:
     return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-def generate_home(repo_root: Path) -> Path:
-
-    return repo_home(repository_id(repo_root)) / "generate"
-
-
-def default_datasets_dir(repo_root: Path) -> Path:
-    return generate_home(repo_root) / DATASETS
-
-
 def dataset_path(out_dir: Path, leaf_id: str) -> Path:
     return out_dir / leaf_id / SAMPLES_FILE
 
 
 def stored_sample_count(repo_root: Path, leaf_id: str) -> int:
     """Samples in the leaf's dataset in the default output folder (0 when none)."""
-    path = dataset_path(default_datasets_dir(repo_root), leaf_id)
+    path = dataset_path(RepoHome.of(repo_root).datasets, leaf_id)
     if not path.is_file():
         return 0
     with path.open(encoding="utf-8") as f:
@@ -93,7 +83,7 @@ class AnswerStore:
 
     @classmethod
     def for_repo(cls, repo_root: Path) -> AnswerStore:
-        return cls(generate_home(repo_root) / DB_NAME)
+        return cls(RepoHome.of(repo_root).answers)
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Any]:
         found: dict[str, Any] = {}

@@ -16,11 +16,11 @@ from rapidfuzz.distance import LCSseq
 from seedtree.config import ChatConfig
 from seedtree.generate.dedup import tokens
 from seedtree.generate.prompts import Prompts
-from seedtree.retrain.decoding import answer_prompts
 from seedtree.retrain.evidence import Answer, AnswerScores, LeafAnswers
 from seedtree.teacher.base import Message, ScoreRequest, Teacher
 from seedtree.train.evaluate import EvalModel
 from seedtree.train.render import prompt_text
+from seedtree.versions.decoding import answer_prompts
 
 Seeds = Mapping[str, Sequence[tuple[str, str]]]
 # (context, question, answer) -> probability that the answer is faithful to the context

@@ -13,39 +13,11 @@ import hashlib
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+
+from seedtree.versions.lineage import Interval
 
 RESAMPLES = 4000
 CONFIDENCE = 0.9
-
-
-class Interval(BaseModel):
-    """A point estimate and its two-sided interval (fractions: 0.031 is 3.1%)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    value: float
-    low: float
-    high: float
-
-    def text(self) -> str:
-        """``+3.1% [−1.2%, +7.4%]``."""
-        return f"{_percent(self.value)} [{_percent(self.low)}, {_percent(self.high)}]"
-
-    def negated(self) -> Interval:
-        return Interval(value=-self.value, low=-self.high, high=-self.low)
-
-    def change_words(self) -> str:
-        """A change of loss in words whose sign agrees with the figures: ``fell by 1.0%
-        (−1.0% [−3.0%, +0.8%])``, ``rose by 2.1% (+2.1% [+0.4%, +3.9%])``."""
-        if f"{abs(self.value):.1%}" == "0.0%":
-            return f"did not change ({self.text()})"
-        verb = "fell" if self.value < 0 else "rose"
-        return f"{verb} by {abs(self.value):.1%} ({self.text()})"
-
-
-def _percent(value: float) -> str:
-    return f"{value:+.1%}".replace("-", "\u2212")
 
 
 def _generator(seed: int, key: str) -> np.random.Generator:

@@ -18,9 +18,9 @@ import yaml
 from seedtree.atomic import write_text
 from seedtree.models import DEFAULT_NAME
 from seedtree.preview import mdsafe
-from seedtree.retrain.release import Lineage
 from seedtree.taxonomy.leaves import ATTRIBUTION
 from seedtree.validate.attribution import parse_attribution
+from seedtree.versions.lineage import Lineage
 
 CARD = "README.md"
 DEFAULT_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"

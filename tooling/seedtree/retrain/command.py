@@ -31,6 +31,7 @@ from seedtree.atomic import write_text
 from seedtree.config import Config
 from seedtree.errors import EXIT_FINDINGS, EXIT_OK, SeedtreeError, UsageError
 from seedtree.git import head_commit, run_git
+from seedtree.home import RepoHome
 from seedtree.models import resolve_model
 from seedtree.project import Project
 from seedtree.retrain import steps
@@ -42,18 +43,9 @@ from seedtree.retrain.doctor import (
 )
 from seedtree.retrain.journal import Journal, exclusive
 from seedtree.retrain.leftovers import restore_tags
-from seedtree.retrain.release import (
-    Release,
-    artifacts_dir,
-    current_release,
-    local_artifacts,
-    models_home,
-    releases,
-    set_aside,
-)
 from seedtree.retrain.report import write_skipped_note
 from seedtree.retrain.results import Outcome
-from seedtree.retrain.state import Options, Plan, Run, TeacherFactory, link_tree, work_root
+from seedtree.retrain.state import Options, Plan, Run, TeacherFactory, link_tree
 from seedtree.retrain.steps import estimate_cost
 from seedtree.taxonomy.changes import ChangedLeaves, changed_leaves
 from seedtree.taxonomy.doccache import cached_leaf_hash
@@ -62,6 +54,9 @@ from seedtree.termsafe import text
 from seedtree.train.command import resolve_file
 from seedtree.train.recipe import load_recipe
 from seedtree.validate.api import validate_leaf
+from seedtree.versions.artifacts import local_artifacts, set_aside
+from seedtree.versions.lineage import Release
+from seedtree.versions.tags import current_release, releases
 
 Hashes = dict[str, str]  # leaf id -> content hash
 Skipped = dict[str, str]  # leaf id -> why it is not trained in this run
@@ -223,11 +218,11 @@ def retrain(
     recipe = load_recipe(recipe_path)
     if options.dry_run:
         return _dry_run(project, make_plan(project, options))
-    with exclusive(
-        models_home(project.repo_root) / "retrain.lock", wait=options.wait, what="retrain"
-    ):
+    with exclusive(RepoHome.of(project.repo_root).lock, wait=options.wait, what="retrain"):
         store = project.config.store
-        for restored in restore_tags(project.repo_root, work_root(project), store):
+        for restored in restore_tags(
+            project.repo_root, RepoHome.of(project.repo_root).retrain, store
+        ):
             print(f"restored {restored.tag} on {restored.commit[:12]} (released, never pushed)")
         head = head_commit(project.repo_root)
         current = current_release(project.repo_root)
@@ -238,7 +233,7 @@ def retrain(
             require_ready(project, options.allow_cpu, options.base_model)
         _start_model(project, _start_release(project, options), options)  # checked, every run
         fingerprint = _fingerprint(project, options, recipe.digest())
-        work = work_root(project) / f"{head[:12]}-{fingerprint[:10]}"
+        work = RepoHome.of(project.repo_root).retrain / f"{head[:12]}-{fingerprint[:10]}"
         journal, plan = plan_run(project, options, work, fingerprint)
         run = Run(
             project=project,
@@ -295,7 +290,7 @@ def run_steps(run: Run) -> int:
         return EXIT_FINDINGS
     lineage = steps.artifacts(run, outcome)
     release = steps.tag(run, lineage)
-    final = artifacts_dir(run.project.repo_root, plan.version) / "report.md"
+    final = RepoHome.of(run.project.repo_root).version(plan.version) / "report.md"
     print(f"released {release.tag} on {plan.commit[:12]}")
     print(final)
     return EXIT_OK
@@ -347,7 +342,7 @@ def collect_report(project: Project, out: Path) -> int:
 
     head = head_commit(project.repo_root)
     found = sorted(
-        work_root(project).glob(f"{head[:12]}-*/report/report.md"),
+        RepoHome.of(project.repo_root).retrain.glob(f"{head[:12]}-*/report/report.md"),
         key=lambda p: p.stat().st_mtime,
     )
     out.mkdir(parents=True, exist_ok=True)

@@ -30,13 +30,11 @@ from typing import Any
 
 from seedtree.config import Config, TeacherConfig
 from seedtree.errors import EXIT_OK, SeedtreeError, UsageError
-from seedtree.home import seedtree_home
+from seedtree.home import RepoHome, seedtree_home
 from seedtree.models import resolve_model
 from seedtree.project import Project
 from seedtree.retrain.checks import Check
-from seedtree.retrain.release import Release, artifacts_dir, current_release, local_artifacts
 from seedtree.retrain.runner import check_runner, check_workspace
-from seedtree.retrain.store import open_store
 from seedtree.teacher.base import Message, TeacherRequest
 from seedtree.teacher.openai import OpenAITeacher
 from seedtree.train.command import load_settings, where
@@ -53,6 +51,10 @@ from seedtree.train.memory import (
     model_shape,
 )
 from seedtree.train.recipe import Recipe
+from seedtree.versions.artifacts import local_artifacts
+from seedtree.versions.lineage import Release
+from seedtree.versions.store import open_store
+from seedtree.versions.tags import current_release
 
 # a teacher server that needs longer than this for one token will not serve a retrain either
 TEACHER_PROBE_TIMEOUT_S = 15.0
@@ -91,7 +93,7 @@ def start_model_name(project: Project, base_model: str | None) -> str:
         return base_name(project.config, base_model)
     if project.config.store:  # a new machine: the run would restore it first, and so do we
         return str(local_artifacts(project.repo_root, project.config.store, start) / "model")
-    return str(artifacts_dir(project.repo_root, start.version) / "model")
+    return str(RepoHome.of(project.repo_root).version(start.version) / "model")
 
 
 def retrain_recipe_name(config: Config) -> str:

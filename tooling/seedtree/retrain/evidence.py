@@ -16,8 +16,6 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from seedtree.retrain.bootstrap import Interval
-
 HELDOUT, SEEDS, BOTH = "heldout", "seeds", "both"
 
 
@@ -129,10 +127,3 @@ class Evaluation(_Frozen):
             if both is not None:
                 out[leaf] = both.mean_before() if which == "before" else both.mean_after()
         return out
-
-
-class LeafChange(_Frozen):
-    """A leaf's relative change of loss per set (positive: the loss rose), with intervals."""
-
-    items: dict[str, int]
-    change: dict[str, Interval]  # heldout, seeds, both

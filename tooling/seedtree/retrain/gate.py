@@ -26,9 +26,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from seedtree.config import RetrainConfig
-from seedtree.retrain.bootstrap import Interval, mean_drop, paired_change
-from seedtree.retrain.evidence import BOTH, Evaluation, LeafChange, LeafItems
-from seedtree.retrain.release import GateDecision
+from seedtree.retrain.bootstrap import mean_drop, paired_change
+from seedtree.retrain.evidence import BOTH, Evaluation, LeafItems
+from seedtree.versions.lineage import GateDecision, Interval, LeafChange
 
 
 def _draws(settings: RetrainConfig) -> dict[str, Any]:

@@ -22,18 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from seedtree.git import repository_id, try_resolve_commit
-from seedtree.retrain.release import (
-    LINEAGE_FILE,
-    VERSION_PREFIX,
-    Lineage,
-    Release,
-    artifact_hashes,
-    models_home,
-    releases,
-    set_aside,
-)
-from seedtree.retrain.release import tag_release as write_tag
-from seedtree.retrain.store import file_sha256, first_difference, open_store, read_manifest
+from seedtree.home import RepoHome
+from seedtree.versions.artifacts import artifact_hashes, set_aside
+from seedtree.versions.lineage import LINEAGE_FILE, VERSION_PREFIX, Lineage, Release
+from seedtree.versions.store import file_sha256, first_difference, open_store, read_manifest
+from seedtree.versions.tags import releases
+from seedtree.versions.tags import tag_release as write_tag
 
 _FOLDER = re.compile(r"^v([1-9][0-9]*)$")
 
@@ -65,7 +59,7 @@ def was_tagged(work_root: Path, lineage: Lineage) -> bool:
 
 def _released_folders(repo_root: Path) -> list[tuple[int, Path]]:
     found = []
-    for folder in (models_home(repo_root) / "models").glob("v*"):
+    for folder in (RepoHome.of(repo_root).versions).glob("v*"):
         match = _FOLDER.match(folder.name)
         if match and (folder / "lineage.json").is_file():
             found.append((int(match.group(1)), folder))

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from seedtree.errors import EXIT_OK, GitError
 from seedtree.git import head_commit, run_git
-from seedtree.retrain.release import Release, releases
+from seedtree.versions.lineage import Release
+from seedtree.versions.tags import releases
 
 
 def _is_ancestor(repo_root: Path, commit: str, head: str) -> bool:

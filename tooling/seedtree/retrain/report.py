@@ -22,10 +22,10 @@ from typing import Any
 from seedtree import termsafe
 from seedtree.atomic import write_text
 from seedtree.preview import mdsafe
-from seedtree.retrain.evidence import BOTH, HELDOUT, SEEDS, Evaluation, LeafChange
-from seedtree.retrain.release import GateDecision, Override
+from seedtree.retrain.evidence import BOTH, HELDOUT, SEEDS, Evaluation
 from seedtree.retrain.results import Generation, Prepared, Training
 from seedtree.retrain.state import Plan
+from seedtree.versions.lineage import GateDecision, LeafChange, Override
 
 
 @dataclass(frozen=True)

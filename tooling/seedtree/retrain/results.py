@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, JsonValue
 
 from seedtree.generate.run import GenerationReport
 from seedtree.retrain.evidence import Evaluation
-from seedtree.retrain.release import GateDecision, Override
 from seedtree.train.run import PhaseSummary
+from seedtree.versions.lineage import GateDecision, Override
 
 
 class _Result(BaseModel):

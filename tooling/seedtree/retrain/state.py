@@ -19,11 +19,12 @@ from seedtree.config import Config
 from seedtree.errors import UsageError
 from seedtree.project import Project
 from seedtree.retrain.journal import Journal
-from seedtree.retrain.release import Lineage, Override, actor, models_home, now
 from seedtree.retrain.results import GateRecord, Metrics
 from seedtree.teacher import Teacher
 from seedtree.termsafe import lines
 from seedtree.train.recipe import Recipe
+from seedtree.versions.lineage import Lineage, Override, now
+from seedtree.versions.tags import actor
 
 TeacherFactory = Callable[[Config], Teacher]
 M = TypeVar("M", bound=BaseModel)
@@ -98,10 +99,6 @@ class Run:
 
     def say(self, text: str) -> None:
         print(lines(text), flush=True)  # it names leaves
-
-
-def work_root(project: Project) -> Path:
-    return models_home(project.repo_root) / "retrain"
 
 
 def override_record(run: Run) -> Override | None:

@@ -22,23 +22,14 @@ from seedtree.atomic import write_json
 from seedtree.errors import UsageError
 from seedtree.generate.prompts import Prompts
 from seedtree.generate.run import estimate, generate_leaves
+from seedtree.home import RepoHome
 from seedtree.project import Project
 from seedtree.retrain.answers import Seeds, faithfulness_judge, side_by_side
 from seedtree.retrain.benchmarks import run_benchmarks
 from seedtree.retrain.card import write_card
-from seedtree.retrain.chat import chat_settings
 from seedtree.retrain.evidence import Evaluation, LeafAnswers, paired_leaves
 from seedtree.retrain.gate import decide
 from seedtree.retrain.leftovers import check_reused
-from seedtree.retrain.release import (
-    Lineage,
-    Release,
-    artifact_hashes,
-    artifacts_dir,
-    now,
-    push_release,
-    tag_release,
-)
 from seedtree.retrain.report import ReportInput, write_report
 from seedtree.retrain.results import (
     GateRecord,
@@ -66,6 +57,10 @@ from seedtree.train.data import load_samples, read_heldout, read_jsonl
 from seedtree.train.evaluate import EvalModel, ItemLosses, load_for_eval, score_items
 from seedtree.train.replay import ReplayBuffer
 from seedtree.train.run import PhaseSummary, train_run
+from seedtree.versions.artifacts import artifact_hashes, push_release
+from seedtree.versions.chat import chat_settings
+from seedtree.versions.lineage import Lineage, Release, now
+from seedtree.versions.tags import tag_release
 
 
 def _load_leaf(project: Project, leaf_id: str) -> Leaf:
@@ -187,7 +182,9 @@ def prepare(run: Run, generated: Generation) -> Prepared:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(target, ignore_errors=True)
         previous = (
-            artifacts_dir(run.project.repo_root, run.plan.previous) if run.plan.previous else None
+            RepoHome.of(run.project.repo_root).version(run.plan.previous)
+            if run.plan.previous
+            else None
         )
         if previous is not None:
             _carry_over(run, previous, tmp)
@@ -492,7 +489,7 @@ def artifacts(run: Run, outcome: Outcome) -> Lineage:
     place when complete; returns its lineage."""
 
     def work() -> Lineage:
-        final = artifacts_dir(run.project.repo_root, run.plan.version)
+        final = RepoHome.of(run.project.repo_root).version(run.plan.version)
         staging = final.parent / f".{final.name}.partial"
         aside = check_reused(final, _expected(run))
         if aside is not None:

@@ -19,10 +19,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from seedtree.config import ChatConfig
 from seedtree.errors import EXIT_OK, UsageError
 from seedtree.project import Project
-from seedtree.retrain.decoding import answer_prompts
-from seedtree.retrain.release import Release, current_release, find_release, local_artifacts
 from seedtree.train.engine import device
 from seedtree.train.loop import load_model, load_tokenizer
+from seedtree.versions.artifacts import local_artifacts
+from seedtree.versions.decoding import answer_prompts
+from seedtree.versions.lineage import Release
+from seedtree.versions.tags import current_release, find_release
 
 EXIT_WORDS = {"/exit", "/quit", "exit", "quit"}
 
