@@ -11,7 +11,7 @@ import json
 import select
 import socket
 
-from seedtree.teacher.serve import ServeLimits
+from seedtree.teacher.server import ServeLimits
 from teacher.test_serve_attacks import (
     CHAT,
     ScriptedBackend,

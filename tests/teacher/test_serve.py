@@ -12,14 +12,9 @@ import pytest
 from seedtree.cli import run
 from seedtree.errors import TeacherError
 from seedtree.teacher.base import TeacherRequest
+from seedtree.teacher.batching import BatchingEngine
 from seedtree.teacher.embedded import EmbeddedTeacher, Generated
-from seedtree.teacher.serve import (
-    BadRequest,
-    BatchingEngine,
-    Streaming,
-    parse_chat_request,
-    parse_streaming,
-)
+from seedtree.teacher.wire import BadRequest, Streaming, parse_chat_request, parse_streaming
 from teacher.servers import seedtree_serve
 from teacher.support import chat
 

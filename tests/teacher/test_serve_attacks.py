@@ -19,15 +19,9 @@ from typing import Any
 import pytest
 
 from seedtree.teacher.base import Completion, TeacherRequest, TeacherResponse
+from seedtree.teacher.batching import BatchingEngine, ServedModel
 from seedtree.teacher.embedded import Generated
-from seedtree.teacher.serve import (
-    BatchingEngine,
-    ServedModel,
-    ServeLimits,
-    allowed_hosts,
-    host_allowed,
-    make_server,
-)
+from seedtree.teacher.server import ServeLimits, allowed_hosts, host_allowed, make_server
 
 LIMITS = ServeLimits(max_body_bytes=4096, timeout_s=1.0, max_connections=4, max_queue=1)
 CHAT = {"messages": [{"role": "user", "content": "hello"}], "max_tokens": 4}

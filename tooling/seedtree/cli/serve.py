@@ -34,12 +34,12 @@ def serve(
     """Serve a local model on an OpenAI-compatible HTTP API, batching concurrent requests."""
     from seedtree.config import with_overrides
     from seedtree.project import open_project
-    from seedtree.teacher.serve import serve_command
+    from seedtree.teacher.commands import run_serve
 
     settings = with_overrides(
         open_project(repo_root, config).config, "teacher", batch_size=batch_size
     )
-    return serve_command(
+    return run_serve(
         host,
         port,
         model,

@@ -1,11 +1,5 @@
-"""``seedtree serve``: a local model on an OpenAI-compatible HTTP API.
-
-Endpoints: ``POST /v1/chat/completions`` (``n``, ``temperature``, ``top_p``, ``max_tokens``,
-``stop``, ``seed``, ``logprobs``/``top_logprobs``, ``stream``), ``GET /v1/models`` and
-``GET /health``. HTTP threads parse and validate requests and put them on one bounded queue; a
-single worker thread drains everything queued into one call of the embedded backend, so concurrent
-requests are batched together, then hands each caller its own response (as one JSON body, or as
-server-sent events with ``stream: true``).
+"""The HTTP server of ``seedtree serve``: ``POST /v1/chat/completions``, ``GET /v1/models`` and
+``GET /health``, over :mod:`seedtree.teacher.wire` and :mod:`seedtree.teacher.batching`.
 
 HTTP clients are untrusted: bodies are capped, idle sockets time out, a whole request (request
 line, headers and body) must arrive within a deadline (408), connections (in all and per client
@@ -22,28 +16,28 @@ import io
 import ipaddress
 import json
 import os
-import queue
-import secrets
 import socket
-import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 from seedtree.errors import SeedtreeError, TeacherError, UsageError
-from seedtree.models import resolve_model
-from seedtree.teacher.base import Message, TeacherRequest
-from seedtree.teacher.embedded import EmbeddedTeacher, Generated, TokenLogprob
-
-MAX_TOP_LOGPROBS = 20
-MAX_GATHER_S = 0.25  # longest a request waits for others to join its batch
-_ROLES = ("system", "user", "assistant")
+from seedtree.teacher.base import TeacherRequest
+from seedtree.teacher.batching import BatchingEngine, ServedModel, ServerBusy, WorkerGone
+from seedtree.teacher.embedded import Generated
+from seedtree.teacher.wire import (
+    BadRequest,
+    chat_completion_body,
+    chat_completion_chunks,
+    parse_chat_request,
+    parse_json,
+    parse_streaming,
+)
 
 
 @dataclass(frozen=True)
@@ -57,256 +51,6 @@ class ServeLimits:
     # request line, headers and body must all arrive within this, from the request's first byte
     request_timeout_s: float = 30.0
     max_per_client: int = 16  # open connections from one client address; more are refused (503)
-
-
-class ServerBusy(Exception):
-    """The queue of requests waiting for the model is full."""
-
-
-class WorkerGone(Exception):
-    """The thread that runs the model has stopped: nothing queued will be answered."""
-
-
-class BadRequest(Exception):
-    """A request the server refuses (OpenAI-style error body; HTTP 400 unless said otherwise)."""
-
-    def __init__(
-        self,
-        message: str,
-        param: str | None = None,
-        code: str | None = None,
-        status: HTTPStatus = HTTPStatus.BAD_REQUEST,
-    ) -> None:
-        super().__init__(message)
-        self.message, self.param, self.code, self.status = message, param, code, status
-
-
-@dataclass
-class _Job:
-    request: TeacherRequest
-    top_logprobs: int
-    done: threading.Event = field(default_factory=threading.Event)
-    result: Generated | None = None
-    error: Exception | None = None
-
-
-class BatchingEngine:
-    """One worker thread that batches every queued job into one backend call."""
-
-    def __init__(
-        self, teacher: EmbeddedTeacher, window_s: float = 0.02, max_queue: int = 256
-    ) -> None:
-        self.teacher = teacher
-        self.window_s = window_s  # how long a first request waits for others to join it
-        self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=max_queue)
-        self._stopping = False
-        self._worker = threading.Thread(target=self._run, name="seedtree-serve", daemon=True)
-        self._worker.start()
-
-    @property
-    def alive(self) -> bool:
-        """Whether the worker thread still answers queued requests."""
-        return self._worker.is_alive() and not self._stopping
-
-    def submit(self, request: TeacherRequest, top_logprobs: int) -> Generated:
-        """Queue one request and wait for its result (raises what the backend raised).
-
-        Raises :class:`ServerBusy` when the queue is full and :class:`WorkerGone` when the
-        worker has stopped (before or while the request waits).
-        """
-        if not self.alive:
-            raise WorkerGone("the model worker has stopped")
-        job = _Job(request, top_logprobs)
-        try:
-            self._queue.put_nowait(job)
-        except queue.Full:
-            raise ServerBusy(f"{self._queue.maxsize} requests are already waiting") from None
-        while not job.done.wait(timeout=0.5):
-            if not self._worker.is_alive():
-                raise WorkerGone("the model worker stopped before answering")
-        if job.error is not None:
-            raise job.error
-        assert job.result is not None
-        return job.result
-
-    def stop(self) -> None:
-        self._stopping = True
-        with contextlib.suppress(queue.Full):  # full: the worker is gone, nothing drains it
-            self._queue.put(None, timeout=1)
-        self._worker.join(timeout=30)
-
-    def _run(self) -> None:
-        try:
-            while not self._stopping:
-                first = self._queue.get()
-                if first is None:
-                    return
-                self._serve(self._gather(first))
-        finally:
-            self._fail_waiting()
-
-    def _fail_waiting(self) -> None:
-        """Answer every job still queued with :class:`WorkerGone` (the worker is ending)."""
-        while True:
-            try:
-                job = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if job is not None:
-                job.error = WorkerGone("the model worker stopped before answering")
-                job.done.set()
-
-    def _gather(self, first: _Job) -> list[_Job]:
-        """``first`` and the jobs that follow it closely (each within ``window_s`` of the last).
-
-        A burst of concurrent requests becomes one batch even when its requests trickle in over
-        a few hundred milliseconds; ``MAX_GATHER_S`` bounds how long the first one waits.
-        """
-        jobs = [first]
-        started = time.monotonic()
-        while True:
-            now = time.monotonic()
-            wait = min(self.window_s, started + MAX_GATHER_S - now)
-            try:
-                nxt = self._queue.get(timeout=max(0.0, wait))
-            except queue.Empty:
-                return jobs
-            if nxt is None:
-                self._stopping = True  # stop after this batch
-                return jobs
-            jobs.append(nxt)
-
-    def _serve(self, jobs: list[_Job]) -> None:
-        try:
-            k = max(job.top_logprobs for job in jobs)
-            results = self.teacher.generate([job.request for job in jobs], top_logprobs=k)
-        except Exception as exc:
-            if len(jobs) > 1:  # find the request at fault: the others still get answers
-                for job in jobs:
-                    self._serve([job])
-                return
-            jobs[0].error = exc
-            jobs[0].done.set()
-            return
-        for job, result in zip(jobs, results, strict=True):
-            job.result = result
-            job.done.set()
-
-
-@dataclass(frozen=True)
-class ServedModel:
-    name: str
-    path: Path
-
-    def accepts(self, requested: object) -> bool:
-        return requested in (None, "", self.name, self.path.name, str(self.path))
-
-
-def parse_chat_request(body: Any) -> tuple[TeacherRequest, int]:
-    """An OpenAI chat completion body → the teacher request and how many top logprobs to keep."""
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object")
-    request = TeacherRequest(
-        messages=_messages(body.get("messages")),
-        n=_int(body, "n", 1, low=1, high=128),
-        temperature=_float(body, "temperature", 1.0, low=0.0, high=2.0),
-        top_p=_float(body, "top_p", 1.0, low=0.0, high=1.0),
-        max_tokens=_max_tokens(body),
-        stop=_stop(body.get("stop")),
-        seed=_int(body, "seed", secrets.randbits(31), low=-(2**63), high=2**63 - 1),
-    )
-    top = _int(body, "top_logprobs", 0, low=0, high=MAX_TOP_LOGPROBS)
-    if body.get("logprobs") is True:
-        top = max(top, 1)
-    elif top:
-        raise BadRequest("top_logprobs needs logprobs: true", param="top_logprobs")
-    return request, top
-
-
-@dataclass(frozen=True)
-class Streaming:
-    """``stream`` and ``stream_options.include_usage`` of a chat completion body."""
-
-    on: bool = False
-    include_usage: bool = False
-
-
-def parse_streaming(body: dict[str, Any]) -> Streaming:
-    stream, options = body.get("stream"), body.get("stream_options")
-    if not (stream is None or isinstance(stream, bool)):
-        raise BadRequest("stream must be true or false", param="stream")
-    usage = options.get("include_usage") if isinstance(options, dict) else None
-    if options is not None and not (
-        isinstance(options, dict) and (usage is None or isinstance(usage, bool))
-    ):
-        raise BadRequest("stream_options must be {include_usage: bool}", param="stream_options")
-    include = bool(options and options.get("include_usage"))
-    return Streaming(on=bool(stream), include_usage=bool(stream) and include)
-
-
-def _choice_logprobs(done: Generated, index: int, top: int) -> dict[str, Any] | None:
-    if not (top and done.logprobs):
-        return None
-    return {"content": [_token_json(t, top) for t in done.logprobs[index]]}
-
-
-def _usage(done: Generated) -> dict[str, int]:
-    prompt = done.response.prompt_tokens
-    completion = sum(c.tokens for c in done.response.completions)
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-    }
-
-
-def _envelope(model: str, kind: str) -> dict[str, Any]:
-    return {
-        "id": f"chatcmpl-{secrets.token_hex(12)}",
-        "object": kind,
-        "created": int(time.time()),
-        "model": model,
-    }
-
-
-def chat_completion_body(
-    model: str, request: TeacherRequest, done: Generated, top: int
-) -> dict[str, Any]:
-    """The OpenAI response body for one served request."""
-    choices = [
-        {
-            "index": index,
-            "message": {"role": "assistant", "content": completion.text},
-            "finish_reason": completion.finish_reason,
-            "logprobs": _choice_logprobs(done, index, top),
-        }
-        for index, completion in enumerate(done.response.completions)
-    ]
-    return {**_envelope(model, "chat.completion"), "choices": choices, "usage": _usage(done)}
-
-
-def chat_completion_chunks(
-    model: str, done: Generated, top: int, streaming: Streaming
-) -> Iterator[dict[str, Any]]:
-    """The OpenAI ``chat.completion.chunk`` events of one served request, in order.
-
-    Each choice gets its role, then its text (with its logprobs), then its finish reason; with
-    ``include_usage`` a last chunk without choices carries the token counts.
-    """
-    head = _envelope(model, "chat.completion.chunk")
-
-    def chunk(index: int, delta: dict[str, str], **rest: Any) -> dict[str, Any]:
-        choice = {"index": index, "delta": delta, "logprobs": None, "finish_reason": None}
-        return {**head, "choices": [{**choice, **rest}]}
-
-    for index, completion in enumerate(done.response.completions):
-        yield chunk(index, {"role": "assistant", "content": ""})
-        yield chunk(
-            index, {"content": completion.text}, logprobs=_choice_logprobs(done, index, top)
-        )
-        yield chunk(index, {}, finish_reason=completion.finish_reason)
-    if streaming.include_usage:
-        yield {**head, "choices": [], "usage": _usage(done)}
 
 
 def make_server(
@@ -360,46 +104,6 @@ def api_key_from_env(name: str | None) -> str | None:
         )
     return key
 
-
-def serve_command(
-    host: str,
-    port: int,
-    model: str,
-    *,
-    batch_size: int,
-    device: str,
-    dtype: str = "auto",
-    quiet: bool = False,
-    api_key_env: str | None = None,
-    limits: ServeLimits | None = None,
-) -> int:
-    """``seedtree serve``: load the model, serve until interrupted; returns the exit code."""
-
-    api_key = api_key_from_env(api_key_env)
-    path = resolve_model(model)
-    bounds = limits or ServeLimits()
-
-    def engine() -> BatchingEngine:
-        teacher = EmbeddedTeacher(path, batch_size=batch_size, device=device, dtype=dtype)
-        return BatchingEngine(teacher, max_queue=bounds.max_queue)
-
-    server = make_server(
-        host, port, ServedModel(model, path), engine, limits=bounds, api_key=api_key
-    )
-    print(f"serving {model} on http://{host}:{server.server_port}/v1", flush=True)
-    if not quiet:
-        print("press Ctrl-C to stop", file=sys.stderr, flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-        server.RequestHandlerClass.batching.stop()  # type: ignore[attr-defined]
-    return 0
-
-
-# --- HTTP ------------------------------------------------------------------------------------
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost"})
 
@@ -740,7 +444,7 @@ class _Handler(BaseHTTPRequestHandler):
             chunks.append(chunk)
             received += len(chunk)
         self.reader.disarm()
-        return _parse_json(b"".join(chunks))
+        return parse_json(b"".join(chunks))
 
     def _content_length(self) -> int:
         if self.headers.get("Transfer-Encoding"):
@@ -805,78 +509,3 @@ class _Handler(BaseHTTPRequestHandler):
         self, status: HTTPStatus, message: str, *, param: str | None = None, code: str | None = None
     ) -> None:
         self._send(status, _error_body(status, message, param, code))
-
-
-def _parse_json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BadRequest("the request body is not valid JSON") from None
-    except RecursionError:
-        raise BadRequest("the request body is nested too deeply") from None
-    except ValueError:  # an integer of thousands of digits: Python refuses to convert it
-        raise BadRequest("the request body holds a number too long to read") from None
-
-
-def _messages(raw: Any) -> tuple[Message, ...]:
-    if not isinstance(raw, list) or not raw:
-        raise BadRequest("messages must be a non-empty list", param="messages")
-    out = []
-    for i, item in enumerate(raw):
-        if not isinstance(item, dict) or item.get("role") not in _ROLES:
-            raise BadRequest(f"messages[{i}]: role must be one of {', '.join(_ROLES)}", "messages")
-        out.append(Message(item["role"], _content(item.get("content"), i)))
-    return tuple(out)
-
-
-def _content(raw: Any, index: int) -> str:
-    if isinstance(raw, str):
-        return raw
-    if isinstance(raw, list) and all(isinstance(p, dict) and p.get("type") == "text" for p in raw):
-        return "".join(str(p.get("text", "")) for p in raw)
-    raise BadRequest(f"messages[{index}]: content must be a string or text parts", "messages")
-
-
-def _int(body: dict[str, Any], key: str, default: int, *, low: int, high: int) -> int:
-    value = body.get(key)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise BadRequest(f"{key} must be an integer from {low} to {high}", param=key)
-    return value
-
-
-def _float(body: dict[str, Any], key: str, default: float, *, low: float, high: float) -> float:
-    value = body.get(key)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise BadRequest(f"{key} must be a number from {low} to {high}", param=key)
-    return float(value)
-
-
-def _max_tokens(body: dict[str, Any]) -> int:
-    key = "max_completion_tokens" if body.get("max_completion_tokens") is not None else "max_tokens"
-    return _int(body, key, 256, low=1, high=1 << 20)
-
-
-def _stop(raw: Any) -> tuple[str, ...]:
-    if raw is None:
-        return ()
-    if isinstance(raw, str):
-        return (raw,)
-    if isinstance(raw, list) and all(isinstance(s, str) for s in raw) and len(raw) <= 16:
-        return tuple(raw)
-    raise BadRequest("stop must be a string or a list of at most 16 strings", param="stop")
-
-
-def _token_json(token: TokenLogprob, top: int) -> dict[str, Any]:
-    return {
-        "token": token.token,
-        "logprob": token.logprob,
-        "bytes": list(token.token.encode("utf-8")),
-        "top_logprobs": [
-            {"token": t, "logprob": lp, "bytes": list(t.encode("utf-8"))}
-            for t, lp in token.top[:top]
-        ],
-    }
