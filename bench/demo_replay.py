@@ -26,7 +26,7 @@ from seedtree.project import open_project
 from seedtree.retrain.answers import Seeds
 from seedtree.retrain.evidence import BOTH, paired_leaves
 from seedtree.retrain.gate import leaf_change
-from seedtree.train.command import taxonomy_seeds
+from seedtree.train.commands import taxonomy_seeds
 from seedtree.train.data import load_samples
 from seedtree.train.evaluate import ItemLosses, load_for_eval, score_items
 from seedtree.train.recipe import Recipe, load_recipe

@@ -5,6 +5,7 @@ figures)."""
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -102,3 +103,31 @@ def test_top_level_keeps_only_shared_modules() -> None:
     assert len(top) <= 15, top
     packages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
     assert packages >= STAGES, STAGES - packages
+
+
+def _documented_modules(text: str) -> set[str]:
+    """Every module the architecture page's tables name, as a path below the package."""
+    found: set[str] = set()
+    section = text.split("## The package", 1)[1].split("## Rules the layout keeps", 1)[0]
+    folder = ""
+    for line in section.splitlines():
+        if line.startswith("### "):
+            folders = re.findall(r"`(\w+)/`", line)
+            folder = folders[0] + "/" if len(folders) == 1 else ""
+        elif line.startswith("| `"):
+            cell = line.split("|")[1]
+            for name in re.findall(r"`([\w/]+\.py)`", cell):
+                found.add(name if "/" in name else folder + name)
+    return found
+
+
+def test_the_architecture_page_lists_every_module() -> None:
+    text = (PROJECT_ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    actual = {
+        p.relative_to(PACKAGE).as_posix()
+        for p in PACKAGE.rglob("*.py")
+        if p.name != "__init__.py" and p.parent.name != "cli"
+    }
+    documented = _documented_modules(text)
+    assert sorted(actual - documented) == [], "modules the page does not list"
+    assert sorted(documented - actual) == [], "modules the page lists that do not exist"

@@ -14,7 +14,7 @@ from retrain.scripted import factory
 from seedtree.cli import _print_error
 from seedtree.errors import SeedtreeError
 from seedtree.project import open_project
-from seedtree.retrain.command import retrain
+from seedtree.retrain.run import retrain
 from seedtree.retrain.state import Options
 
 

@@ -14,7 +14,7 @@ from seedtree.config import RetrainConfig
 from seedtree.home import RepoHome
 from seedtree.project import open_project
 from seedtree.retrain.benchmarks import run_benchmarks, task_specs
-from seedtree.retrain.command import retrain
+from seedtree.retrain.run import retrain
 from seedtree.retrain.state import Options
 from seedtree.versions.tags import current_release
 

@@ -16,7 +16,6 @@ from seedtree.cli import run
 from seedtree.config import Config, RetrainConfig, TeacherConfig
 from seedtree.errors import UsageError
 from seedtree.project import open_project
-from seedtree.retrain.command import retrain
 from seedtree.retrain.doctor import (
     Target,
     check_benchmarks,
@@ -29,6 +28,7 @@ from seedtree.retrain.doctor import (
     launcher_ranks,
     run_checks,
 )
+from seedtree.retrain.run import retrain
 from seedtree.retrain.state import Options
 from seedtree.train.devices import Device, Machine
 from seedtree.train.memory import ModelShape

@@ -21,9 +21,9 @@ from retrain.support import LEAVES, commit, edit_task, fresh_generation_calls, w
 from seedtree.cli import run
 from seedtree.home import RepoHome
 from seedtree.project import open_project
-from seedtree.retrain.command import retrain
+from seedtree.retrain.run import retrain
 from seedtree.retrain.state import Options
-from seedtree.train.command import taxonomy_seeds
+from seedtree.train.commands import taxonomy_seeds
 from seedtree.versions.tags import current_release, releases
 
 # trains models or runs retrain in subprocesses for minutes

@@ -19,8 +19,9 @@ from retrain.support import commit, record_release
 from seedtree.errors import UsageError
 from seedtree.home import documents_dir
 from seedtree.project import open_project
-from seedtree.retrain import command
-from seedtree.retrain.command import make_plan, retrain
+from seedtree.retrain import plan as planner
+from seedtree.retrain.plan import make_plan
+from seedtree.retrain.run import retrain
 from seedtree.retrain.state import Options, Plan
 from seedtree.taxonomy.changes import ChangedLeaves
 
@@ -95,7 +96,7 @@ def test_a_hash_that_differs_from_the_lineage_is_regenerated_whatever_git_says(
     def sees_nothing(repo_root: Path, taxonomy_root: Path, base: str) -> ChangedLeaves:
         return ChangedLeaves(base, None, ())
 
-    monkeypatch.setattr(command, "changed_leaves", sees_nothing)
+    monkeypatch.setattr(planner, "changed_leaves", sees_nothing)
     plan = plan_of(repo)
     assert plan.generate == {SHARED: "modified"}
     assert plan.leaves[SHARED] != plan_of_v1_hash(repo, SHARED)

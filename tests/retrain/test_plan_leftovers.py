@@ -17,9 +17,10 @@ from retrain.support import commit, edit_task, record_release
 from seedtree.home import RepoHome
 from seedtree.project import open_project
 from seedtree.retrain import steps
-from seedtree.retrain.command import make_plan, retrain
 from seedtree.retrain.journal import Journal
 from seedtree.retrain.leftovers import check_reused, restore_tags
+from seedtree.retrain.plan import make_plan
+from seedtree.retrain.run import retrain
 from seedtree.retrain.state import Options
 from seedtree.versions.artifacts import push_release
 from seedtree.versions.tags import current_release, releases

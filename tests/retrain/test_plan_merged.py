@@ -12,8 +12,8 @@ from helpers import git
 from retrain.support import commit, record_release
 from seedtree.cli import run
 from seedtree.project import open_project
-from seedtree.retrain.command import make_plan
 from seedtree.retrain.merged import merged_commits
+from seedtree.retrain.plan import make_plan
 from seedtree.retrain.state import Options
 
 

@@ -22,7 +22,7 @@ from seedtree.cli import run
 from seedtree.git import repository_id
 from seedtree.home import RepoHome
 from seedtree.project import open_project
-from seedtree.retrain.command import retrain
+from seedtree.retrain.run import retrain
 from seedtree.retrain.state import Options
 from seedtree.versions.artifacts import push_release
 from seedtree.versions.store import open_store, read_manifest

@@ -16,7 +16,7 @@ import yaml
 from attacks import SECRET, files_containing, run_cli
 
 from helpers import PROJECT_ROOT, git
-from seedtree.adopt.command import config_text
+from seedtree.adopt.commands import config_text
 from seedtree.adopt.render import pinned_setup, workflow
 
 URL = "https://github.com/example/seedtree"

@@ -15,9 +15,10 @@ from helpers import git
 from seedtree.errors import UsageError
 from seedtree.home import RepoHome
 from seedtree.project import open_project
-from seedtree.retrain.command import make_plan, plan_run
 from seedtree.retrain.journal import Journal
 from seedtree.retrain.leftovers import restore_tags
+from seedtree.retrain.plan import make_plan
+from seedtree.retrain.run import plan_run
 from seedtree.retrain.state import Options
 from seedtree.versions.artifacts import artifact_hashes, push_release
 from seedtree.versions.lineage import GateDecision, Lineage, now

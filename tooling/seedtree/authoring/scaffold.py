@@ -13,16 +13,15 @@ import os
 import re
 import shutil
 import textwrap
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from seedtree.atomic import write_text
-from seedtree.authoring.fmt import KEY_ORDER, display_path
+from seedtree.authoring.fmt import KEY_ORDER
 from seedtree.config import ValidateConfig
-from seedtree.errors import EXIT_OK, UsageError
-from seedtree.project import Project
+from seedtree.errors import UsageError
 from seedtree.taxonomy.leaves import ATTRIBUTION, QNA, TOPS, find_root
 from seedtree.validate.layout import FOLDER_NAME
 from seedtree.validate.schema import latest_version, load_schema, schema_name
@@ -385,29 +384,3 @@ def create_leaf(
     write_text(leaf_dir / ATTRIBUTION, _attribution_template())
     files[:0] = [leaf_dir / QNA, leaf_dir / ATTRIBUTION]
     return Scaffold(leaf_dir, tuple(files), holes)
-
-
-def run_new(
-    leaf_type: LeafType,
-    path: Path,
-    project: Project,
-    *,
-    from_document: Path | None = None,
-    echo: Callable[[str], None] = print,
-) -> int:
-    """``seedtree new``: create the leaf and say what to do next."""
-    made = create_leaf(
-        leaf_type,
-        path,
-        repo_root=project.repo_root,
-        taxonomy_root=project.taxonomy_root,
-        limits=project.config.validate_,
-        from_document=from_document,
-    )
-    for file in made.files:
-        echo(f"created {display_path(file)}")
-    echo(
-        f"next: fill in the {len(made.placeholder_lines)} placeholders, then "
-        f"`seedtree validate {display_path(made.leaf_dir)}`"
-    )
-    return EXIT_OK

@@ -29,7 +29,7 @@ def chat(
 ) -> int:
     """Talk to a released model version with the template and system prompt it was trained with."""
     from seedtree.project import open_project
-    from seedtree.versions.chat import chat_command
+    from seedtree.versions.commands import run_chat
 
     overrides = {"temperature": temperature, "top_p": top_p}
-    return chat_command(open_project(repo_root, config), model, prompt, max_tokens, overrides)
+    return run_chat(open_project(repo_root, config), model, prompt, max_tokens, overrides)

@@ -37,7 +37,7 @@ def diff(
 ) -> int:
     """List the leaves changed since the base: added, modified, deleted, renamed (and why)."""
     from seedtree.project import open_project
-    from seedtree.taxonomy.diff_report import run_diff
+    from seedtree.taxonomy.commands import run_diff
 
     project = open_project(repo_root, config)
     return run_diff(project, base=base, output_format=output_format.value, deepen=deepen)

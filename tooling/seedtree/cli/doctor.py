@@ -20,6 +20,6 @@ def doctor(
 ) -> int:
     """Check GPUs, teacher, student, memory, disk, store and benchmarks before a retrain."""
     from seedtree.project import open_project
-    from seedtree.retrain.doctor import doctor as run
+    from seedtree.retrain.commands import run_doctor as run
 
     return run(open_project(repo_root, config), allow_cpu)

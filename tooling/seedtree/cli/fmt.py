@@ -20,7 +20,7 @@ def fmt(
 ) -> int:
     """Fix what validation reports about whitespace, indentation, the final newline and tabs,
     without changing a value (and, with fmt.key_order in seedtree.yaml, the key order)."""
-    from seedtree.authoring.fmt import run_fmt
+    from seedtree.authoring.commands import run_fmt
     from seedtree.project import open_project
 
     project = open_project(repo_root, config)

@@ -44,7 +44,7 @@ def generate(
 ) -> int:
     """Generate synthetic training data from leaves with the configured teacher."""
     from seedtree.config import with_overrides
-    from seedtree.generate.command import run_generate
+    from seedtree.generate.commands import run_generate
     from seedtree.project import open_project
 
     project = open_project(repo_root, config)

@@ -33,7 +33,7 @@ def init(
     repo_root: RepoOption = None,
 ) -> int:
     """Add seedtree to this taxonomy repository: config, hooks, workflows, locks, baseline."""
-    from seedtree.adopt.command import Options, run_init
+    from seedtree.adopt.commands import Options, run_init
 
     root = repo_root or Path.cwd()
     return run_init(Options(repo_root=root, source=source, url=url, rev=rev, check=check))

@@ -21,7 +21,7 @@ def migrate(
     repo_root: RepoOption = None,
 ) -> int:
     """Upgrade skills leaves to the latest version in place; list what knowledge leaves need."""
-    from seedtree.authoring.migrate import run_migrate
+    from seedtree.authoring.commands import run_migrate
     from seedtree.project import find_repo_root
 
     root = find_repo_root(repo_root or Path.cwd())

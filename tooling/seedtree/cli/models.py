@@ -23,9 +23,9 @@ def fetch_default(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress note.")] = False,
 ) -> int:
     """Convert the embedded SmolLM2-135M-Instruct into the store (once; later runs reuse it)."""
-    from seedtree.models import fetch_default_command
+    from seedtree.versions.commands import run_models_fetch_default
 
-    return fetch_default_command(quiet=quiet)
+    return run_models_fetch_default(quiet=quiet)
 
 
 @models_app.command("list")
@@ -33,9 +33,9 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> int:
     """Show the models in the store with their sizes and where each came from."""
-    from seedtree.models import list_command
+    from seedtree.versions.commands import run_models_list
 
-    return list_command(as_json=as_json)
+    return run_models_list(as_json=as_json)
 
 
 @models_app.command("history")

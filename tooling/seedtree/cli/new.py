@@ -41,7 +41,7 @@ def new(
     repo_root: RepoOption = None,
 ) -> int:
     """Create a leaf folder with a commented qna.yaml (latest schema) and attribution.txt."""
-    from seedtree.authoring.scaffold import run_new
+    from seedtree.authoring.commands import run_new
     from seedtree.project import open_project
 
     return run_new(

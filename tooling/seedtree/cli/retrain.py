@@ -79,18 +79,12 @@ def retrain(
     """Retrain the current model on the leaves changed since it and release the next version."""
     from seedtree.errors import UsageError
     from seedtree.project import open_project
-    from seedtree.retrain.command import collect_report
-    from seedtree.retrain.command import retrain as run
-    from seedtree.retrain.merged import merged_command
+    from seedtree.retrain.commands import run_retrain
     from seedtree.retrain.state import Options
 
-    project = open_project(repo_root, config)
-    if merged_commits:
-        return merged_command(project.repo_root)
-    if report_dir is not None:
-        return collect_report(project, report_dir)
     if override_gate != (reason is not None):
         raise UsageError("--override-gate and --reason go together: say why the gate is overridden")
+    project = open_project(repo_root, config)
     options = Options(
         base_model=base_model,
         dry_run=dry_run,
@@ -101,4 +95,4 @@ def retrain(
         allow_cpu=allow_cpu,
         replay=not no_replay,
     )
-    return run(project, options)
+    return run_retrain(project, options, report_dir=report_dir, merged=merged_commits)

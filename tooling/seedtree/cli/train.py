@@ -66,13 +66,13 @@ def train(
     """Train the recipe's phases (knowledge, then skills) with replay; evaluate after each."""
     from seedtree.config import with_overrides
     from seedtree.project import open_project
-    from seedtree.train.command import estimate_command, train_command
+    from seedtree.train.commands import run_train, run_train_estimate
 
     project = open_project(repo_root, config)
     settings = with_overrides(project.config, "train", recipe=recipe, deepspeed=deepspeed)
     if estimate:
-        return estimate_command(model, project, settings.train, world_size)
-    return train_command(
+        return run_train_estimate(model, project, settings.train, world_size)
+    return run_train(
         data or [],
         model,
         out,

@@ -78,7 +78,7 @@ def validate(
 ) -> int:
     """Validate qna.yaml leaves: exit 0 when clean, 1 on errors (or warnings with --strict)."""
     from seedtree.project import open_project
-    from seedtree.validate.command import Options, run_validate
+    from seedtree.validate.commands import Options, run_validate
 
     options = Options(
         paths=tuple(paths or ()),

@@ -29,15 +29,16 @@ from pathlib import Path
 from typing import Any
 
 from seedtree.config import Config, TeacherConfig
-from seedtree.errors import EXIT_OK, SeedtreeError, UsageError
-from seedtree.home import RepoHome, seedtree_home
+from seedtree.errors import SeedtreeError, UsageError
+from seedtree.home import seedtree_home
 from seedtree.models import resolve_model
 from seedtree.project import Project
 from seedtree.retrain.checks import Check
 from seedtree.retrain.runner import check_runner, check_workspace
+from seedtree.retrain.start import retrain_recipe_name, start_model_name
 from seedtree.teacher.base import Message, TeacherRequest
 from seedtree.teacher.openai import OpenAITeacher
-from seedtree.train.command import load_settings, where
+from seedtree.train.commands import load_settings, where
 from seedtree.train.devices import Machine, detect
 from seedtree.train.memory import (
     GB,
@@ -51,10 +52,7 @@ from seedtree.train.memory import (
     model_shape,
 )
 from seedtree.train.recipe import Recipe
-from seedtree.versions.artifacts import local_artifacts
-from seedtree.versions.lineage import Release
 from seedtree.versions.store import open_store
-from seedtree.versions.tags import current_release
 
 # a teacher server that needs longer than this for one token will not serve a retrain either
 TEACHER_PROBE_TIMEOUT_S = 15.0
@@ -70,34 +68,6 @@ class Target:
 
 
 # --- what a retrain starts from ------------------------------------------------------------------
-
-
-def base_name(config: Config, base_model: str | None) -> str:
-    """The model v1 (and any new base) starts from: --base-model, retrain.base_model, student."""
-    return base_model or config.retrain.base_model or config.student.model
-
-
-def start_release(project: Project, base_model: str | None) -> Release | None:
-    """The version training starts from: current, unless --base-model asks for another base."""
-    current = current_release(project.repo_root)
-    if current is None:
-        return None
-    if base_model and base_model != current.lineage.base_model:
-        return None  # a new base model: every leaf is trained again from it
-    return current
-
-
-def start_model_name(project: Project, base_model: str | None) -> str:
-    start = start_release(project, base_model)
-    if start is None:
-        return base_name(project.config, base_model)
-    if project.config.store:  # a new machine: the run would restore it first, and so do we
-        return str(local_artifacts(project.repo_root, project.config.store, start) / "model")
-    return str(RepoHome.of(project.repo_root).version(start.version) / "model")
-
-
-def retrain_recipe_name(config: Config) -> str:
-    return config.retrain.recipe or config.train.recipe
 
 
 def launcher_ranks(launcher: Sequence[str], machine: Machine) -> int:
@@ -309,29 +279,15 @@ def run_checks(
     return [*checks, check_runner(os.environ), check_workspace(project.repo_root, os.environ)]
 
 
-def _report(checks: Sequence[Check], say: Callable[[str], None]) -> list[Check]:
+def report_checks(checks: Sequence[Check], say: Callable[[str], None]) -> list[Check]:
     for check in checks:
         say(check.line())
     return [c for c in checks if c.status == "fail"]
 
 
-def doctor(project: Project, allow_cpu: bool, machine: Machine | None = None) -> int:
-    """``seedtree doctor``: print every check; exit 2 when any fails."""
-    checks = run_checks(project, allow_cpu, machine=machine)
-    failed = _report(checks, print)
-    for check in checks:
-        if check.status == "warn":  # an annotation on the workflow run, not only a log line
-            print(f"::warning title=seedtree doctor: {check.name}::{check.detail}")
-    if failed:
-        print(f"{len(failed)} check(s) failed: {', '.join(c.name for c in failed)}")
-        return UsageError.exit_code
-    print("ready to retrain")
-    return EXIT_OK
-
-
 def require_ready(project: Project, allow_cpu: bool, base_model: str | None) -> None:
     """The preflight of ``seedtree retrain``: raise (exit 2) when a check fails."""
-    failed = _report(
+    failed = report_checks(
         run_checks(project, allow_cpu, base_model), lambda text: print(f"[preflight] {text}")
     )
     if failed:

@@ -1,6 +1,6 @@
 """What the steps of one retrain run share: its options, plan and run, and the lineage it records.
 
-:mod:`seedtree.retrain.command` builds a :class:`Run`; :mod:`seedtree.retrain.steps` reads it.
+:mod:`seedtree.retrain.run` builds a :class:`Run`; :mod:`seedtree.retrain.steps` reads it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""The steps of a retrain run (see :mod:`seedtree.retrain.command`).
+"""The steps of a retrain run (see :mod:`seedtree.retrain.run`).
 
 Each step takes what it needs from the steps before it as arguments and returns its typed
-result; :func:`seedtree.retrain.command.run_steps` hands them on. The journal is only the door
+result; :func:`seedtree.retrain.run.run_steps` hands them on. The journal is only the door
 for resuming: a step that finished in an earlier, killed run returns its recorded result.
 
 Every step is safe to redo after a kill: it writes into a temporary place and renames, or
@@ -52,7 +52,7 @@ from seedtree.retrain.state import (
 from seedtree.samples import Sample
 from seedtree.taxonomy.leaves import QNA, Leaf, load_leaf
 from seedtree.teacher import Teacher, create_teacher
-from seedtree.train.command import resolve_file, taxonomy_seeds
+from seedtree.train.commands import resolve_file, taxonomy_seeds
 from seedtree.train.data import load_samples, read_heldout, read_jsonl
 from seedtree.train.evaluate import EvalModel, ItemLosses, load_for_eval, score_items
 from seedtree.train.replay import ReplayBuffer

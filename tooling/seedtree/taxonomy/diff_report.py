@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Any, TextIO
 
-from seedtree.errors import EXIT_OK
-from seedtree.project import Project
-from seedtree.taxonomy.changes import ChangedLeaves, changed_leaves, subtrees
+from seedtree.taxonomy.changes import ChangedLeaves, subtrees
 
 JSON_FORMAT_VERSION = 1
 
@@ -42,21 +38,3 @@ def render_text(changed: ChangedLeaves, out: TextIO) -> None:
             out.write(f"    {file}\n")
     count = len(changed.leaves)
     out.write(f"{count} changed lea{'f' if count == 1 else 'ves'}\n")
-
-
-def run_diff(
-    project: Project,
-    *,
-    base: str | None,
-    output_format: str = "text",
-    deepen: bool = False,
-    out: TextIO | None = None,
-) -> int:
-    """Print the leaves changed since ``base``; exit 0 (errors raise :class:`GitError`)."""
-    out = out or sys.stdout
-    changed = changed_leaves(project.repo_root, project.taxonomy_root, base, deepen=deepen)
-    if output_format == "json":
-        out.write(json.dumps(as_json(changed), indent=2) + "\n")
-    else:
-        render_text(changed, out)
-    return EXIT_OK

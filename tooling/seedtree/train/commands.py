@@ -79,7 +79,9 @@ def where(machine: Machine) -> str:
     return f"one {device.name} ({device.memory / GB:.0f} GB)"
 
 
-def estimate_command(model: str, project: Project, settings: TrainConfig, world: int | None) -> int:
+def run_train_estimate(
+    model: str, project: Project, settings: TrainConfig, world: int | None
+) -> int:
     """``seedtree train --estimate``: the memory one rank needs, as the recipe's precision asks."""
     recipe, ds = load_settings(project, settings)
     ranks = world or int(os.environ.get("WORLD_SIZE", "0")) or len(detect().cuda) or 1
@@ -96,7 +98,7 @@ def _check_fit(model_dir: Path, recipe: Recipe, ds: dict[str, Any] | None) -> No
     require_fit(estimate, machine.capacity(world), where(machine))
 
 
-def train_command(
+def run_train(
     data: Sequence[Path],
     model: str,
     out: Path | None,

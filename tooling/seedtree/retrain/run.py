@@ -21,170 +21,33 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
 from seedtree.atomic import write_text
-from seedtree.config import Config
-from seedtree.errors import EXIT_FINDINGS, EXIT_OK, SeedtreeError, UsageError
-from seedtree.git import head_commit, run_git
+from seedtree.errors import EXIT_FINDINGS, EXIT_OK
+from seedtree.git import head_commit
 from seedtree.home import RepoHome
-from seedtree.models import resolve_model
 from seedtree.project import Project
 from seedtree.retrain import steps
-from seedtree.retrain.doctor import (
-    base_name,
-    require_ready,
-    retrain_recipe_name,
-    start_release,
-)
+from seedtree.retrain.doctor import require_ready
 from seedtree.retrain.journal import Journal, exclusive
 from seedtree.retrain.leftovers import restore_tags
+from seedtree.retrain.plan import base_of, make_plan, start_from, start_model
 from seedtree.retrain.report import write_skipped_note
 from seedtree.retrain.results import Outcome
+from seedtree.retrain.start import retrain_recipe_name
 from seedtree.retrain.state import Options, Plan, Run, TeacherFactory, link_tree
 from seedtree.retrain.steps import estimate_cost
-from seedtree.taxonomy.changes import ChangedLeaves, changed_leaves
-from seedtree.taxonomy.doccache import cached_leaf_hash
-from seedtree.taxonomy.leaves import QNA, Leaf, load_each
 from seedtree.termsafe import text
-from seedtree.train.command import resolve_file
+from seedtree.train.commands import resolve_file
 from seedtree.train.recipe import load_recipe
-from seedtree.validate.api import validate_leaf
-from seedtree.versions.artifacts import local_artifacts, set_aside
-from seedtree.versions.lineage import Release
-from seedtree.versions.tags import current_release, releases
-
-Hashes = dict[str, str]  # leaf id -> content hash
-Skipped = dict[str, str]  # leaf id -> why it is not trained in this run
+from seedtree.versions.artifacts import set_aside
+from seedtree.versions.tags import current_release
 
 # --- plan ----------------------------------------------------------------------------------------
-
-
-def _base_name(config: Config, options: Options) -> str:
-    return base_name(config, options.base_model)
-
-
-def _start_release(project: Project, options: Options) -> Release | None:
-    return start_release(project, options.base_model)
-
-
-def _require_clean(project: Project) -> None:
-
-    rel = os.path.relpath(project.taxonomy_root, project.repo_root)
-    dirty = run_git(project.repo_root, "status", "--porcelain", "--", rel).strip()
-    if dirty:
-        raise UsageError(
-            f"the taxonomy in {project.repo_root} has uncommitted changes:\n{dirty}",
-            hint="commit them first: a model version is trained on a commit",
-        )
-
-
-def _leaf_hashes(project: Project, leaves: Mapping[str, Leaf]) -> tuple[Hashes, Skipped]:
-    """Every leaf's content hash (documents from the digest cache). A leaf whose documents
-    cannot be resolved is skipped, with why, unless ``retrain.strict_documents``."""
-    hashes: Hashes = {}
-    skipped: Skipped = {}
-    for leaf_id, leaf in sorted(leaves.items()):
-        try:
-            hashes[leaf_id] = cached_leaf_hash(leaf, project.repo_root)
-        except SeedtreeError as exc:  # a bad reference (2) or an unreachable repository (3)
-            if project.config.retrain.strict_documents:
-                raise
-            skipped[leaf_id] = f"documents unavailable: {exc.message}"
-    return hashes, skipped
-
-
-def _renames(changed: ChangedLeaves, known: Hashes, hashes: Hashes) -> dict[str, str]:
-    """Leaves git saw move whose content is what the previous version was trained on."""
-    renamed = {}
-    for entry in changed.leaves:
-        old = entry.renamed_from or ""
-        if entry.kind == "renamed" and entry.id in hashes and known.get(old) == hashes[entry.id]:
-            renamed[old] = entry.id
-    return renamed
-
-
-def _to_generate(known: Hashes, hashes: Hashes, renamed: Mapping[str, str]) -> dict[str, str]:
-    """Every leaf whose hash differs from the lineage's, whatever git's diff says."""
-    moved = set(renamed.values())
-    return {
-        leaf: "modified" if leaf in known else "added"
-        for leaf, digest in hashes.items()
-        if known.get(leaf) != digest and leaf not in moved
-    }
-
-
-def _invalid(project: Project, ids: Iterable[str]) -> Skipped:
-    """Leaves with errors at the latest schema (retrain trains only what validates)."""
-    found: Skipped = {}
-    for leaf_id in ids:
-        qna = project.taxonomy_root / leaf_id / QNA
-        config = project.config.validate_
-        errors = [f for f in validate_leaf(qna, config=config, held_to_latest=True) if f.is_error]
-        if errors:
-            shown = [f"{f.file}:{f.line}:{f.column}: {f.message} [{f.rule}]" for f in errors[:3]]
-            more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
-            found[leaf_id] = "invalid: " + "; ".join(shown) + more
-    return found
-
-
-def _kept(hashes: Hashes, known: Hashes, skipped: Skipped) -> Hashes:
-    """Hashes to record: a skipped leaf keeps the one it was last trained on, if any."""
-    kept = {leaf: h for leaf, h in hashes.items() if leaf not in skipped}
-    kept.update({leaf: known[leaf] for leaf in skipped if leaf in known})
-    return dict(sorted(kept.items()))
-
-
-def make_plan(project: Project, options: Options) -> Plan:
-    """What a retrain of ``HEAD`` would do, without doing any of it.
-
-    Leaves are compared by content hash with the starting version's lineage; git's change
-    detection only names renames. A dry run names the starting model without resolving it."""
-
-    _require_clean(project)
-    start = _start_release(project, options)
-    known = dict(start.lineage.leaves) if start else {}
-    changed = changed_leaves(
-        project.repo_root, project.taxonomy_root, base=start.commit if start else "empty"
-    )
-    loaded, unloadable = load_each(project.taxonomy_root)
-    leaves = {leaf.id: leaf for leaf in loaded}
-    hashes, skipped = _leaf_hashes(project, leaves)
-    skipped.update({leaf: f"cannot be loaded: {why}" for leaf, why in unloadable.items()})
-    renamed = _renames(changed, known, hashes)
-    generate = _to_generate(known, hashes, renamed)
-    skipped.update(_invalid(project, generate))
-    recorded = _kept(hashes, known, skipped)
-    removed = tuple(sorted(leaf for leaf in known if leaf not in {*leaves, *renamed, *skipped}))
-    done = set(generate) | set(renamed.values()) | set(skipped)
-    number = (releases(project.repo_root)[-1].number + 1) if releases(project.repo_root) else 1
-    return Plan(
-        commit=head_commit(project.repo_root),
-        version=f"v{number}",
-        previous=start.version if start else None,
-        base_model=start.lineage.base_model if start else _base_name(project.config, options),
-        start_model=_base_name(project.config, options)
-        if options.dry_run and start is None
-        else str(_start_model(project, start, options)),
-        base_commit=start.commit if start else None,
-        generate={k: v for k, v in sorted(generate.items()) if k not in skipped},
-        removed=removed,
-        renamed=dict(sorted(renamed.items())),
-        unchanged=tuple(sorted(leaf for leaf in recorded if leaf not in done)),
-        leaves=recorded,
-        skipped=dict(sorted(skipped.items())),
-    )
-
-
-def _start_model(project: Project, start: Release | None, options: Options) -> Path:
-    if start is not None:
-        return local_artifacts(project.repo_root, project.config.store, start) / "model"
-
-    return resolve_model(_base_name(project.config, options))
 
 
 # --- the run -------------------------------------------------------------------------------------
@@ -192,14 +55,14 @@ def _start_model(project: Project, start: Release | None, options: Options) -> P
 
 def _fingerprint(project: Project, options: Options, recipe_digest: str) -> str:
 
-    start = _start_release(project, options)
+    start = start_from(project, options)
     settings = project.config.model_dump(mode="json", by_alias=True)
     for section in ("retrain", "generate"):  # output settings do not change the result
         settings[section].pop("quiet", None)
     blob = {
         "commit": head_commit(project.repo_root),
         "start": start.version if start else None,
-        "base": _base_name(project.config, options),
+        "base": base_of(project.config, options),
         "recipe": recipe_digest,
         "settings": {k: settings[k] for k in ("generate", "teacher", "train", "retrain")},
     }
@@ -231,7 +94,7 @@ def retrain(
             return EXIT_OK
         if options.preflight:  # the checks of `seedtree doctor`, once there is work to do
             require_ready(project, options.allow_cpu, options.base_model)
-        _start_model(project, _start_release(project, options), options)  # checked, every run
+        start_model(project, start_from(project, options), options)  # checked, every run
         fingerprint = _fingerprint(project, options, recipe.digest())
         work = RepoHome.of(project.repo_root).retrain / f"{head[:12]}-{fingerprint[:10]}"
         journal, plan = plan_run(project, options, work, fingerprint)
