@@ -20,6 +20,7 @@ import pytest
 from helpers import PROJECT_ROOT
 from seedtree.config import load_config
 from seedtree.errors import ConfigError, UsageError
+from seedtree.retrain.doctor import check_store
 from seedtree.versions.store import (
     Backend,
     StoreError,
@@ -237,6 +238,21 @@ def test_the_demo_keeps_its_store_under_its_home(monkeypatch: pytest.MonkeyPatch
     config = load_config(PROJECT_ROOT, PROJECT_ROOT / "demo" / "seedtree.demo.yaml")
     assert config.store is not None
     assert open_store(config.store).url == f"file://{home}/store"
+
+
+def test_the_demo_store_check_passes_with_seedtree_home_unset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """seedtree has a default home: a store written under ${SEEDTREE_HOME} is found there."""
+    monkeypatch.delenv("SEEDTREE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    config = load_config(PROJECT_ROOT, PROJECT_ROOT / "demo" / "seedtree.demo.yaml")
+    check = check_store(config)
+    assert check.status == "ok", check.detail
+    assert (tmp_path / ".cache" / "seedtree" / "store" / "doctor").is_dir()
+    other = config.model_copy(update={"store": "${NO_SUCH_SEEDTREE_VARIABLE}/store"})
+    refused = check_store(other)
+    assert refused.status == "fail" and "NO_SUCH_SEEDTREE_VARIABLE is not set" in refused.detail
 
 
 def test_a_restore_replaces_an_incomplete_folder_and_keeps_a_complete_one(tmp_path: Path) -> None:

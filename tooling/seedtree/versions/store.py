@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from seedtree.atomic import atomic_open, write_bytes
 from seedtree.errors import SeedtreeError, UsageError
+from seedtree.home import seedtree_home
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -184,8 +185,10 @@ def _s3_errors(url: str, key: str) -> Iterator[None]:
 
 
 def expand_url(url: str) -> str:
-    """``${VAR}`` and ``~`` expanded; an unset variable is an error naming it."""
-    expanded = os.path.expanduser(os.path.expandvars(url))
+    """``${VAR}`` and ``~`` expanded; an unset variable is an error naming it, but for
+    ``SEEDTREE_HOME``, which has a default (``~/.cache/seedtree``) wherever seedtree runs."""
+    with_home = re.sub(r"\$\{SEEDTREE_HOME\}|\$SEEDTREE_HOME\b", str(seedtree_home()), url)
+    expanded = os.path.expanduser(os.path.expandvars(with_home))
     unset = _UNSET_VAR.search(expanded)
     if unset is not None:
         raise UsageError(
