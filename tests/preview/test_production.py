@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 from fake_github import FakeGitHub
+from mdrender import render as commonmark
 
 from helpers import PROJECT_ROOT, git
 from seedtree.cli import run
@@ -349,3 +350,23 @@ def test_a_pull_request_that_is_not_there_is_a_clear_error(
     err = capsys.readouterr().err
     assert "cannot fetch pull request #9" in err and "Traceback" not in err
     assert not (tmp_path / "p.json").exists()
+
+
+def test_the_cost_cap_refuses_before_any_teacher_call(
+    make_repo: Callable[..., Path], tmp_path: Path, attacker: list[str]
+) -> None:
+    config = yaml.safe_dump({
+        "teacher": {"backend": "openai", "base_urls": [attacker[0]], "max_retries": 0},
+        "generate": {"tokenizer": "whitespace"},
+        "preview": {"samples": 3, "max_teacher_tokens": 100},
+    })  # fmt: skip
+    base, trusted, fork = _repos(make_repo, tmp_path, config)
+    _add_leaves(fork)
+    _publish(base, fork)
+    report = _production(trusted, tmp_path / "preview.md")
+    assert report.note is not None and "above preview.max_teacher_tokens (100)" in report.note
+    assert all(leaf.note == report.note and not leaf.samples for leaf in report.leaves)
+    assert all(leaf.estimate for leaf in report.leaves)  # the full-run estimate is still shown
+    assert attacker[1:] == []  # the teacher was never called
+    shown = commonmark((tmp_path / "preview.md").read_text(encoding="utf-8"))
+    assert "above preview.max_teacher_tokens (100)" in "".join(shown.text)

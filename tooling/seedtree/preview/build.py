@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from seedtree import atomic
-from seedtree.errors import EXIT_OK, GitError
+from seedtree.errors import EXIT_OK, GitError, UsageError
 from seedtree.findings import Finding
 from seedtree.generate.limits import Limits
 from seedtree.generate.prompts import Prompts
@@ -66,6 +66,10 @@ NEUTRAL_RULES = frozenset(
         "trailing-spaces",
         "new-line-at-end-of-file",
     }
+)
+# ... but a leaf file the loader refuses unread stops generation wherever it is
+LOAD_BLOCKING = frozenset(
+    {"leaf-symlink", "symlink-outside", "file-unreadable", "file-too-large", "file-encoding"}
 )
 NEUTRAL_NOTE = (
     "generated anyway: its {errors} validation error(s) change nothing the teacher reads "
@@ -177,7 +181,10 @@ def _static_preview(
     if blocking or not qna.is_file():
         note = "not generated: fix the validation errors first"
         return LeafPreview(**common, note=note), None
-    leaf = load_leaf(qna, project.taxonomy_root)
+    try:
+        leaf = load_leaf(qna, project.taxonomy_root)
+    except UsageError as exc:  # a leaf file the loader refuses (reported by validation too)
+        return LeafPreview(**common, note=f"not generated: {exc.message}"), None
     errors = sum(1 for f in findings if f.severity == "error")
     said = NEUTRAL_NOTE.format(errors=errors) if errors else None
     return LeafPreview(**common, kind=leaf.kind, seeds=_seeds(leaf), note=said), leaf
@@ -186,6 +193,8 @@ def _static_preview(
 def generation_neutral(finding: FindingView) -> bool:
     """A finding that changes nothing generation reads: in ``attribution.txt``, or a rule about
     licence, attribution or the file's layout (the teacher sees parsed values)."""
+    if finding.rule in LOAD_BLOCKING:
+        return False
     return finding.file.endswith("/" + ATTRIBUTION) or finding.rule in NEUTRAL_RULES
 
 
@@ -432,10 +441,17 @@ def preview_pull(
         changed = changed_between(
             pulled.repo_root, pulled.taxonomy_root, snapshot.base_commit, snapshot.head_commit
         )
+        changed = replace(changed, base_ref=_branch(project.repo_root))
         live = [pulled.taxonomy_root / c.id for c in changed.leaves if c.kind != "deleted"]
         write_documents(pulled, snapshot, live)
         head = Head(snapshot.head_commit, production=True, linked=snapshot.linked)
         return preview_changes(pulled, changed, options, head, started)
+
+
+def _branch(repo_root: Path) -> str:
+    """The trusted checkout's branch (the default branch), its commit when detached."""
+    name = run_git(repo_root, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    return name if name != "HEAD" else str(head_commit(repo_root))
 
 
 def _tax_prefix(project: Project) -> str:
