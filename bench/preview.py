@@ -19,7 +19,7 @@ skill leaf, the part of the preview that does not involve the teacher. The machi
 is printed beside each figure: on a shared machine the wall time of a 2-thread model is not the
 time an idle runner takes, and the CPU seconds say how much work was done.
 
-    .venv/bin/python bench/preview.py [skill|grounded_skill|knowledge ...]
+    .venv/bin/python bench/preview.py [--precheck-only] [skill|grounded_skill|knowledge ...]
 """
 
 from __future__ import annotations
@@ -137,7 +137,8 @@ def served(repo: Path, env: dict[str, str]) -> Iterator[str]:
 
 
 def main() -> None:
-    kinds = sys.argv[1:] or list(LEAVES)
+    only = "--precheck-only" in sys.argv
+    kinds = [a for a in sys.argv[1:] if a != "--precheck-only"] or list(LEAVES)
     with tempfile.TemporaryDirectory(prefix="seedtree-bench-preview-") as tmp:
         env = {**os.environ, "SEEDTREE_HOME": str(Path(tmp) / "home")}
         env.setdefault("HF_HUB_OFFLINE", "1")
@@ -146,7 +147,7 @@ def main() -> None:
         _git(repo, "checkout", "-q", "add-skill")
         baseline = timed(["diff", "--base", "main"], repo, env)[0]
         baseline += timed(["validate", "--changed", "--base", "main"], repo, env)[0]
-        walls = {kind: preview(kind, repo, env, Path(tmp) / f"{kind}.md") for kind in kinds}
+        walls = {} if only else {k: preview(k, repo, env, Path(tmp) / f"{k}.md") for k in kinds}
         with served(repo, env) as url:
             env |= {"SEEDTREE__PRECHECK__BASE_URLS": f'["{url}"]'}
             env |= {"SEEDTREE__PRECHECK__MODEL": "default"}
@@ -158,7 +159,7 @@ def main() -> None:
     for kind, wall in checks.items():
         verdict = "ok" if wall <= TARGET_S else "short"
         print(f"RESULT precheck_{kind}_s={wall:.1f} target={TARGET_S:.0f} {verdict}")
-    worst = max(walls.values())
+    worst = max(walls.values(), default=0.0)
     ratio = worst / baseline if baseline else float("inf")
     print(f"RESULT preview_vs_validate_x={ratio:.1f} target=none ok")
 
