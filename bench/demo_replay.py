@@ -26,11 +26,11 @@ from seedtree.project import open_project
 from seedtree.retrain.answers import Seeds
 from seedtree.retrain.evidence import BOTH, paired_leaves
 from seedtree.retrain.gate import leaf_change
-from seedtree.train.commands import taxonomy_seeds
 from seedtree.train.data import load_samples
 from seedtree.train.evaluate import ItemLosses, load_for_eval, score_items
 from seedtree.train.recipe import Recipe, load_recipe
 from seedtree.train.run import train_run
+from seedtree.train.settings import taxonomy_seeds
 
 TARGET = 0.05
 

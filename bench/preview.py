@@ -8,23 +8,32 @@ in a fresh process (imports, the embedded teacher's model load, generation and j
 ``preview.samples`` candidates, the dry-run estimate, rendering). The converted embedded model is
 prepared first, untimed, as the workflow restores it from its cache.
 
+The precheck is measured too: ``seedtree preview --base main --precheck --samples 0`` (the
+current model answers the leaf's seed questions; no teacher), in a fresh process, with the current
+model served by ``seedtree serve`` as the workflow reaches it (``precheck.base_urls``). No release
+of the demo exists here (a retrain takes far longer than this benchmark), so the embedded student
+model (SmolLM2-135M-Instruct, what v1 is trained from) stands for the current model.
+
 Baseline, measured in the same run: ``seedtree diff`` plus ``seedtree validate --changed`` of the
 skill leaf, the part of the preview that does not involve the teacher. The machine's load average
 is printed beside each figure: on a shared machine the wall time of a 2-thread model is not the
 time an idle runner takes, and the CPU seconds say how much work was done.
 
-    .venv/bin/python bench/preview.py [skill|grounded_skill|knowledge ...]
+    .venv/bin/python bench/preview.py [--precheck-only] [skill|grounded_skill|knowledge ...]
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,8 +109,36 @@ def preview(kind: str, repo: Path, env: dict[str, str], out: Path) -> float:
     return wall
 
 
+def precheck(kind: str, repo: Path, env: dict[str, str], out: Path) -> float:
+    """Wall time of the precheck alone of the branch adding a ``kind`` leaf."""
+    _git(repo, "checkout", "-q", f"add-{kind}")
+    args = ["preview", "--base", "main", "--precheck", "--samples", "0", "--out", str(out), "-q"]
+    wall, _ = timed(args, repo, env)
+    text = out.read_text(encoding="utf-8")
+    if "**Precheck**" not in text or "The current model's answers" not in text:
+        sys.exit(f"the {kind} precheck shows no answers:\n{text[:3000]}")
+    print(f"precheck of one {kind} leaf: {wall:.1f} s (served current model)")
+    return wall
+
+
+@contextlib.contextmanager
+def served(repo: Path, env: dict[str, str]) -> Iterator[str]:
+    """``seedtree serve`` of the embedded model (standing for the current release); its URL."""
+    proc = subprocess.Popen(
+        [str(BIN / "seedtree"), "serve", "--port", "0", "-q"], cwd=repo, env=env,
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().split(" on ")[-1].strip()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+
+
 def main() -> None:
-    kinds = sys.argv[1:] or list(LEAVES)
+    only = "--precheck-only" in sys.argv
+    kinds = [a for a in sys.argv[1:] if a != "--precheck-only"] or list(LEAVES)
     with tempfile.TemporaryDirectory(prefix="seedtree-bench-preview-") as tmp:
         env = {**os.environ, "SEEDTREE_HOME": str(Path(tmp) / "home")}
         env.setdefault("HF_HUB_OFFLINE", "1")
@@ -110,12 +147,19 @@ def main() -> None:
         _git(repo, "checkout", "-q", "add-skill")
         baseline = timed(["diff", "--base", "main"], repo, env)[0]
         baseline += timed(["validate", "--changed", "--base", "main"], repo, env)[0]
-        walls = {kind: preview(kind, repo, env, Path(tmp) / f"{kind}.md") for kind in kinds}
+        walls = {} if only else {k: preview(k, repo, env, Path(tmp) / f"{k}.md") for k in kinds}
+        with served(repo, env) as url:
+            env |= {"SEEDTREE__PRECHECK__BASE_URLS": f'["{url}"]'}
+            env |= {"SEEDTREE__PRECHECK__MODEL": "default"}
+            checks = {k: precheck(k, repo, env, Path(tmp) / f"{k}-precheck.md") for k in kinds}
     print(f"baseline, diff + validate --changed of the skill leaf: {baseline:.2f} s")
     for kind, wall in walls.items():
         verdict = "ok" if wall <= TARGET_S else "short"
         print(f"RESULT preview_{kind}_s={wall:.1f} target={TARGET_S:.0f} {verdict}")
-    worst = max(walls.values())
+    for kind, wall in checks.items():
+        verdict = "ok" if wall <= TARGET_S else "short"
+        print(f"RESULT precheck_{kind}_s={wall:.1f} target={TARGET_S:.0f} {verdict}")
+    worst = max(walls.values(), default=0.0)
     ratio = worst / baseline if baseline else float("inf")
     print(f"RESULT preview_vs_validate_x={ratio:.1f} target=none ok")
 

@@ -4,6 +4,7 @@ figures)."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import re
 import shutil
@@ -131,3 +132,42 @@ def test_the_architecture_page_lists_every_module() -> None:
     documented = _documented_modules(text)
     assert sorted(actual - documented) == [], "modules the page does not list"
     assert sorted(documented - actual) == [], "modules the page lists that do not exist"
+
+
+def _command_calls(path: Path) -> list[tuple[str, str, str]]:
+    """(command function, module, name) of every ``seedtree.*`` import inside a CLI command."""
+    calls = []
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if not isinstance(node, ast.FunctionDef) or not any(
+            isinstance(d, ast.Call) and getattr(d.func, "attr", "") == "command"
+            for d in node.decorator_list
+        ):
+            continue
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.ImportFrom) and (inner.module or "").startswith("seedtree."):
+                calls += [(node.name, inner.module or "", a.name) for a in inner.names]
+    return calls
+
+
+def test_every_command_body_is_run_x_in_its_stages_commands_module() -> None:
+    bodies = {}
+    for path in sorted((PACKAGE / "cli").glob("*.py")):
+        for command, module, name in _command_calls(path):
+            if name.startswith("run_"):
+                bodies[f"{path.stem}.{command}"] = f"{module}.{name}"
+                assert module.endswith(".commands"), f"{path.name}: {module}.{name}"
+        commands = {c for c, _, _ in _command_calls(path)}
+        for command in commands:
+            assert f"{path.stem}.{command}" in bodies, f"cli/{path.name}: {command} calls no run_*"
+    assert len(bodies) >= 20
+
+
+def test_only_the_command_line_imports_a_commands_module() -> None:
+    graph = shape.import_graph(PACKAGE)
+    wrong = sorted(
+        (source, target)
+        for source, targets in graph.items()
+        for target in targets
+        if target.endswith(".commands") and not source.startswith("seedtree.cli")
+    )
+    assert wrong == []

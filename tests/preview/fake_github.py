@@ -3,7 +3,9 @@
 Serves under ``/api/v3`` as GitHub Enterprise does, so the client's handling of a path prefix is
 exercised too. Endpoints: ``GET /user``, ``GET /repos/{o}/{r}``, ``GET /repos/{o}/{r}/pulls/{n}``,
 ``GET /repos/{o}/{r}/commits/{sha}`` and ``.../pulls``, ``GET|POST /repos/{o}/{r}/issues/{n}/
-comments`` (paginated with ``Link`` headers), ``PATCH|DELETE /repos/{o}/{r}/issues/comments/{id}``.
+comments`` (paginated with ``Link`` headers), ``PATCH|DELETE /repos/{o}/{r}/issues/comments/{id}``,
+``GET /repos/{o}/{r}/collaborators/{login}/permission`` (``read`` for anyone not listed, 404 for
+a login marked unknown) and ``GET /repos/{o}/{r}/issues/{n}/labels``.
 Every request is recorded; scripted faults answer a matching request with a status (403, 429, ...)
 and headers a given number of times.
 """
@@ -48,6 +50,9 @@ class State:
     tokens: dict[str, str] = field(default_factory=dict)  # token -> login
     user_forbidden: set[str] = field(default_factory=set)  # logins whose GET /user is 403
     read_only: set[str] = field(default_factory=set)  # logins that cannot write
+    permissions: dict[str, str] = field(default_factory=dict)  # login -> admin, write, read...
+    unknown_users: set[str] = field(default_factory=set)  # logins GitHub does not know (404)
+    labels: dict[int, list[str]] = field(default_factory=dict)  # pull number -> label names
     requests: list[Request] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     next_id: int = 1000
@@ -85,6 +90,9 @@ class FakeGitHub:
         self.state.tokens[token] = login
         if user_forbidden:
             self.state.user_forbidden.add(login)
+
+    def set_head(self, number: int, sha: str, repo: str = "octo/seeds") -> None:
+        self.state.repos[repo][number] = sha
 
     def add_comment(self, repo: str, number: int, body: str, login: str) -> int:
         with self.lock:
@@ -189,6 +197,13 @@ def _route(
     if commit and method == "GET":
         numbers = state.merged.get(commit.group(1), [])
         return 200, [_pull(base, n, state.repos[repo][n]) for n in numbers], {}
+    permission = re.fullmatch(r"/collaborators/([^/]+)/permission", rest)
+    if permission and method == "GET":
+        return _permission(gh, permission.group(1))
+    labels = re.fullmatch(r"/issues/(\d+)/labels", rest)
+    if labels and method == "GET":
+        names = state.labels.get(int(labels.group(1)), [])
+        return 200, [{"id": i, "name": n, "color": "ededed"} for i, n in enumerate(names)], {}
     listing = re.fullmatch(r"/issues/(\d+)/comments", rest)
     if listing:
         return _comments(gh, method, repo, int(listing.group(1)), query, body, login)
@@ -196,6 +211,14 @@ def _route(
     if one:
         return _comment(gh, method, int(one.group(1)), body, login)
     return _not_found()
+
+
+def _permission(gh: FakeGitHub, login: str) -> Reply:
+    if login in gh.state.unknown_users:
+        return _not_found()
+    level = gh.state.permissions.get(login, "read")
+    user = {"login": login, "id": abs(hash(login)) % 10**6, "type": "User"}
+    return 200, {"permission": level, "role_name": level, "user": user}, {}
 
 
 def _comments(

@@ -16,7 +16,7 @@ import yaml
 from helpers import PROJECT_ROOT
 
 WORKFLOWS = PROJECT_ROOT / ".github" / "workflows"
-NAMES = ("validate", "preview", "preview-comment", "retrain", "tooling")
+NAMES = ("validate", "preview", "preview-comment", "preview-production", "retrain", "tooling")
 PINNED = re.compile(r"uses: ([\w.-]+/[\w.-]+)@([0-9a-f]{40}) # v\d+\.\d+\.\d+$")
 
 
@@ -66,12 +66,16 @@ def test_zizmor_finds_nothing_high_and_ignores_only_the_workflow_run() -> None:
     high = [f for f in _zizmor() if f["determinations"]["severity"] == "High"]
     assert high == []
     unignored = [f for f in _zizmor("--no-ignores") if f["determinations"]["severity"] == "High"]
-    assert [(f["ident"], Path(_where(f)).name) for f in unignored] == [
-        ("dangerous-triggers", "preview-comment.yml")
+    assert sorted((f["ident"], Path(_where(f)).name) for f in unignored) == [
+        ("dangerous-triggers", "preview-comment.yml"),
+        ("dangerous-triggers", "preview-production.yml"),
     ]
     text = (WORKFLOWS / "preview-comment.yml").read_text(encoding="utf-8")
     ignore = text.index("zizmor: ignore[dangerous-triggers]")
     assert "never checks out or runs PR code" in text[ignore : ignore + 300]
+    text = (WORKFLOWS / "preview-production.yml").read_text(encoding="utf-8")
+    ignore = text.index("zizmor: ignore[dangerous-triggers]")
+    assert "never checks out or runs" in text[ignore : ignore + 300]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -151,3 +155,29 @@ def test_validate_always_runs_with_full_history() -> None:
     runs = " ".join(s.get("run", "") for s in _steps(workflow))
     assert "pre-commit run" in runs and "--from-ref" in runs
     assert "seedtree validate --changed" in runs and "--format github" in runs
+
+
+def test_production_preview_is_asked_for_checked_and_reads_the_pr_as_data() -> None:
+    workflow = _load("preview-production")
+    assert set(workflow["on"]) == {"issue_comment", "workflow_dispatch"}
+    assert workflow["on"]["issue_comment"]["types"] == ["created"]
+    assert workflow["concurrency"]["cancel-in-progress"] is True
+    assert "issue.number" in workflow["concurrency"]["group"]
+    (job,) = workflow["jobs"].values()
+    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert "startsWith(github.event.comment.body, '/seedtree preview')" in job["if"]
+    steps = _steps(workflow)
+    checkout = steps[0]
+    assert checkout["with"]["ref"] == "${{ github.event.repository.default_branch }}"
+    gate = next(s for s in steps if s.get("id") == "gate")
+    assert "seedtree authorize" in gate["run"] and "$ASKER" in gate["run"]
+    after = steps[steps.index(gate) + 1 :]
+    assert after and all(s["if"] == "steps.gate.outputs.allowed == 'true'" for s in after)
+    before = yaml.safe_dump(steps[: steps.index(gate) + 1])
+    assert "secrets" not in before, "no secret before the permission is known"
+    build = next(s for s in after if "--pull-request" in s.get("run", ""))
+    assert set(build["env"]) == {"OPENAI_API_KEY", "SEEDTREE_PRECHECK_API_KEY"}
+    for step in steps:
+        run = step.get("run", "")
+        assert "${{" not in run and "git checkout" not in run  # the default branch only
+    assert "--head-sha" in after[-1]["run"] and "preview.json" in after[-1]["run"]

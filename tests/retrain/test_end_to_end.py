@@ -23,7 +23,7 @@ from seedtree.home import RepoHome
 from seedtree.project import open_project
 from seedtree.retrain.run import retrain
 from seedtree.retrain.state import Options
-from seedtree.train.commands import taxonomy_seeds
+from seedtree.train.settings import taxonomy_seeds
 from seedtree.versions.tags import current_release, releases
 
 # trains models or runs retrain in subprocesses for minutes

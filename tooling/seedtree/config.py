@@ -199,6 +199,11 @@ class PreviewConfig(_Section):
     """New tokens per request of a stage, at most generate.max_tokens (stages left out use that)"""
     chunks_per_document: int = Field(default=1, ge=1)
     """Knowledge: chunks used from each document (the full-run estimate still counts them all)"""
+    max_teacher_tokens: int | None = Field(default=200_000, ge=1)
+    """Cost cap of one preview run with a teacher other than the embedded default: when the
+    estimate of the run's teacher tokens (as `generate --dry-run` counts them, at the preview's
+    caps) is above it, nothing is generated and the comment says so (None: no cap)
+    """
 
     @field_validator("max_tokens")
     @classmethod
@@ -206,6 +211,30 @@ class PreviewConfig(_Section):
         if any(v < 1 for v in value.values()):
             raise ValueError("every stage needs at least 1 new token")
         return _over_defaults(value, PREVIEW_MAX_TOKENS, "stage")
+
+
+class PrecheckConfig(_Section):
+    """`precheck:` the current released model answers a changed leaf's seed questions."""
+
+    base_urls: tuple[str, ...] = ()
+    """OpenAI-compatible servers of the current model (vLLM, `seedtree serve` on the current
+    release); empty: the current release is loaded here from the artifact store.
+    """
+    model: str = "current"
+    """The model name the servers know the current release by."""
+    api_key_env: str = "SEEDTREE_PRECHECK_API_KEY"
+    """Name of the environment variable holding those servers' API key (never the key itself)."""
+    max_questions: int = Field(default=10, ge=1)
+    """Seed questions asked per leaf (the first ones)."""
+    max_tokens: int = Field(default=256, ge=1)
+    """Longest answer of the current model, in tokens."""
+    similar: float = Field(default=0.5, ge=0.0, le=1.0)
+    """ROUGE-L F1 with the contributor's answer from which the current model counts as already
+    answering a question like the contributor.
+    """
+    judge: bool = False
+    """The configured teacher grades each of the current model's answers (the pair judge, 1 to 3).
+    """
 
 
 class TrainConfig(_Section):
@@ -368,6 +397,7 @@ class Config(_Section):
     student: StudentConfig = Field(default_factory=StudentConfig)
     generate: GenerateConfig = Field(default_factory=GenerateConfig)
     preview: PreviewConfig = Field(default_factory=PreviewConfig)
+    precheck: PrecheckConfig = Field(default_factory=PrecheckConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     retrain: RetrainConfig = Field(default_factory=RetrainConfig)
     fmt: FmtConfig = Field(default_factory=FmtConfig)

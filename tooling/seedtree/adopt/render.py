@@ -19,7 +19,7 @@ import yaml
 
 from seedtree.taxonomy.leaves import TOPS
 
-WORKFLOWS = ("validate", "preview", "preview-comment", "retrain")
+WORKFLOWS = ("validate", "preview", "preview-comment", "preview-production", "retrain")
 LOCK_DIR = ".seedtree/requirements"
 PIP = ".venv/bin/python -m pip install --disable-pip-version-check --quiet"
 _PLACEHOLDER = re.compile(r"@([A-Z_]+)@")

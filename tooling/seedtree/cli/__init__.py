@@ -25,6 +25,7 @@ from seedtree.cli import (  # noqa: F401  (imported for their side effect)
     diff,
     preview,
     comment,
+    authorize,
     generate,
     serve,
     train,

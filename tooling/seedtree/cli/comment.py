@@ -42,7 +42,7 @@ def comment(
     ] = None,
 ) -> int:
     """Create or update one sticky comment on a pull request (token: GITHUB_TOKEN)."""
-    from seedtree.preview.github import run_comment
+    from seedtree.preview.commands import run_comment
 
     return run_comment(
         repo, body, pr=pr, commit=commit, marker=marker, author=author, head_sha=head_sha

@@ -30,12 +30,35 @@ def preview(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    pull_request: Annotated[
+        int | None,
+        typer.Option(
+            "--pull-request",
+            min=1,
+            help="Preview this pull request read from its git objects (refs/pull/N/head), with "
+            "this checkout's seedtree and configuration: the production preview.",
+        ),
+    ] = None,
+    remote: Annotated[
+        str | None,
+        typer.Option("--remote", help="Where --pull-request is fetched from (default: origin)."),
+    ] = None,
+    precheck: Annotated[
+        bool,
+        typer.Option(
+            "--precheck",
+            help="The current released model answers each changed leaf's seed questions.",
+        ),
+    ] = False,
     config: ConfigOption = None,
     repo_root: RepoOption = None,
 ) -> int:
     """Preview what the teacher makes of the changed leaves, as a markdown comment."""
-    from seedtree.preview.build import run_preview
+    from seedtree.preview.commands import run_preview
     from seedtree.project import open_project
 
     project = open_project(repo_root, config)
-    return run_preview(project, base=base, samples=samples, out=out, quiet=quiet)
+    return run_preview(
+        project, base=base, samples=samples, out=out, quiet=quiet, pull_request=pull_request,
+        remote=remote, precheck=precheck,
+    )  # fmt: skip

@@ -9,18 +9,17 @@ by :mod:`seedtree.preview.mdsafe`).
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from seedtree import atomic
-from seedtree.errors import EXIT_OK, GitError
+from seedtree.errors import GitError, UsageError
 from seedtree.findings import Finding
 from seedtree.generate.limits import Limits
+from seedtree.generate.prompts import Prompts
 from seedtree.git import head_commit, run_git
 from seedtree.preview.model import (
     ChunkView,
@@ -32,16 +31,17 @@ from seedtree.preview.model import (
     SampleView,
     SeedView,
 )
-from seedtree.preview.render import links_from_env, render
+from seedtree.preview.precheck import CurrentModel, precheck
+from seedtree.preview.pull import fetch_pull, write_documents, write_leaves
 from seedtree.project import Project
-from seedtree.taxonomy.changes import changed_leaves
-from seedtree.taxonomy.leaves import QNA, Leaf, load_leaf
+from seedtree.taxonomy.changes import changed_between, changed_leaves
+from seedtree.taxonomy.leaves import ATTRIBUTION, QNA, Leaf, load_leaf
 from seedtree.teacher import create_teacher
 from seedtree.validate.api import validate_paths
 from seedtree.yamlpos import parse_text
 
 if TYPE_CHECKING:
-    from seedtree.config import Config
+    from seedtree.config import Config, GenerateConfig
     from seedtree.generate.outcomes import Outcome
     from seedtree.generate.run import LeafEstimate, LeafResult
     from seedtree.taxonomy.changes import ChangedLeaf, ChangedLeaves
@@ -51,6 +51,26 @@ EMBEDDED_NOTE = (
     "The teacher here is the small embedded model (SmolLM2-135M-Instruct, on the CI machine's "
     "CPU): its candidates show what the pipeline does with this leaf, but its judgement is not "
     "the production teacher's, so do not read its scores or verdicts as what a full run will keep."
+)
+
+# rules whose errors change nothing the teacher reads: the preview generates anyway and says so
+# (they still fail the validate check)
+NEUTRAL_RULES = frozenset(
+    {
+        "attribution-missing",
+        "attribution-field-missing",
+        "license-not-allowed",
+        "trailing-spaces",
+        "new-line-at-end-of-file",
+    }
+)
+# ... but a leaf file the loader refuses unread stops generation wherever it is
+LOAD_BLOCKING = frozenset(
+    {"leaf-symlink", "symlink-outside", "file-unreadable", "file-too-large", "file-encoding"}
+)
+NEUTRAL_NOTE = (
+    "generated anyway: its {errors} validation error(s) change nothing the teacher reads "
+    "(attribution, licence, layout); they still fail the validate check"
 )
 
 
@@ -154,11 +174,25 @@ def _static_preview(
     if change.kind == "deleted":
         return LeafPreview(**common, dropped=_dropped(project, base_commit, change.id)), None
     qna = project.taxonomy_root / change.id / QNA
-    if any(f.severity == "error" for f in findings) or not qna.is_file():
+    blocking = [f for f in findings if f.severity == "error" and not generation_neutral(f)]
+    if blocking or not qna.is_file():
         note = "not generated: fix the validation errors first"
         return LeafPreview(**common, note=note), None
-    leaf = load_leaf(qna, project.taxonomy_root)
-    return LeafPreview(**common, kind=leaf.kind, seeds=_seeds(leaf)), leaf
+    try:
+        leaf = load_leaf(qna, project.taxonomy_root)
+    except UsageError as exc:  # a leaf file the loader refuses (reported by validation too)
+        return LeafPreview(**common, note=f"not generated: {exc.message}"), None
+    errors = sum(1 for f in findings if f.severity == "error")
+    said = NEUTRAL_NOTE.format(errors=errors) if errors else None
+    return LeafPreview(**common, kind=leaf.kind, seeds=_seeds(leaf), note=said), leaf
+
+
+def generation_neutral(finding: FindingView) -> bool:
+    """A finding that changes nothing generation reads: in ``attribution.txt``, or a rule about
+    licence, attribution or the file's layout (the teacher sees parsed values)."""
+    if finding.rule in LOAD_BLOCKING:
+        return False
+    return finding.file.endswith("/" + ATTRIBUTION) or finding.rule in NEUTRAL_RULES
 
 
 # -- generation ----------------------------------------------------------------------------------
@@ -223,6 +257,30 @@ def preview_limits(config: Config, samples: int) -> Limits:
     return Limits(samples, preview.max_tokens, preview.chunks_per_document)
 
 
+def over_cap(project: Project, leaves: Sequence[Leaf], samples: int) -> str | None:
+    """Why this preview may not call the teacher: its estimated tokens pass
+    ``preview.max_teacher_tokens`` (a teacher other than the embedded default only)."""
+    cap = project.config.preview.max_teacher_tokens
+    if cap is None or samples <= 0 or not leaves or teacher_note(project.config) is not None:
+        return None
+    from seedtree.generate.run import estimate
+
+    config = _preview_generate_config(project.config)
+    run = estimate(list(leaves), config, repo_root=project.repo_root, samples=samples)
+    tokens = sum(cost.tokens_max for cost in run.values())
+    if tokens <= cap:
+        return None
+    return (
+        f"not generated: this preview would cost up to {tokens:,} teacher tokens (estimated as "
+        f"`generate --dry-run` counts them), above preview.max_teacher_tokens ({cap:,})"
+    )
+
+
+def _preview_generate_config(config: Config) -> GenerateConfig:
+    factor = min(config.generate.max_attempts_factor, config.preview.max_attempts_factor)
+    return config.generate.model_copy(update={"max_attempts_factor": factor})
+
+
 def generate_previews(
     project: Project, leaves: Sequence[Leaf], samples: int, quiet: bool
 ) -> tuple[str | None, dict[str, Generated]]:
@@ -233,10 +291,8 @@ def generate_previews(
         note = f"not generated: generation is not available here ({exc.name} missing)"
         return None, {leaf.id: Generated(note=note) for leaf in leaves}
 
-    config = project.config.generate
-    costs = estimate(list(leaves), config, repo_root=project.repo_root)
-    factor = min(config.max_attempts_factor, project.config.preview.max_attempts_factor)
-    config = config.model_copy(update={"max_attempts_factor": factor})
+    costs = estimate(list(leaves), project.config.generate, repo_root=project.repo_root)
+    config = _preview_generate_config(project.config)
     if samples <= 0 or not leaves:
         return None, {leaf_id: Generated(estimate=cost) for leaf_id, cost in costs.items()}
     teacher = create_teacher(project.config.teacher)
@@ -272,41 +328,139 @@ def _with_generation(view: LeafPreview, generated: Generated, samples: int) -> L
 # -- the whole preview ---------------------------------------------------------------------------
 
 
-def build_preview(
-    project: Project, *, base: str | None, samples: int, quiet: bool = False
-) -> PreviewReport:
-    """Everything the preview shows, as data."""
+@dataclass(frozen=True)
+class PreviewOptions:
+    """What one preview does besides validating: candidates per leaf, and the precheck."""
+
+    samples: int
+    quiet: bool = False
+    precheck: CurrentModel | None = None  # None: no precheck
+
+
+@dataclass(frozen=True)
+class Head:
+    """The commit previewed and where its leaves were read (a pull request's objects or not)."""
+
+    commit: str | None
+    production: bool = False
+    linked: tuple[str, ...] = ()  # leaf files that are symlinks at the head, never written
+
+
+def build_preview(project: Project, *, base: str | None, options: PreviewOptions) -> PreviewReport:
+    """Everything the preview of the working tree against ``base`` shows, as data."""
 
     started = time.perf_counter()
     changed = changed_leaves(project.repo_root, project.taxonomy_root, base)
-    return preview_changes(project, changed, samples=samples, quiet=quiet, started=started)
+    head = Head(_head_commit(project.repo_root))
+    return preview_changes(project, changed, options, head, started)
+
+
+def _linked_findings(project: Project, head: Head) -> dict[str, list[FindingView]]:
+    """A ``leaf-symlink`` finding per leaf file that is a symlink at the pull request's head."""
+    found: dict[str, list[FindingView]] = {}
+    prefix = _tax_prefix(project)
+    for rel in head.linked:
+        leaf_id = rel.removeprefix(prefix).rpartition("/")[0]
+        message = f"{rel.rpartition('/')[2]} is a symbolic link: leaf files must be regular files"
+        view = FindingView(file=rel, line=1, column=1, severity="error", rule="leaf-symlink",
+                           message=message + " (not read)")  # fmt: skip
+        found.setdefault(leaf_id, []).append(view)
+    return found
 
 
 def preview_changes(
-    project: Project, changed: ChangedLeaves, *, samples: int, quiet: bool, started: float
+    project: Project, changed: ChangedLeaves, options: PreviewOptions, head: Head, started: float
 ) -> PreviewReport:
-    """The preview of ``changed``: validation, generation, estimate, what deletions drop."""
+    """The preview of ``changed``: validation, generation, estimate, precheck, what is dropped."""
     findings = validate_changed(project, changed.leaves)
+    for leaf_id, extra in _linked_findings(project, head).items():
+        findings[leaf_id] = [*findings.get(leaf_id, []), *extra]
     views, leaves = [], []
     for change in changed.leaves:
         view, leaf = _static_preview(project, change, findings[change.id], changed.base_commit)
         views.append(view)
         if leaf is not None:
             leaves.append(leaf)
-    teacher, generated = generate_previews(project, leaves, samples, quiet)
+    refused = over_cap(project, leaves, options.samples)
+    samples = 0 if refused else options.samples
+    teacher, generated = generate_previews(project, leaves, samples, options.quiet)
+    if refused:
+        generated = {i: replace(g, note=refused) for i, g in generated.items()}
     views = [
         _with_generation(v, generated[v.id], samples) if v.id in generated else v for v in views
     ]
+    views = _with_precheck(project, views, leaves, options.precheck)
     return PreviewReport(
         base_ref=changed.base_ref,
         base_commit=changed.base_commit,
-        head_commit=_head_commit(project.repo_root),
-        teacher=teacher,
+        head_commit=head.commit,
+        teacher=teacher or (project.config.teacher.model if refused else None),
         teacher_note=teacher_note(project.config) if teacher else None,
-        samples_per_leaf=samples,
+        samples_per_leaf=options.samples,
+        production=head.production,
+        note=refused,
         seconds=round(time.perf_counter() - started, 1),
         leaves=views,
     )
+
+
+def _with_precheck(
+    project: Project, views: list[LeafPreview], leaves: Sequence[Leaf], model: CurrentModel | None
+) -> list[LeafPreview]:
+    """The views with the current model's answers to each loaded leaf's seed questions."""
+    if model is None or not leaves:
+        return views
+    settings = project.config.precheck
+    judge = create_teacher(project.config.teacher) if settings.judge else None
+    try:
+        found = precheck(leaves, model, settings, judge=judge, prompts=_prompts(project))
+    finally:
+        if judge is not None:
+            judge.close()
+    return [v.model_copy(update={"precheck": found[v.id]}) if v.id in found else v for v in views]
+
+
+def _prompts(project: Project) -> Prompts:
+    folder = project.config.generate.prompts_dir
+    return Prompts(None if folder is None else project.repo_root / folder)
+
+
+def preview_pull(
+    project: Project, number: int, remote: str | None, options: PreviewOptions
+) -> PreviewReport:
+    """The preview of pull request ``number`` read from its git objects, with this checkout's
+    (the default branch's) seedtree and configuration (see :mod:`seedtree.preview.pull`)."""
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="seedtree-pull-") as tmp:
+        snapshot = fetch_pull(project, number, remote, Path(tmp))
+        pulled = Project(snapshot.root, snapshot.root / _taxonomy_rel(project), project.config)
+        snapshot = write_leaves(pulled, snapshot, _tax_prefix(pulled))
+        changed = changed_between(
+            pulled.repo_root, pulled.taxonomy_root, snapshot.base_commit, snapshot.head_commit
+        )
+        changed = replace(changed, base_ref=_branch(project.repo_root))
+        live = [pulled.taxonomy_root / c.id for c in changed.leaves if c.kind != "deleted"]
+        write_documents(pulled, snapshot, live)
+        head = Head(snapshot.head_commit, production=True, linked=snapshot.linked)
+        return preview_changes(pulled, changed, options, head, started)
+
+
+def _branch(repo_root: Path) -> str:
+    """The trusted checkout's branch (the default branch), its commit when detached."""
+    name = run_git(repo_root, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    return name if name != "HEAD" else str(head_commit(repo_root))
+
+
+def _tax_prefix(project: Project) -> str:
+    """The taxonomy's folder relative to the repository root, with a slash ("" at the root)."""
+    return _leaf_dir(project, "").removeprefix("./")
+
+
+def _taxonomy_rel(project: Project) -> str:
+    try:
+        return project.taxonomy_root.relative_to(project.repo_root.resolve()).as_posix()
+    except ValueError:
+        return project.config.taxonomy_dir
 
 
 def _head_commit(repo_root: Path) -> str | None:
@@ -315,28 +469,3 @@ def _head_commit(repo_root: Path) -> str | None:
         return str(head_commit(repo_root))
     except Exception:  # an unborn branch: the preview still describes the working tree
         return None
-
-
-def run_preview(
-    project: Project,
-    *,
-    base: str | None = None,
-    samples: int | None = None,
-    out: Path | None = None,
-    quiet: bool = False,
-) -> int:
-    """``seedtree preview``: write preview.md and preview.json, print a one-line summary."""
-
-    count = project.config.preview.samples if samples is None else samples
-    report = build_preview(project, base=base, samples=count, quiet=quiet)
-    markdown = render(report, links_from_env(os.environ, report.head_commit))
-    md_path = out or DEFAULT_OUT
-    json_path = md_path.with_suffix(".json")
-    atomic.write_text(md_path, markdown + "\n")
-    atomic.write_text(json_path, report.model_dump_json(indent=2) + "\n")
-    errors = sum(leaf.errors for leaf in report.leaves)
-    print(
-        f"preview: {len(report.leaves)} changed leaf(s) against {report.base_ref}, "
-        f"{errors} validation error(s), {report.seconds:.0f} s; wrote {md_path} and {json_path}"
-    )
-    return EXIT_OK

@@ -11,18 +11,18 @@ so and what to do.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from seedtree.errors import EXIT_OK, SeedtreeError, UsageError
 from seedtree.preview import mdsafe
 from seedtree.preview.model import load_report
-from seedtree.preview.render import links_from_env, render
+from seedtree.preview.render import RELEASED_ANCHOR, links_from_env, render
 
 if TYPE_CHECKING:
     from github import Github
@@ -234,9 +234,19 @@ class _Session:
         return _retrying(self.target, what, fn, self.sleep, self.now)
 
 
-def _upsert(session: _Session, pull: PullRequest, author: str, body: str) -> CommentResult:
+Body = str | Callable[[str | None], str]  # the text, or the text given the comment's current one
+
+
+def _ours(session: _Session, pull: PullRequest, author: str, marker: str) -> list[IssueComment]:
     comments = session.call("list comments", lambda: list(pull.get_issue_comments()))
-    ours = [c for c in comments if is_ours(c, author, session.target.marker)]
+    return [c for c in comments if is_ours(c, author, marker)]
+
+
+def _upsert(session: _Session, pull: PullRequest, author: str, text: Body) -> CommentResult:
+    marker = session.target.marker
+    ours = _ours(session, pull, author, marker)
+    current = ours[0].body.removeprefix(marker + "\n") if ours else None
+    body = with_marker(text if isinstance(text, str) else text(current), marker)
     if not ours:
         made = session.call("create the comment", lambda: pull.create_issue_comment(body))
         return CommentResult("created", made.id, made.html_url)
@@ -251,7 +261,7 @@ def _upsert(session: _Session, pull: PullRequest, author: str, body: str) -> Com
 
 def sticky_comment(
     target: Target,
-    body: str,
+    body: Body,
     *,
     sleep: Sleep = time.sleep,
     now: Callable[[], float] = time.time,
@@ -267,11 +277,35 @@ def sticky_comment(
         pull = session.call("read the pull request", lambda: repo.get_pull(target.pr))
         if target.head_sha is not None and pull.head.sha != target.head_sha:
             return CommentResult("skipped", 0, pull.html_url or "")
-        return _upsert(session, pull, author, with_marker(body, target.marker))
+        result = _upsert(session, pull, author, body)
+        if target.marker == marker_for("retrain") and result.action != "skipped":
+            link_released(session, pull, author, result.url)
+        return result
     except GithubException as exc:  # raised outside the retry wrapper (lazy attributes)
         raise _translate(exc, target, "comment") from None
     finally:
         client.close()
+
+
+def link_released(session: _Session, pull: PullRequest, author: str, url: str) -> None:
+    """Link each leaf section of the preview comment to the retrain comment at ``url``."""
+    for comment in _ours(session, pull, author, MARKER):
+        body = with_released_link(comment.body, url)
+        if body != comment.body:
+            session.call("link the preview to the released result", partial(comment.edit, body))
+
+
+_RELEASED = re.compile(re.escape(RELEASED_ANCHOR) + r"(\n\n\*\*After the merge:\*\*[^\n]*)?")
+
+
+def with_released_link(body: str, url: str) -> str:
+    """``body`` with, after every leaf's anchor, a line linking to the released result."""
+    try:
+        link = mdsafe.link("the retrain comment", url)
+    except ValueError:
+        return body
+    line = f"{RELEASED_ANCHOR}\n\n**After the merge:** the released model's answers are in {link}"
+    return _RELEASED.sub(lambda _: line, body)
 
 
 def pull_for_commit(
@@ -312,46 +346,55 @@ def read_body(path: Path) -> str:
         raise UsageError(f"{path}: cannot read the comment body: {exc}") from None
 
 
-def comment_body(path: Path, environ: Mapping[str, str], head_sha: str | None) -> str:
-    """Markdown as is, or ``preview.json`` re-rendered here with every PR string escaped."""
+def comment_body(path: Path, environ: Mapping[str, str], head_sha: str | None) -> tuple[str, Body]:
+    """The Markdown shown, and the comment's body: Markdown as is, or ``preview.json``
+    re-rendered here with every PR string escaped, as its section of the comment (the other
+    section is kept when it is for the same head)."""
     text = read_body(path)
     if path.suffix != ".json":
-        return text
+        return text, text
 
     report = load_report(text, str(path))
-    return render(report, links_from_env(environ, head_sha or report.head_commit))
+    rendered = render(report, links_from_env(environ, head_sha or report.head_commit))
+    head = head_sha or report.head_commit or "none"
+    head = head if re.fullmatch(r"[0-9a-f]{7,64}", head) else "none"
+    name = "production" if report.production else "default"
+    return rendered, lambda current: with_section(current, name, head, rendered)
 
 
-def run_comment(
-    repo: str,
-    body_path: Path,
-    *,
-    pr: int | None = None,
-    commit: str | None = None,
-    marker: str = "preview",
-    author: str | None = None,
-    head_sha: str | None = None,
-) -> int:
-    """``seedtree comment``: post or update the sticky comment and write the step summary."""
-    if (pr is None) == (commit is None):
-        raise UsageError("give exactly one of --pr N or --commit SHA")
-    environ = dict(os.environ)
-    body = comment_body(body_path, environ, head_sha)
-    options = {"author": author, "marker": marker_for(marker), "head_sha": head_sha}
-    if commit is not None:
-        lookup = replace(target_from_env(repo, 1, environ, **options), pr=0)
-        pr = pull_for_commit(lookup, commit)
-        if pr is None:
-            print(f"no pull request found for {commit[:12]} in {repo}: nothing to comment on")
-            append_step_summary(body, environ)
-            return EXIT_OK
-    assert pr is not None
-    return _post(target_from_env(repo, pr, environ, **options), body, environ)
+SECTIONS = ("production", "default")  # their order in the comment
+_SECTION = re.compile(
+    r"^<!-- seedtree:section (production|default) ([0-9a-f]{7,64}|none) -->$", re.M
+)
 
 
-def _post(target: Target, body: str, environ: Mapping[str, str]) -> int:
-    result = sticky_comment(target, body)
-    summary = append_step_summary(body, environ)
+def sections(body: str | None) -> dict[str, tuple[str, str]]:
+    """The sections of a preview comment: name -> (head commit, text)."""
+    found = list(_SECTION.finditer(body or ""))
+    out = {}
+    for index, match in enumerate(found):
+        end = found[index + 1].start() if index + 1 < len(found) else len(body or "")
+        out[match.group(1)] = (match.group(2), (body or "")[match.end() : end].strip("\n"))
+    return out
+
+
+def with_section(current: str | None, name: str, head: str, text: str) -> str:
+    """The comment with section ``name`` set to ``text``; the other section stays only when it
+    describes the same head commit (a newer push makes it stale), each fitted to its share."""
+    kept = {k: v for k, v in sections(current).items() if k != name and v[0] == head}
+    kept[name] = (head, text)
+    share = (mdsafe.COMMENT_BUDGET // len(kept)) if len(kept) > 1 else mdsafe.COMMENT_BUDGET
+    parts = [
+        f"<!-- seedtree:section {key} {kept[key][0]} -->\n{mdsafe.fit(kept[key][1], share)}"
+        for key in SECTIONS
+        if key in kept
+    ]
+    return "\n\n---\n\n".join(parts)
+
+
+def post_comment(target: Target, body: tuple[str, Body], environ: Mapping[str, str]) -> int:
+    result = sticky_comment(target, body[1])
+    summary = append_step_summary(body[0], environ)
     where = f"{target.repo}#{target.pr}"
     if result.action == "skipped":
         print(f"skipped {where}: its head is no longer {target.head_sha} (a newer run will post)")
@@ -363,3 +406,32 @@ def _post(target: Target, body: str, environ: Mapping[str, str]) -> int:
     if summary is not None:
         print(f"step summary: {summary}")
     return EXIT_OK
+
+
+# -- who may trigger the production preview ------------------------------------------------------
+
+WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
+_LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}(\[bot\])?")
+
+
+def permission(
+    target: Target, login: str, *, sleep: Sleep = time.sleep, now: Callable[[], float] = time.time
+) -> str:
+    """``login``'s permission on ``target.repo`` as GitHub's API says it (``none`` for an
+    unknown user): ``GET /repos/{owner}/{repo}/collaborators/{login}/permission``."""
+    from github.GithubException import GithubException
+
+    if not _LOGIN.fullmatch(login):
+        raise UsageError(f"--user {login!r}: not a GitHub login")
+    client = _client(target)
+    session = _Session(target, sleep, now)
+    try:
+        repo = session.call("read the repository", lambda: client.get_repo(target.repo))
+        try:
+            return str(repo.get_collaborator_permission(login))
+        except GithubException as exc:
+            if exc.status == 404:  # no such user
+                return "none"
+            raise _translate(exc, target, "read the permission") from None
+    finally:
+        client.close()

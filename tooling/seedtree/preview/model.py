@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from seedtree.errors import UsageError
 
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)  # version 1 is version 2 without the fields marked "since 2"
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)  # version N is version N+1 without the fields marked "since N+1"
 Change = Literal["added", "modified", "deleted", "renamed"]
 
 
@@ -62,6 +62,26 @@ class Figure(_View):
     value: float
 
 
+class PrecheckAnswer(_View):
+    """One seed question: the contributor's answer beside the current model's."""
+
+    question: str
+    context: str | None = None
+    contributor: str
+    model: str
+    similarity: float  # ROUGE-L F1 of the two answers' words
+    grade: int | None = None  # the judge's rating of the model's answer (1 to 3), when judged
+
+
+class PrecheckView(_View):
+    """Since 3: what the current released model already answers of a leaf's seed questions."""
+
+    model: str  # which model answered (a version, or the served model's name)
+    similar: float  # the similarity from which an answer counts as like the contributor's
+    answers: list[PrecheckAnswer] = []
+    verdict: str  # one line in plain words
+
+
 class DroppedView(_View):
     seeds: int  # seed examples the leaf had at the base
     samples: int  # generated samples stored for it (0 when none were generated here)
@@ -81,6 +101,7 @@ class LeafPreview(_View):
     chunks: list[ChunkView] = []
     candidates: int = 0  # since 2: candidates the teacher wrote (``samples`` shows the first)
     dropped: DroppedView | None = None
+    precheck: PrecheckView | None = None  # since 3
     note: str | None = None  # why something is missing (not generated: validation errors, ...)
 
     @property
@@ -96,6 +117,8 @@ class PreviewReport(_View):
     teacher: str | None = None
     teacher_note: str | None = None  # since 2: what to make of this teacher's judgement
     samples_per_leaf: int
+    production: bool = False  # since 3: the trusted job's preview of a pull request's objects
+    note: str | None = None  # since 3: why nothing was generated (the cost cap), or similar
     seconds: float = 0.0
     leaves: list[LeafPreview] = []
 

@@ -13,9 +13,19 @@ from urllib.parse import quote
 
 from seedtree.preview import mdsafe
 from seedtree.preview.mdsafe import Html, Md, trusted, trusted_html
-from seedtree.preview.model import FindingView, LeafPreview, PreviewReport, SampleView
+from seedtree.preview.model import (
+    FindingView,
+    LeafPreview,
+    PrecheckAnswer,
+    PrecheckView,
+    PreviewReport,
+    SampleView,
+)
 
 TITLE = "## seedtree preview"
+PRODUCTION_TITLE = "## seedtree production preview"
+# where the retrain job links each leaf's section to the released result (seedtree comment)
+RELEASED_ANCHOR = "<!-- seedtree:released -->"
 _SHA = re.compile(r"[0-9a-f]{7,64}")
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 CHANGE_ICON = {"added": "🆕", "modified": "✏️", "deleted": "🗑️", "renamed": "🔀"}
@@ -165,6 +175,33 @@ def _dropped(leaf: LeafPreview) -> Md:
     )
 
 
+def _precheck_answer(index: int, row: PrecheckAnswer, similar: float) -> Md:
+    alike = "✅ alike" if row.similarity >= similar else "➖ different"
+    grade = f" · judge {row.grade}/3" if row.grade is not None else ""
+    head = trusted(f"**Question {index}** · ROUGE-L F1 {row.similarity:.2f} ({alike}){grade}")
+    parts = [head]
+    if row.context:
+        parts += [trusted("*Context*"), mdsafe.code_block(row.context, "text", limit=800)]
+    parts += [mdsafe.paragraphs(row.question, limit=600)]
+    parts += [trusted("*The contributor's answer*"), mdsafe.paragraphs(row.contributor, 1000)]
+    parts += [trusted("*The current model's answer*"), mdsafe.paragraphs(row.model or "–", 1000)]
+    return mdsafe.join(parts, "\n\n")
+
+
+def _precheck(view: PrecheckView | None) -> Md:
+    """The verdict in plain words, then each question's two answers side by side (collapsed)."""
+    if view is None:
+        return trusted("")
+    model = mdsafe.code_span(view.model, 80)
+    line = mdsafe.join([trusted(f"**Precheck** (current model {model}): "),
+                        mdsafe.text(view.verdict, 300)])  # fmt: skip
+    items = [_precheck_answer(i, r, view.similar) for i, r in enumerate(view.answers[:10], 1)]
+    if not items:
+        return line
+    summary = trusted_html(f"The current model's answers ({len(view.answers)})")
+    return mdsafe.join([line, mdsafe.details(summary, mdsafe.join(items, "\n\n"))], "\n\n")
+
+
 def _leaf_body(leaf: LeafPreview, links: Links | None) -> Md:
     parts = [_validation(leaf, links)]
     if leaf.note:
@@ -172,10 +209,11 @@ def _leaf_body(leaf: LeafPreview, links: Links | None) -> Md:
     if leaf.change == "deleted":
         parts.append(_dropped(leaf))
     else:
-        parts += [_samples(leaf), _seeds(leaf), _chunks(leaf)]
+        parts += [_precheck(leaf.precheck), _samples(leaf), _seeds(leaf), _chunks(leaf)]
         parts.append(_figures("Funnel", [(f.label, f.value) for f in leaf.funnel], " → "))
         estimate = [(f.label, f.value) for f in leaf.estimate]
         parts.append(_figures("Full generation, estimated", estimate, " · "))
+    parts.append(trusted(RELEASED_ANCHOR))
     return mdsafe.join([p for p in parts if p], "\n\n")
 
 
@@ -205,9 +243,23 @@ def _head(report: PreviewReport) -> Md:
         f"teacher {teacher} · {report.samples_per_leaf} candidate(s) per leaf · "
         f"built in {report.seconds:.0f} s"
     )
-    parts = [trusted(f"{TITLE}\n\n{line}"), _teacher_note(report)]
+    title = PRODUCTION_TITLE if report.production else TITLE
+    parts = [trusted(f"{title}\n\n{line}"), _production(report), _teacher_note(report)]
+    if report.note:
+        parts.append(mdsafe.join([trusted("> ⚠️ "), mdsafe.text(report.note, 600)]))
     parts.append(_table(report) if report.leaves else trusted("No taxonomy leaves changed."))
     return mdsafe.join([p for p in parts if p], "\n\n")
+
+
+def _production(report: PreviewReport) -> Md:
+    if not report.production:
+        return trusted("")
+    teacher = mdsafe.code_span(report.teacher or "none", 80)
+    return trusted(
+        f"Written by the teacher {teacher} named in the default branch's configuration, on a "
+        "maintainer's request: the pull request's leaves were read from its git objects and "
+        "validated again by the default branch's seedtree."
+    )
 
 
 def _teacher_note(report: PreviewReport) -> Md:
@@ -216,10 +268,12 @@ def _teacher_note(report: PreviewReport) -> Md:
     return mdsafe.join([trusted("> ⚠️ "), mdsafe.text(report.teacher_note, 600)])
 
 
-def render(report: PreviewReport, links: Links | None = None) -> Md:
-    """The whole preview comment, under GitHub's limit (whole leaves cut last-first)."""
+def render(
+    report: PreviewReport, links: Links | None = None, budget: int = mdsafe.COMMENT_BUDGET
+) -> Md:
+    """The whole preview comment, under ``budget`` (whole leaves cut last-first)."""
     blocks = [
         mdsafe.details(_leaf_summary(leaf), _leaf_body(leaf, links), open_=len(report.leaves) == 1)
         for leaf in report.leaves
     ]
-    return mdsafe.assemble(_head(report), blocks)
+    return mdsafe.assemble(_head(report), blocks, budget)

@@ -38,7 +38,6 @@ from seedtree.retrain.runner import check_runner, check_workspace
 from seedtree.retrain.start import retrain_recipe_name, start_model_name
 from seedtree.teacher.base import Message, TeacherRequest
 from seedtree.teacher.openai import OpenAITeacher
-from seedtree.train.commands import load_settings, where
 from seedtree.train.devices import Machine, detect
 from seedtree.train.memory import (
     GB,
@@ -52,6 +51,7 @@ from seedtree.train.memory import (
     model_shape,
 )
 from seedtree.train.recipe import Recipe
+from seedtree.train.settings import load_settings, where
 from seedtree.versions.store import open_store
 
 # a teacher server that needs longer than this for one token will not serve a retrain either

@@ -42,8 +42,8 @@ from seedtree.retrain.start import retrain_recipe_name
 from seedtree.retrain.state import Options, Plan, Run, TeacherFactory, link_tree
 from seedtree.retrain.steps import estimate_cost
 from seedtree.termsafe import text
-from seedtree.train.commands import resolve_file
 from seedtree.train.recipe import load_recipe
+from seedtree.train.settings import resolve_file
 from seedtree.versions.artifacts import set_aside
 from seedtree.versions.tags import current_release
 

@@ -52,11 +52,11 @@ from seedtree.retrain.state import (
 from seedtree.samples import Sample
 from seedtree.taxonomy.leaves import QNA, Leaf, load_leaf
 from seedtree.teacher import Teacher, create_teacher
-from seedtree.train.commands import resolve_file, taxonomy_seeds
 from seedtree.train.data import load_samples, read_heldout, read_jsonl
 from seedtree.train.evaluate import EvalModel, ItemLosses, load_for_eval, score_items
 from seedtree.train.replay import ReplayBuffer
 from seedtree.train.run import PhaseSummary, train_run
+from seedtree.train.settings import resolve_file, taxonomy_seeds
 from seedtree.versions.artifacts import artifact_hashes, push_release
 from seedtree.versions.chat import chat_settings
 from seedtree.versions.lineage import Lineage, Release, now

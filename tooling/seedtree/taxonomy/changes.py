@@ -343,12 +343,23 @@ def changed_leaves(
     tax_prefix, shown = _prefix(top, taxonomy_root), ShowPath(_prefix(top, repo_root))
     ref, commit, tree = _resolve_base(top, base, deepen)
     statuses = _diff_against_worktree(top, tax_prefix.rstrip("/"), tree)
+    return _changes(statuses, taxonomy_root, tax_prefix, shown, (ref, commit))
+
+
+def _changes(
+    statuses: list[_Status],
+    taxonomy_root: Path,
+    tax_prefix: str,
+    shown: ShowPath,
+    base: tuple[str, str | None],
+) -> ChangedLeaves:
+    """The changed leaves of ``statuses`` (leaf files read from ``taxonomy_root``)."""
     found = _collect(statuses, tax_prefix, shown)
     others = _document_candidates(statuses, shown)
     if others:
         _add_documents(found, others, taxonomy_root)
     live = found.result(lambda i: (taxonomy_root / i / QNA).is_file())
-    return ChangedLeaves(ref, commit, live, _too_deep(statuses, tax_prefix))
+    return ChangedLeaves(base[0], base[1], live, _too_deep(statuses, tax_prefix))
 
 
 def subtrees(changed: ChangedLeaves) -> list[str]:
@@ -356,3 +367,21 @@ def subtrees(changed: ChangedLeaves) -> list[str]:
     modified, renamed), sorted. Deleted leaves and the old names of renamed ones are not listed:
     their data is dropped, not regenerated (they are in ``changed.leaves``)."""
     return sorted({leaf.id for leaf in changed.leaves if leaf.kind != "deleted"})
+
+
+def changed_between(repo_root: Path, taxonomy_root: Path, base: str, head: str) -> ChangedLeaves:
+    """The leaves changed between the merge-base of two commits, ``base`` and ``head``, sorted.
+
+    Only committed trees are compared (a pull request read from its git objects, never checked
+    out); the leaves are read from ``taxonomy_root`` on disk, where the caller wrote the head's
+    leaf files as data. Raises :class:`GitError` when the commits share no history.
+    """
+    top = toplevel(repo_root)
+    tax_prefix, shown = _prefix(top, taxonomy_root), ShowPath(_prefix(top, repo_root))
+    found_base = merge_base(top, base, head)
+    if found_base is None:
+        raise GitError(f"{base} and {head} share no history (unrelated branches)")
+    out = run_git(top, "diff", "--name-status", "-z", "-M", found_base, head, "--")
+    return _changes(
+        list(parse_name_status(out)), taxonomy_root, tax_prefix, shown, (base, found_base)
+    )
