@@ -70,16 +70,16 @@ def _make_check(target: Target, parsed: ParsedYaml, config: ValidateConfig) -> F
     latest = schema.latest_version(kind)
     version = latest if target.held_to_latest else (number or 1)
     return FileCheck(
-        target.path,
-        target.shown,
-        target.root,
-        rel,
-        parsed,
-        kind,
-        own,
-        version,
-        target.held_to_latest,
-        config,
+        path=target.path,
+        shown=target.shown,
+        root=target.root,
+        rel=rel,
+        parsed=parsed,
+        kind=kind,
+        own_version=own,
+        version=version,
+        held_to_latest=target.held_to_latest,
+        config=config,
     )
 
 

@@ -16,7 +16,7 @@ Kind = Literal["knowledge", "skills"]
 LATEST = 3
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FileCheck:
     """One file under validation.
 

@@ -40,7 +40,18 @@ def layout_findings(text: str, name: str = "<text>") -> list[Finding]:
     own = own_version(parsed.data)
     version = version_number(own) or 1
     config = ValidateConfig()
-    check = FileCheck(Path(name), name, None, None, parsed, "skills", own, version, False, config)
+    check = FileCheck(
+        path=Path(name),
+        shown=name,
+        root=None,
+        rel=None,
+        parsed=parsed,
+        kind="skills",
+        own_version=own,
+        version=version,
+        held_to_latest=False,
+        config=config,
+    )
     return [*parsed.findings, *lines_rules(check), *token_rules(check)]
 
 
