@@ -33,7 +33,7 @@ from seedtree.errors import EXIT_FINDINGS, EXIT_OK, SeedtreeError, UsageError
 from seedtree.git import head_commit, run_git
 from seedtree.models import resolve_model
 from seedtree.project import Project
-from seedtree.retrain import steps
+from seedtree.retrain import branch_steps, steps
 from seedtree.retrain.doctor import (
     base_name,
     require_ready,
@@ -282,8 +282,9 @@ def run_steps(run: Run) -> int:
     run.say(_plan_headline(plan))
     generation = steps.generate(run)
     prepared = steps.prepare(run, generation)
+    questions = branch_steps.questions(run, generation)
     training = steps.train(run, prepared)
-    evaluation = steps.evaluate(run, training)
+    evaluation = steps.evaluate(run, training, questions)
     gate = steps.gate(run, evaluation)
     outcome = Outcome(generation, prepared, training, evaluation, gate)
     report = steps.report(run, outcome)
