@@ -138,3 +138,31 @@ def test_the_scorer_picks_the_option_a_model_was_trained_on(tiny_model_dir: Path
     # and the same model, asked for the wrong options as right, gets none of them
     wrong = [i.model_copy(update={"answer": (i.answer + 1) % 3}) for i in items]
     assert set(score_choices(loaded, wrong, budget=2048).values()) == {(0, 0)}
+
+
+def test_branch_evaluation_of_one_model_against_itself_shows_no_change(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    from retrain.judging_support import first_position_judge
+    from seedtree.config import Config
+    from seedtree.generate.prompts import Prompts
+    from seedtree.retrain.branch import BranchItems, Models, evaluate_branch
+
+    loaded = load_for_eval(tiny_model_dir, template="chat", system_prompt="Be brief.")
+    leaf = "knowledge/tides"
+    stored = seed_choices("other", SEEDS)[:2]
+    write_choices(
+        tmp_path / f"{leaf}.jsonl",
+        [i.model_copy(update={"leaf": leaf, "source": "teacher"}) for i in stored],
+    )
+    items = BranchItems(hashes={leaf: "h1"}, seeds={leaf: SEEDS}, questions=tmp_path)
+    config = Config.model_validate({"retrain": {"judge_questions": 2}})
+    judge = first_position_judge(tmp_path / "answers.sqlite")
+    got = evaluate_branch(Models(loaded, loaded, 2048), items, config, Prompts(), judge)
+    found = got.leaves[leaf]
+    assert found.accuracy is not None and found.accuracy.items == len(SEEDS) + 2
+    assert found.accuracy.change.value == 0.0 and found.seed_accuracy is not None
+    assert found.teacher_accuracy is not None and found.teacher_accuracy.items == 2
+    assert found.duel is not None and (found.duel.ties, found.duel.wins) == (2, 0)
+    assert found.grade is not None and found.grade.change.value == 0.0
+    assert got.teacher_calls == 2 * 2 + 2 * 2  # two orders and two grades per question
