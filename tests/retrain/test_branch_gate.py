@@ -63,3 +63,39 @@ def test_the_difference_interval_holds_the_change_and_agrees_in_sign() -> None:
     assert change.value == 0.6 and change.low <= 0.6 <= change.high
     assert change.points_words().startswith("rose by 60.0 points (+60.0 [")
     assert change.negated().points_words().startswith("fell by 60.0 points (\u221260.0 [")
+
+
+def test_the_report_shows_the_card_table_per_leaf_rows_and_plain_words() -> None:
+    from seedtree.retrain.branch_report import branch_section, merged_lines
+
+    gained = _scored([0.0] * 20, [1.0] * 15 + [0.0] * 5, "gained")
+    same = _scored([1.0, 0.0] * 5, [1.0, 0.0] * 5, "same")
+    bench = _scored([1.0] * 30 + [0.0] * 10, [1.0] * 29 + [0.0] * 11, "bench")
+    branch = Branch(
+        leaves={CHANGED: LeafBranch(accuracy=gained), EARLIER: LeafBranch(accuracy=same)},
+        benchmarks={"general_facts": bench},
+    )
+    text = "\n".join(branch_section(branch, "v1", "v2"))
+    assert "| model | general\\_facts | branch MC accuracy |" in text
+    assert "| v1 | 75.0 | 16.7 |" in text and "| v2 | 72.5 | 66.7 |" in text
+    assert f"| `{CHANGED}` | 20 | 0.0 → 75.0 (+75.0 [" in text
+    [line] = merged_lines(branch, [CHANGED])
+    assert line.startswith(f"- `{CHANGED}`: the new model answers its questions better")
+    [flat] = merged_lines(branch.model_copy(update={"leaves": {}}), [EARLIER])
+    assert flat == f"- `{EARLIER}`: no questions to measure it on"
+
+
+def test_shots_group_tasks_and_the_strict_score_is_the_item_score() -> None:
+    from seedtree.retrain.benchmarks import by_shots, per_item
+
+    specs = ["mmlu@5", "arc_challenge@25", "winogrande@5", "/abs/task.yaml"]
+    assert by_shots(specs) == {5: ["mmlu", "winogrande"], 25: ["arc_challenge"], None: specs[3:]}
+    rows = [
+        {"doc_id": 0, "filter": "flexible-extract", "exact_match": 1.0},
+        {"doc_id": 0, "filter": "strict-match", "exact_match": 0.0},
+        {"doc_id": 1, "filter": "strict-match", "exact_match": 1.0},
+    ]
+    found = per_item({"samples": {"gsm8k": rows}, "versions": {"gsm8k": 3.0}})
+    assert found == {
+        "gsm8k": {"version": "3.0", "metric": "exact_match", "items": {"0": 0.0, "1": 1.0}}
+    }

@@ -25,11 +25,11 @@ from seedtree.generate.run import estimate, generate_leaves
 from seedtree.project import Project
 from seedtree.retrain import branch_steps
 from seedtree.retrain.answers import Seeds, faithfulness_judge, side_by_side
-from seedtree.retrain.benchmarks import run_benchmarks
 from seedtree.retrain.card import write_card
 from seedtree.retrain.chat import chat_settings
 from seedtree.retrain.evidence import Evaluation, LeafAnswers, paired_leaves
 from seedtree.retrain.gate import decide
+from seedtree.retrain.general import ITEMS_FILE, General, general_change
 from seedtree.retrain.leftovers import check_reused
 from seedtree.retrain.release import (
     Lineage,
@@ -366,6 +366,15 @@ def _side_by_side(
         teacher.close()
 
 
+def _general(run: Run, training: Training) -> General:
+    """General benchmarks of the new model, paired per item with the previous model's."""
+    previous = run.plan.previous
+    recorded = artifacts_dir(run.project.repo_root, previous) / ITEMS_FILE if previous else None
+    models = (Path(run.plan.start_model), Path(training.final_model))
+    settings, root = run.project.config.retrain, run.project.repo_root
+    return general_change(models, recorded, settings, root, run.work / "benchmarks")
+
+
 def _evaluate(run: Run, training: Training, questions: Questions) -> Evaluation:
     heldout = _heldout(run)
     seeds = taxonomy_seeds(run.project.taxonomy_root, list(run.plan.leaves))
@@ -379,11 +388,13 @@ def _evaluate(run: Run, training: Training, questions: Questions) -> Evaluation:
     seconds = round(time.monotonic() - started, 3)
     run.say(f"[evaluate] branch: {sum(questions.items.values())} teacher-written items, seeds")
     measured = branch_steps.branch(run, previous, current, _budget(run))
-    bench = run_benchmarks(
-        Path(training.final_model), run.project.config.retrain, run.project.repo_root
-    )
+    general = _general(run, training)
+    bench = general.figures
     if "skipped" in bench:
         run.say(f"[evaluate] {bench['skipped']}")
+    measured = measured.model_copy(
+        update={"benchmarks": general.changes, "notes": (*measured.notes, *general.notes)}
+    )
     return Evaluation(
         leaves=paired_leaves(before, after),
         answers=answers,
@@ -472,6 +483,9 @@ def _fill_artifacts(run: Run, training: Training, staging: Path) -> None:
     for name in ("data", "replay", "heldout", branch_steps.EVALUATION):
         link_tree(run.work / "prepared" / name, staging / name)
     link_tree(run.work / "report", staging)
+    items = run.work / "benchmarks" / ITEMS_FILE
+    if items.is_file():
+        shutil.copy2(items, staging / ITEMS_FILE)
     if training.trained:
         (staging / "train").mkdir(parents=True, exist_ok=True)
         for name in ("metrics.jsonl", "eval.json", "summary.json"):
