@@ -99,3 +99,26 @@ def test_shots_group_tasks_and_the_strict_score_is_the_item_score() -> None:
     assert found == {
         "gsm8k": {"version": "3.0", "metric": "exact_match", "items": {"0": 0.0, "1": 1.0}}
     }
+
+
+def test_history_prints_the_card_columns_of_every_version() -> None:
+    from seedtree.retrain.release import Lineage, Release, score_table
+
+    def release(number: int, previous: str | None, scores: dict[str, list[float]]) -> Release:
+        lineage = Lineage.model_construct(
+            previous=previous, base_model="smollm2", metrics={"scores": scores}
+        )
+        return Release(number, "c" * 40, lineage)
+
+    known = [
+        release(1, None, {"facts": [0.5, 0.525], "branch MC accuracy": [0.2, 0.6]}),
+        release(2, "v1", {"facts": [0.525, 0.5]}),
+    ]
+    assert score_table(known) == [
+        "scores (%):",
+        "  version | branch MC accuracy | facts",
+        "  smollm2 | 20.0 | 50.0",
+        "  v1 | 60.0 | 52.5",
+        "  v2 | - | 50.0",
+    ]
+    assert score_table([release(1, None, {})]) == []

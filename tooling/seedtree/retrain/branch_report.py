@@ -23,16 +23,27 @@ def _pooled(leaves: Sequence[LeafBranch], field: str) -> tuple[float, float] | N
     return before, sum(s.after * s.items for s in found) / items
 
 
-def card_table(branch: Branch, previous: str, version: str) -> list[str]:
-    """Rows: the previous and the new version; columns: each benchmark and branch evaluation."""
-    columns: list[tuple[str, tuple[float, float]]] = [
-        (task, (s.before, s.after)) for task, s in sorted(branch.benchmarks.items())
-    ]
+def card_columns(branch: Branch | None) -> list[tuple[str, tuple[float, float]]]:
+    """Each benchmark and branch evaluation with its previous and new score (fractions)."""
+    if branch is None:
+        return []
+    columns = [(task, (s.before, s.after)) for task, s in sorted(branch.benchmarks.items())]
     leaves = list(branch.leaves.values())
     for name, field in (("branch MC accuracy", "accuracy"), ("branch judged grade", "grade")):
         pooled = _pooled(leaves, field)
         if pooled is not None:
             columns.append((name, pooled))
+    return columns
+
+
+def card_scores(branch: Branch | None) -> dict[str, list[float]]:
+    """The card's columns for the lineage: name -> [previous, new]."""
+    return {name: [round(a, 6), round(b, 6)] for name, (a, b) in card_columns(branch)}
+
+
+def card_table(branch: Branch, previous: str, version: str) -> list[str]:
+    """Rows: the previous and the new version; columns: each benchmark and branch evaluation."""
+    columns = card_columns(branch)
     if not columns:
         return []
     header = ["model", *(str(mdsafe.text(name)) for name, _ in columns)]

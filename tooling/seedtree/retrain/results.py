@@ -122,6 +122,8 @@ class Metrics(_Result):
     train_steps: int
     benchmarks: dict[str, JsonValue]
     seconds: dict[str, float | None]
+    # the report's model-card columns (benchmarks, branch evaluations): name -> [previous, new]
+    scores: dict[str, list[float]] = {}
 
 
 class Upload(_Result):

@@ -25,6 +25,7 @@ from seedtree.generate.run import estimate, generate_leaves
 from seedtree.project import Project
 from seedtree.retrain import branch_steps
 from seedtree.retrain.answers import Seeds, faithfulness_judge, side_by_side
+from seedtree.retrain.branch_report import card_scores
 from seedtree.retrain.card import write_card
 from seedtree.retrain.chat import chat_settings
 from seedtree.retrain.evidence import Evaluation, LeafAnswers, paired_leaves
@@ -475,6 +476,7 @@ def _metrics(run: Run, outcome: Outcome) -> Metrics:
         train_steps=outcome.training.steps,
         benchmarks=evaluation.benchmarks,
         seconds={s: run.journal.seconds(s) for s in run.journal.steps},
+        scores=card_scores(evaluation.branch),
     )
 
 
