@@ -61,3 +61,11 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "folder":
         return str(tmp_path / "artifact-store")
     return str(request.getfixturevalue("s3_store_url"))
+
+
+@pytest.fixture
+def offline_harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """lm-evaluation-harness importable, its Hugging Face caches inside the test's folder."""
+    pytest.importorskip("lm_eval")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf" / "datasets"))

@@ -290,6 +290,33 @@ class RetrainConfig(_Section):
     """
     quiet: bool = False
     """No progress bars (CI logs)."""
+    mcq_per_leaf: int = Field(default=0, ge=0)
+    """Branch evaluation: multiple-choice questions the teacher writes from each changed
+    knowledge leaf's document chunks, at most (held out, kept with the version's data, written
+    again only when the leaf changes); 0: only the seed Q&A serve as multiple-choice items
+    """
+    judge_questions: int | None = Field(default=0, ge=0)
+    """Branch evaluation: seed questions per leaf that both models answer and the teacher judges
+    (pairwise, order swapped, and graded against the seed answer); None: all; 0: none (both cost
+    teacher calls, so they are on where seedtree.yaml asks for them)
+    """
+    max_accuracy_drop: float | None = Field(default=None, ge=0.0)
+    """Gate: an earlier leaf is forgotten when its multiple-choice accuracy falls by more than
+    this many points (0.10: 10 points) even at the interval's upper bound; None: not checked
+    """
+    max_grade_drop: float | None = Field(default=None, ge=0.0)
+    """Gate: an earlier leaf is forgotten when the judge's mean grade of its answers (0 to 1)
+    falls by more than this even at the interval's upper bound; None: not checked
+    """
+    min_leaf_gain: float | None = None
+    """Gate: a changed leaf did not learn when none of its own evaluations (multiple-choice
+    accuracy, judged grade, pairwise wins minus losses) rose by more than this; None: not checked
+    """
+    max_benchmark_drop: float | None = Field(default=None, ge=0.0)
+    """Gate: a general benchmark is lost when its score falls by more than this many points
+    (0.02: 2 points) even at the interval's upper bound; both models run the same items; None:
+    not checked
+    """
 
     @field_validator("benchmarks")
     @classmethod

@@ -56,7 +56,7 @@ def rouge_l_recall(answer: str, reference: str) -> float:
     return float(LCSseq.similarity(tokens(answer), ref)) / len(ref)
 
 
-def _answers(
+def model_answers(
     loaded: EvalModel, questions: Sequence[str], max_tokens: int, decoding: ChatConfig
 ) -> list[str]:
     system = loaded.renderer.system_prompt or ""
@@ -85,8 +85,8 @@ def side_by_side(
     questions = [q for pairs in asked.values() for q, _ in pairs]
     if not questions:
         return {}
-    old = iter(_answers(before, questions, max_tokens, decoding))
-    new = iter(_answers(after, questions, max_tokens, decoding))
+    old = iter(model_answers(before, questions, max_tokens, decoding))
+    new = iter(model_answers(after, questions, max_tokens, decoding))
     out = {}
     for leaf, pairs in asked.items():
         answers = [(q, a, next(old), next(new)) for q, a in pairs]

@@ -17,6 +17,7 @@ import importlib.util
 import json
 import numbers
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,7 +38,8 @@ TASK_FILE_SUFFIXES = (".yaml", ".yml")
 
 
 def task_specs(benchmarks: Sequence[str], repo_root: Path) -> list[str]:
-    """Harness task names as given; task files as absolute paths (ValueError if missing)."""
+    """Harness task names as given (``name@shots`` sets the few-shot count); task files as
+    absolute paths (ValueError if missing)."""
     specs = []
     for item in benchmarks:
         if not item.endswith(TASK_FILE_SUFFIXES):
@@ -62,8 +64,11 @@ def _numbers(results: dict[str, Any]) -> dict[str, dict[str, float]]:
     }
 
 
-def run_benchmarks(model: Path, settings: RetrainConfig, repo_root: Path) -> dict[str, Any]:
-    """Per task, the harness's numeric figures for ``model``; or why there are none."""
+def run_benchmarks(
+    model: Path, settings: RetrainConfig, repo_root: Path, items: Path | None = None
+) -> dict[str, Any]:
+    """Per task, the harness's numeric figures for ``model``; or why there are none. With
+    ``items``, each task's primary metric per item is written there too (:func:`per_item`)."""
     if not settings.benchmarks:
         return {"skipped": "retrain.benchmarks is empty"}
     if importlib.util.find_spec("lm_eval") is None:
@@ -72,9 +77,19 @@ def run_benchmarks(model: Path, settings: RetrainConfig, repo_root: Path) -> dic
         tasks = task_specs(settings.benchmarks, repo_root)
     except ValueError as exc:
         return {"failed": str(exc)}
-    request = {"model": str(model), "tasks": tasks, "limit": settings.benchmark_limit}
+    request = {
+        "model": str(model),
+        "tasks": tasks,
+        "limit": settings.benchmark_limit,
+        "items": items is not None,
+    }
     with tempfile.TemporaryDirectory(prefix="seedtree-benchmarks-") as tmp:
-        return _in_child(Path(tmp), request, repo_root)
+        found = _in_child(Path(tmp), request, repo_root)
+        written = Path(tmp) / "results.json.items.json"
+        if items is not None and written.is_file():
+            items.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(written, items)
+        return found
 
 
 def _in_child(tmp: Path, request: dict[str, Any], repo_root: Path) -> dict[str, Any]:
@@ -109,15 +124,60 @@ def child(request_path: str) -> None:
     from lm_eval.tasks import TaskManager
 
     request = json.loads(Path(request_path).read_text(encoding="utf-8"))
-    output = lm_eval.simple_evaluate(
-        model="hf",
-        model_args=f"pretrained={request['model']}",
-        tasks=list(request["tasks"]),
-        limit=request["limit"],
-        task_manager=TaskManager(),
-        device="cuda" if _has_gpu() else "cpu",
-    )
-    write_json(Path(request["out"]), _numbers(dict((output or {}).get("results", {}))))
+    merged: dict[str, dict[str, Any]] = {"results": {}, "samples": {}, "versions": {}}
+    for shots, tasks in by_shots(request["tasks"]).items():
+        output = lm_eval.simple_evaluate(
+            model="hf",
+            model_args=f"pretrained={request['model']}",
+            tasks=tasks,
+            num_fewshot=shots,
+            limit=request["limit"],
+            task_manager=TaskManager(),
+            device="cuda" if _has_gpu() else "cpu",
+            log_samples=bool(request.get("items")),
+        )
+        for key in merged:
+            merged[key].update(dict((output or {}).get(key) or {}))
+    write_json(Path(request["out"]), _numbers(merged["results"]))
+    if request.get("items"):
+        write_json(Path(request["out"] + ".items.json"), per_item(merged))
+
+
+def by_shots(specs: Sequence[str]) -> dict[int | None, list[str]]:
+    """Tasks grouped by their few-shot count (``arc_challenge@25``; None: the task's own)."""
+    groups: dict[int | None, list[str]] = {}
+    for spec in specs:
+        name, _, shots = spec.rpartition("@") if "@" in spec else (spec, "", "")
+        groups.setdefault(int(shots) if shots.isdigit() else None, []).append(name or spec)
+    return groups
+
+
+PRIMARY = ("acc", "exact_match", "acc_norm", "f1", "mc2")
+FILTERS = ("strict-match", "none")  # GSM8K's strict score first, as the LAB model card reports
+
+
+def _rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One filter's rows: the preferred one when a task reports several (GSM8K)."""
+    seen = [str(row.get("filter", "none")) for row in rows]
+    chosen = next((f for f in FILTERS if f in seen), seen[0] if seen else "none")
+    return [row for row, f in zip(rows, seen, strict=True) if f == chosen]
+
+
+def per_item(output: dict[str, Any]) -> dict[str, Any]:
+    """Per task: its version, its primary metric, and that metric per item (by document id)."""
+    out: dict[str, Any] = {}
+    for task, all_rows in dict(output.get("samples") or {}).items():
+        rows = _rows(all_rows)
+        first = rows[0] if rows else {}
+        metric = next((m for m in PRIMARY if isinstance(first.get(m), (int, float))), None)
+        if metric is None:
+            continue
+        out[str(task)] = {
+            "version": str(dict(output.get("versions") or {}).get(task, "")),
+            "metric": metric,
+            "items": {str(row["doc_id"]): float(row[metric]) for row in rows},
+        }
+    return out
 
 
 def _has_gpu() -> bool:

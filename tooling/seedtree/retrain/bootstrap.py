@@ -25,14 +25,21 @@ def _generator(seed: int, key: str) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(digest[:8], "big"))
 
 
+def _resampled(
+    before: Sequence[float], after: Sequence[float], resamples: int, seed: int, key: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Both score arrays and ``resamples`` rows of item indices drawn with replacement."""
+    b, a = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
+    if b.shape != a.shape or b.ndim != 1 or not len(b):
+        raise ValueError(f"{key}: paired scores need the same non-zero number of items")
+    return b, a, _generator(seed, key).integers(0, len(b), size=(resamples, len(b)))
+
+
 def relative_changes(
     before: Sequence[float], after: Sequence[float], *, resamples: int, seed: int, key: str
 ) -> np.ndarray:
     """``mean(after) / mean(before) - 1`` of ``resamples`` paired resamples of the items."""
-    b, a = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
-    if b.shape != a.shape or b.ndim != 1 or not len(b):
-        raise ValueError(f"{key}: paired scores need the same non-zero number of items")
-    picks = _generator(seed, key).integers(0, len(b), size=(resamples, len(b)))
+    b, a, picks = _resampled(before, after, resamples, seed, key)
     before_means = b[picks].mean(axis=1)
     safe = np.where(before_means > 0, before_means, 1.0)
     changes: np.ndarray = np.where(before_means > 0, a[picks].mean(axis=1) / safe - 1.0, 0.0)
@@ -81,3 +88,19 @@ def mean_drop(
     ]
     point = -float(np.mean([point_change(b, a) for b, a in pairs.values()]))
     return interval(point, -np.mean(draws, axis=0), confidence)
+
+
+def paired_difference(
+    before: Sequence[float],
+    after: Sequence[float],
+    *,
+    key: str,
+    resamples: int = RESAMPLES,
+    confidence: float = CONFIDENCE,
+    seed: int = 0,
+) -> Interval:
+    """``mean(after) - mean(before)`` with its paired interval: for scores that are already
+    fractions (an accuracy, a grade from 0 to 1), where a change is in points, not relative."""
+    b, a, picks = _resampled(before, after, resamples, seed, key)
+    draws: np.ndarray = (a - b)[picks].mean(axis=1)
+    return interval(float(np.mean(a - b)), draws, confidence)

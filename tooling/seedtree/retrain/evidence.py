@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from seedtree.retrain.branch_results import Branch
 
 HELDOUT, SEEDS, BOTH = "heldout", "seeds", "both"
 
@@ -118,6 +120,9 @@ class Evaluation(_Frozen):
     answers: dict[str, LeafAnswers] = {}
     answer_seconds: float = 0.0
     benchmarks: dict[str, Any] = {}
+    # multiple choice, judged answers, benchmarks paired (None: a journal of an earlier version,
+    # which is then written back as it was read)
+    branch: Branch | None = Field(default=None, exclude_if=lambda value: value is None)
 
     def means(self, which: str) -> dict[str, float]:
         """Per leaf, the mean item loss of the previous (``before``) or new (``after``) model."""

@@ -16,6 +16,9 @@ differ only in which samples were replayed; a threshold on a point estimate then
 versions and passes bad ones at random. The interval says how much of a change the items
 support, so the threshold can stay at the value that matters (5% forgetting).
 
+The branch evaluation (multiple-choice accuracy, judged answers, general benchmarks) adds the
+criteria of :mod:`seedtree.retrain.branch_gate`, each with its own threshold.
+
 A version that trained nothing (only deletions or renames) has nothing to learn; its forgetting
 is still checked.
 """
@@ -27,6 +30,7 @@ from typing import Any
 
 from seedtree.config import RetrainConfig
 from seedtree.retrain.bootstrap import mean_drop, paired_change
+from seedtree.retrain.branch_gate import branch_reasons
 from seedtree.retrain.evidence import BOTH, Evaluation, LeafItems
 from seedtree.versions.lineage import GateDecision, Interval, LeafChange
 
@@ -60,6 +64,7 @@ def decide(evaluation: Evaluation, trained: Sequence[str], settings: RetrainConf
     earlier = sorted(set(changes) - set(trained))
     reasons = _learning_reasons(trained, learning, changes, settings.min_learning)
     reasons += _forgetting_reasons(earlier, changes, settings)
+    reasons += branch_reasons(evaluation.branch, trained, settings)
     return GateDecision(
         passed=not reasons,
         reasons=tuple(reasons),

@@ -22,6 +22,7 @@ from typing import Any
 from seedtree import termsafe
 from seedtree.atomic import write_text
 from seedtree.preview import mdsafe
+from seedtree.retrain.branch_report import branch_section, merged_lines
 from seedtree.retrain.evidence import BOTH, HELDOUT, SEEDS, Evaluation
 from seedtree.retrain.results import Generation, Prepared, Training
 from seedtree.retrain.state import Plan
@@ -353,6 +354,10 @@ def _plots(data: ReportInput, out_dir: Path) -> dict[str, str]:
     return plots
 
 
+def _previous(data: ReportInput) -> str:
+    return data.plan.previous or f"base ({data.plan.base_model})"
+
+
 def write_report(data: ReportInput, out_dir: Path) -> Path:
     """Write report.md, summary.md and the plots into ``out_dir``; return report.md's path."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -364,6 +369,7 @@ def write_report(data: ReportInput, out_dir: Path) -> Path:
         _funnel_section(data),
         _training_section(data, plots),
         _loss_section(data, plots),
+        branch_section(data.evaluation.branch, _previous(data), data.version),
         _answers_section(data),
         _matrix_section(data, plots),
         _gate_section(data),
@@ -378,6 +384,7 @@ def write_report(data: ReportInput, out_dir: Path) -> Path:
         decision_line(data),
         "",
         *headline(data),
+        *merged_lines(data.evaluation.branch, list(data.plan.generate)),
     ]
     write_text(out_dir / "summary.md", "\n".join(summary) + "\n")
     return report.resolve()

@@ -65,6 +65,14 @@ class Prepared(_Result):
     replay_leaves: tuple[str, ...] = ()
 
 
+class Questions(_Result):
+    """The questions step's result: teacher-written multiple-choice items per knowledge leaf
+    (held out, in ``prepared/evaluation``), and the teacher calls it made (0: all cached)."""
+
+    items: dict[str, int] = {}
+    teacher_calls: int = 0
+
+
 class Training(_Result):
     """The train step's result (``trained`` false: no new data, the start model is final)."""
 
@@ -114,6 +122,8 @@ class Metrics(_Result):
     train_steps: int
     benchmarks: dict[str, JsonValue]
     seconds: dict[str, float | None]
+    # the report's model-card columns (benchmarks, branch evaluations): name -> [previous, new]
+    scores: dict[str, list[float]] = {}
 
 
 class Upload(_Result):

@@ -31,7 +31,7 @@ from seedtree.errors import EXIT_FINDINGS, EXIT_OK
 from seedtree.git import head_commit
 from seedtree.home import RepoHome
 from seedtree.project import Project
-from seedtree.retrain import steps
+from seedtree.retrain import branch_steps, steps
 from seedtree.retrain.doctor import require_ready
 from seedtree.retrain.journal import Journal, exclusive
 from seedtree.retrain.leftovers import restore_tags
@@ -140,8 +140,9 @@ def run_steps(run: Run) -> int:
     run.say(_plan_headline(plan))
     generation = steps.generate(run)
     prepared = steps.prepare(run, generation)
+    questions = branch_steps.questions(run, generation)
     training = steps.train(run, prepared)
-    evaluation = steps.evaluate(run, training)
+    evaluation = steps.evaluate(run, training, questions)
     gate = steps.gate(run, evaluation)
     outcome = Outcome(generation, prepared, training, evaluation, gate)
     report = steps.report(run, outcome)

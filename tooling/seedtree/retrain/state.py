@@ -20,7 +20,7 @@ from seedtree.errors import UsageError
 from seedtree.project import Project
 from seedtree.retrain.journal import Journal
 from seedtree.retrain.results import GateRecord, Metrics
-from seedtree.teacher import Teacher
+from seedtree.teacher import Teacher, create_teacher
 from seedtree.termsafe import lines
 from seedtree.train.recipe import Recipe
 from seedtree.versions.lineage import Lineage, Override, now
@@ -99,6 +99,12 @@ class Run:
 
     def say(self, text: str) -> None:
         print(lines(text), flush=True)  # it names leaves
+
+    def teacher(self) -> Teacher:
+        """The configured teacher (or the factory's, in tests); the caller closes it."""
+        if self.teacher_factory is not None:
+            return self.teacher_factory(self.project.config)
+        return create_teacher(self.project.config.teacher)
 
 
 def override_record(run: Run) -> Override | None:

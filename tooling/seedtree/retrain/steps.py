@@ -24,11 +24,13 @@ from seedtree.generate.prompts import Prompts
 from seedtree.generate.run import estimate, generate_leaves
 from seedtree.home import RepoHome
 from seedtree.project import Project
+from seedtree.retrain import branch_steps
 from seedtree.retrain.answers import Seeds, faithfulness_judge, side_by_side
-from seedtree.retrain.benchmarks import run_benchmarks
+from seedtree.retrain.branch_report import card_scores
 from seedtree.retrain.card import write_card
 from seedtree.retrain.evidence import Evaluation, LeafAnswers, paired_leaves
 from seedtree.retrain.gate import decide
+from seedtree.retrain.general import ITEMS_FILE, General, general_change
 from seedtree.retrain.leftovers import check_reused
 from seedtree.retrain.report import ReportInput, write_report
 from seedtree.retrain.results import (
@@ -37,6 +39,7 @@ from seedtree.retrain.results import (
     Metrics,
     Outcome,
     Prepared,
+    Questions,
     Tagged,
     Training,
     Upload,
@@ -51,7 +54,7 @@ from seedtree.retrain.state import (
 )
 from seedtree.samples import Sample
 from seedtree.taxonomy.leaves import QNA, Leaf, load_leaf
-from seedtree.teacher import Teacher, create_teacher
+from seedtree.teacher import Teacher
 from seedtree.train.data import load_samples, read_heldout, read_jsonl
 from seedtree.train.evaluate import EvalModel, ItemLosses, load_for_eval, score_items
 from seedtree.train.replay import ReplayBuffer
@@ -72,10 +75,7 @@ def _load_leaf(project: Project, leaf_id: str) -> Leaf:
 
 
 def _teacher(run: Run) -> Teacher:
-    if run.teacher_factory is not None:
-        return run.teacher_factory(run.project.config)
-
-    return create_teacher(run.project.config.teacher)
+    return run.teacher()
 
 
 def _generate(run: Run) -> Generation:
@@ -151,14 +151,15 @@ def _link(source: Path, target: Path) -> None:
 def _carry_over(run: Run, previous: Path, tmp: Path) -> None:
     """Previous data and held-out samples: unchanged (and skipped) leaves kept, renamed moved."""
     plan = run.plan
-    for kind in ("data", "heldout"):
+    for kind in ("data", "heldout", branch_steps.EVALUATION):
         for leaf in plan.carried:
             if leaf not in plan.renamed.values():
                 _link(_data_file(previous / kind, leaf), _data_file(tmp / kind, leaf))
+        rename = branch_steps.rename_items if kind == branch_steps.EVALUATION else _copy_renamed
         for old, new in plan.renamed.items():
             source = _data_file(previous / kind, old)
             if source.is_file():
-                _copy_renamed(source, _data_file(tmp / kind, new), new)
+                rename(source, _data_file(tmp / kind, new), new)
 
 
 def _replay(run: Run, previous: Path | None, tmp: Path) -> list[str]:
@@ -324,11 +325,14 @@ def _load(run: Run, model: Path) -> EvalModel:
     )
 
 
+def _budget(run: Run) -> int:
+    return max(run.recipe.token_budget, run.recipe.max_seq_len)
+
+
 def _items(
     run: Run, loaded: EvalModel, heldout: Mapping[str, list[Sample]], seeds: Seeds
 ) -> ItemLosses:
-    recipe = run.recipe
-    return score_items(loaded, heldout, seeds, max(recipe.token_budget, recipe.max_seq_len))
+    return score_items(loaded, heldout, seeds, _budget(run))
 
 
 def _knowledge_contexts(run: Run, changed: Sequence[str]) -> dict[str, list[str]]:
@@ -360,7 +364,17 @@ def _side_by_side(
         teacher.close()
 
 
-def _evaluate(run: Run, training: Training) -> Evaluation:
+def _general(run: Run, training: Training) -> General:
+    """General benchmarks of the new model, paired per item with the previous model's."""
+    previous = run.plan.previous
+    home = RepoHome.of(run.project.repo_root)
+    recorded = home.version(previous) / ITEMS_FILE if previous else None
+    models = (Path(run.plan.start_model), Path(training.final_model))
+    settings, root = run.project.config.retrain, run.project.repo_root
+    return general_change(models, recorded, settings, root, run.work / "benchmarks")
+
+
+def _evaluate(run: Run, training: Training, questions: Questions) -> Evaluation:
     heldout = _heldout(run)
     seeds = taxonomy_seeds(run.project.taxonomy_root, list(run.plan.leaves))
     previous = _load(run, Path(run.plan.start_model))
@@ -371,25 +385,30 @@ def _evaluate(run: Run, training: Training) -> Evaluation:
     started = time.monotonic()
     answers = _side_by_side(run, previous, current, seeds) if changed else {}
     seconds = round(time.monotonic() - started, 3)
-    bench = run_benchmarks(
-        Path(training.final_model), run.project.config.retrain, run.project.repo_root
-    )
+    run.say(f"[evaluate] branch: {sum(questions.items.values())} teacher-written items, seeds")
+    measured = branch_steps.branch(run, previous, current, _budget(run))
+    general = _general(run, training)
+    bench = general.figures
     if "skipped" in bench:
         run.say(f"[evaluate] {bench['skipped']}")
+    measured = measured.model_copy(
+        update={"benchmarks": general.changes, "notes": (*measured.notes, *general.notes)}
+    )
     return Evaluation(
         leaves=paired_leaves(before, after),
         answers=answers,
         answer_seconds=seconds,
         benchmarks=bench,
+        branch=measured,
     )
 
 
-def evaluate(run: Run, training: Training) -> Evaluation:
+def evaluate(run: Run, training: Training, questions: Questions) -> Evaluation:
     """The start model and the trained one, side by side on every leaf the version knows."""
 
     def work() -> Evaluation:
         run.say("[evaluate] held-out and seed losses of the previous and the new model")
-        return _evaluate(run, training)
+        return _evaluate(run, training, questions)
 
     return step(run.journal, "evaluate", work, Evaluation)
 
@@ -455,14 +474,18 @@ def _metrics(run: Run, outcome: Outcome) -> Metrics:
         train_steps=outcome.training.steps,
         benchmarks=evaluation.benchmarks,
         seconds={s: run.journal.seconds(s) for s in run.journal.steps},
+        scores=card_scores(evaluation.branch),
     )
 
 
 def _fill_artifacts(run: Run, training: Training, staging: Path) -> None:
     link_tree(Path(training.final_model), staging / "model")
-    for name in ("data", "replay", "heldout"):
+    for name in ("data", "replay", "heldout", branch_steps.EVALUATION):
         link_tree(run.work / "prepared" / name, staging / name)
     link_tree(run.work / "report", staging)
+    items = run.work / "benchmarks" / ITEMS_FILE
+    if items.is_file():
+        shutil.copy2(items, staging / ITEMS_FILE)
     if training.trained:
         (staging / "train").mkdir(parents=True, exist_ok=True)
         for name in ("metrics.jsonl", "eval.json", "summary.json"):

@@ -57,6 +57,23 @@ def _change_lines(found: Changes) -> list[str]:
     return lines or ["(no leaf changed)"]
 
 
+def score_table(known: list[Release]) -> list[str]:
+    """The report's model-card columns for every version (``metrics.scores``), oldest first;
+    a version's previous scores give the row of what it started from when that is no version."""
+    scored = [(r, r.lineage.metrics.get("scores") or {}) for r in known]
+    names = sorted({name for _, scores in scored for name in scores})
+    if not names:
+        return []
+    lines = ["scores (%):", "  " + " | ".join(["version", *names])]
+    for release, scores in scored:
+        if release.lineage.previous is None and scores:
+            row = [f"{scores[n][0] * 100:.1f}" if n in scores else "-" for n in names]
+            lines.append("  " + " | ".join([release.lineage.base_model, *row]))
+        row = [f"{scores[n][1] * 100:.1f}" if n in scores else "-" for n in names]
+        lines.append("  " + " | ".join([release.version, *row]))
+    return lines
+
+
 def print_history(repo_root: Path, as_json: bool = False) -> int:
     """Print every version, newest first, with what changed since the one it came from."""
     known = releases(repo_root)
@@ -85,6 +102,8 @@ def print_history(repo_root: Path, as_json: bool = False) -> int:
         print(f"    from {lineage.previous or lineage.base_model}; {_gate_line(lineage)}")
         for line in _change_lines(found):  # they name leaves
             print(f"    {termsafe.text(line)}")
+    for line in score_table(known):  # benchmark task names come from the configuration
+        print(termsafe.text(line))
     for move in pointer_moves(repo_root):
         said = f"{move.action} to {move.version} by {move.who} at {move.at}: {move.why}"
         print(termsafe.text(said))

@@ -47,6 +47,21 @@ class Interval(BaseModel):
         verb = "fell" if self.value < 0 else "rose"
         return f"{verb} by {abs(self.value):.1%} ({self.text()})"
 
+    def points_text(self) -> str:
+        """A change of a fraction in points: ``+12.5 [−2.0, +25.0] points``."""
+        return f"{_points(self.value)} [{_points(self.low)}, {_points(self.high)}] points"
+
+    def points_words(self) -> str:
+        """``rose by 12.5 points (+12.5 [−2.0, +25.0] points)``; signs and words agree."""
+        if f"{abs(self.value) * 100:.1f}" == "0.0":
+            return f"did not change ({self.points_text()})"
+        verb = "fell" if self.value < 0 else "rose"
+        return f"{verb} by {abs(self.value) * 100:.1f} points ({self.points_text()})"
+
+
+def _points(value: float) -> str:
+    return f"{value * 100:+.1f}".replace("-", "\u2212")
+
 
 def _percent(value: float) -> str:
     return f"{value:+.1%}".replace("-", "\u2212")

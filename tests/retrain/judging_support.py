@@ -1,0 +1,15 @@
+"""A judge that always prefers the first answer shown (as small models tend to)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from seedtree.generate.store import AnswerStore
+from seedtree.retrain.teacher_calls import CachedTeacher
+
+
+def first_position_judge(store: Path) -> Callable[[], CachedTeacher]:
+    from retrain.test_judging import JudgeTeacher, _first_always
+
+    return lambda: CachedTeacher(JudgeTeacher(_first_always), AnswerStore(store))
