@@ -8,7 +8,8 @@ import pytest
 from pydantic import BaseModel
 
 from helpers import PROJECT_ROOT
-from seedtree.config import Config, load_config, reference_markdown
+from seedtree.config import Config, load_config
+from seedtree.configref import reference_markdown
 from seedtree.errors import ConfigError
 
 PAGE = PROJECT_ROOT / "docs" / "configuration.md"
@@ -16,7 +17,7 @@ PAGE = PROJECT_ROOT / "docs" / "configuration.md"
 
 def test_the_reference_page_matches_the_models() -> None:
     assert PAGE.read_text(encoding="utf-8") == reference_markdown(), (
-        "docs/configuration.md is out of date: python -m seedtree.config > docs/configuration.md"
+        "docs/configuration.md is out of date: python -m seedtree.configref > docs/configuration.md"
     )
 
 
