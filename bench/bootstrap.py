@@ -2,7 +2,7 @@
 
 A release with ``--leaves`` leaves of ``--items`` items each (held-out samples plus seeds), 4,000
 resamples per leaf (the gate's default): the vectorised bootstrap of
-``seedtree.retrain.bootstrap`` against the same resampling written as a Python loop (the
+``seedtree.evaluation.bootstrap`` against the same resampling written as a Python loop (the
 baseline), on the same synthetic losses in the same run.
 
 Run: ``.venv/bin/python bench/bootstrap.py [--leaves 10] [--items 17]``. Ends with ``RESULT``
@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from seedtree.retrain.bootstrap import RESAMPLES, paired_change
+from seedtree.evaluation.bootstrap import RESAMPLES, paired_change
 
 TARGET_MS = 100.0
 

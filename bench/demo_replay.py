@@ -21,10 +21,10 @@ import statistics
 import tempfile
 from pathlib import Path
 
+from seedtree.evaluation.answers import Seeds
+from seedtree.evaluation.evidence import BOTH, paired_leaves
 from seedtree.home import RepoHome
 from seedtree.project import open_project
-from seedtree.retrain.answers import Seeds
-from seedtree.retrain.evidence import BOTH, paired_leaves
 from seedtree.retrain.gate import leaf_change
 from seedtree.train.data import load_samples
 from seedtree.train.evaluate import ItemLosses, load_for_eval, score_items

@@ -20,11 +20,11 @@ import time
 from pathlib import Path
 
 from seedtree.config import Config, TeacherConfig
+from seedtree.evaluation.branch import BranchItems, Models, evaluate_branch
+from seedtree.evaluation.teacher_calls import CachedTeacher
 from seedtree.generate.prompts import Prompts
 from seedtree.generate.store import AnswerStore
 from seedtree.models import resolve_model
-from seedtree.retrain.branch import BranchItems, Models, evaluate_branch
-from seedtree.retrain.teacher_calls import CachedTeacher
 from seedtree.taxonomy.leaves import load_leaf
 from seedtree.teacher import create_teacher
 from seedtree.train.evaluate import load_for_eval, score_items

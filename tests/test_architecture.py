@@ -16,6 +16,7 @@ from helpers import PROJECT_ROOT
 
 PACKAGE = PROJECT_ROOT / "tooling" / "seedtree"
 STAGES = {"taxonomy", "validate", "teacher", "generate", "preview", "train", "retrain", "authoring"}
+STAGES |= {"versions", "evaluation", "adopt"}
 
 
 def _shape() -> ModuleType:

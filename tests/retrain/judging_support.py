@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from seedtree.evaluation.teacher_calls import CachedTeacher
 from seedtree.generate.store import AnswerStore
-from seedtree.retrain.teacher_calls import CachedTeacher
 
 
 def first_position_judge(store: Path) -> Callable[[], CachedTeacher]:

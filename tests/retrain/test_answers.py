@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from seedtree.config import ChatConfig
-from seedtree.retrain.answers import rouge_l_recall, side_by_side
+from seedtree.evaluation.answers import rouge_l_recall, side_by_side
 from seedtree.train.evaluate import load_for_eval
 
 

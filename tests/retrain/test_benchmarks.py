@@ -11,9 +11,9 @@ import yaml
 from retrain.scripted import ScriptedTeacher
 from retrain.support import commit
 from seedtree.config import RetrainConfig
+from seedtree.evaluation.benchmarks import run_benchmarks, task_specs
 from seedtree.home import RepoHome
 from seedtree.project import open_project
-from seedtree.retrain.benchmarks import run_benchmarks, task_specs
 from seedtree.retrain.run import retrain
 from seedtree.retrain.state import Options
 from seedtree.versions.tags import current_release

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from seedtree.retrain.bootstrap import mean_drop, paired_change
+from seedtree.evaluation.bootstrap import mean_drop, paired_change
 from seedtree.versions.lineage import Interval
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from seedtree.config import RetrainConfig
-from seedtree.retrain.bootstrap import paired_difference
+from seedtree.evaluation.bootstrap import paired_difference
+from seedtree.evaluation.branch_results import Branch, LeafBranch, Scored, duel, scored
 from seedtree.retrain.branch_gate import branch_reasons
-from seedtree.retrain.branch_results import Branch, LeafBranch, Scored, duel, scored
 
 SETTINGS = RetrainConfig(
     max_accuracy_drop=0.10, max_grade_drop=0.10, min_leaf_gain=0.0, max_benchmark_drop=0.02
@@ -86,7 +86,7 @@ def test_the_report_shows_the_card_table_per_leaf_rows_and_plain_words() -> None
 
 
 def test_shots_group_tasks_and_the_strict_score_is_the_item_score() -> None:
-    from seedtree.retrain.benchmarks import by_shots, per_item
+    from seedtree.evaluation.benchmarks import by_shots, per_item
 
     specs = ["mmlu@5", "arc_challenge@25", "winogrande@5", "/abs/task.yaml"]
     assert by_shots(specs) == {5: ["mmlu", "winogrande"], 25: ["arc_challenge"], None: specs[3:]}

@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 
 from seedtree.errors import UsageError
-from seedtree.retrain.choices import (
+from seedtree.evaluation.choices import (
     Choice,
     read_choices,
     score_choices,
     seed_choices,
     write_choices,
 )
-from seedtree.retrain.mcq import parse_mcqs
+from seedtree.evaluation.mcq import parse_mcqs
 from seedtree.samples import Sample
 from seedtree.train.evaluate import load_for_eval
 from seedtree.train.packing import collate, token_losses
@@ -145,8 +145,8 @@ def test_branch_evaluation_of_one_model_against_itself_shows_no_change(
 ) -> None:
     from retrain.judging_support import first_position_judge
     from seedtree.config import Config
+    from seedtree.evaluation.branch import BranchItems, Models, evaluate_branch
     from seedtree.generate.prompts import Prompts
-    from seedtree.retrain.branch import BranchItems, Models, evaluate_branch
 
     loaded = load_for_eval(tiny_model_dir, template="chat", system_prompt="Be brief.")
     leaf = "knowledge/tides"

@@ -7,7 +7,7 @@ import re
 import numpy as np
 
 from seedtree.config import RetrainConfig
-from seedtree.retrain.evidence import Evaluation, LeafItems, PairedItems
+from seedtree.evaluation.evidence import Evaluation, LeafItems, PairedItems
 from seedtree.retrain.gate import decide
 
 SETTINGS = RetrainConfig(min_learning=0.05, max_forgetting=0.05)

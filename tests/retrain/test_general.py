@@ -12,9 +12,9 @@ import yaml
 
 from helpers import PROJECT_ROOT
 from seedtree.config import RetrainConfig
+from seedtree.evaluation.branch_results import Branch
+from seedtree.evaluation.general import ITEMS_FILE, general_change
 from seedtree.retrain.branch_gate import branch_reasons
-from seedtree.retrain.branch_results import Branch
-from seedtree.retrain.general import ITEMS_FILE, general_change
 
 DEMO_TASK = PROJECT_ROOT / "demo" / "benchmarks" / "general_facts.yaml"
 TASK = "seedtree_general_facts"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from seedtree.evaluation.judging import LOSS, TIE, WIN, Answered, compare, expected_grade, grade
+from seedtree.evaluation.teacher_calls import CachedTeacher
 from seedtree.generate.prompts import Prompts
 from seedtree.generate.store import AnswerStore
-from seedtree.retrain.judging import LOSS, TIE, WIN, Answered, compare, expected_grade, grade
-from seedtree.retrain.teacher_calls import CachedTeacher
 from seedtree.teacher.base import (
     LabelScores,
     OnResult,
@@ -121,9 +121,9 @@ class WritingTeacher(JudgeTeacher):
 
 def test_teacher_items_are_judged_held_out_and_asked_once(tmp_path: Path) -> None:
     from seedtree.config import GenerateConfig
+    from seedtree.evaluation.choices import read_choices, write_choices
+    from seedtree.evaluation.mcq import LeafSource, write_mcqs
     from seedtree.generate.chunking import Chunk
-    from seedtree.retrain.choices import read_choices, write_choices
-    from seedtree.retrain.mcq import LeafSource, write_mcqs
 
     teacher = WritingTeacher(lambda _t, labels: {label: 1.0 / len(labels) for label in labels})
     teacher.rule = lambda _t, labels: {"yes": 0.9, "no": 0.1}

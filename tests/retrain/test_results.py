@@ -15,7 +15,7 @@ import pytest
 from pydantic import BaseModel
 
 from seedtree.errors import UsageError
-from seedtree.retrain.evidence import Evaluation
+from seedtree.evaluation.evidence import Evaluation
 from seedtree.retrain.journal import Journal
 from seedtree.retrain.report import ReportInput, write_report
 from seedtree.retrain.results import GateRecord, Generation, Prepared, Tagged, Training

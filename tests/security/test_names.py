@@ -20,9 +20,9 @@ from attacks import run_cli
 
 from helpers import PROJECT_ROOT, git
 from preview.mdrender import render
+from seedtree.evaluation.evidence import Evaluation
 from seedtree.project import open_project
 from seedtree.retrain.card import write_card
-from seedtree.retrain.evidence import Evaluation
 from seedtree.retrain.plan import make_plan
 from seedtree.retrain.report import ReportInput, write_report, write_skipped_note
 from seedtree.retrain.results import GateRecord, Generation, Prepared, Training

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from seedtree.config import RetrainConfig
-from seedtree.retrain.branch_results import Branch, Scored
+from seedtree.evaluation.branch_results import Branch, Scored
 
 
 def _dropped(scored: Scored | None, threshold: float | None) -> bool:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from seedtree.evaluation.branch_results import Branch, Duel, LeafBranch, Scored
 from seedtree.preview import mdsafe
-from seedtree.retrain.branch_results import Branch, Duel, LeafBranch, Scored
 
 
 def _pct(value: float) -> str:

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from seedtree.evaluation.branch import BranchItems, Models, evaluate_branch
+from seedtree.evaluation.branch_results import Branch
+from seedtree.evaluation.choices import item_id, read_choices, write_choices
+from seedtree.evaluation.mcq import LeafSource, write_mcqs
+from seedtree.evaluation.teacher_calls import CachedTeacher
 from seedtree.generate.chunking import token_counter
 from seedtree.generate.prompts import Prompts
 from seedtree.generate.run import leaf_chunks
 from seedtree.generate.store import AnswerStore
-from seedtree.retrain.branch import BranchItems, Models, evaluate_branch
-from seedtree.retrain.branch_results import Branch
-from seedtree.retrain.choices import item_id, read_choices, write_choices
-from seedtree.retrain.mcq import LeafSource, write_mcqs
 from seedtree.retrain.results import Generation, Questions
 from seedtree.retrain.state import Run, step
-from seedtree.retrain.teacher_calls import CachedTeacher
 from seedtree.taxonomy.leaves import QNA, Leaf, load_leaf
 from seedtree.teacher import Teacher
 from seedtree.train.data import read_jsonl

@@ -2,7 +2,7 @@
 
 Both models (the one training started from, and the new one) are scored on the same items of
 every leaf the new model should know: its held-out generated samples and its seed Q&A, one mean
-loss per answer token per item (see :mod:`seedtree.retrain.evidence`). A leaf's change is the
+loss per answer token per item (see :mod:`seedtree.evaluation.evidence`). A leaf's change is the
 relative change of its mean item loss, ``mean(after) / mean(before) - 1``, with a paired
 bootstrap interval (``retrain.confidence``, 90% by default) over both sets pooled:
 
@@ -29,9 +29,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from seedtree.config import RetrainConfig
-from seedtree.retrain.bootstrap import mean_drop, paired_change
+from seedtree.evaluation.bootstrap import mean_drop, paired_change
+from seedtree.evaluation.evidence import BOTH, Evaluation, LeafItems
 from seedtree.retrain.branch_gate import branch_reasons
-from seedtree.retrain.evidence import BOTH, Evaluation, LeafItems
 from seedtree.versions.lineage import GateDecision, Interval, LeafChange
 
 

@@ -21,9 +21,9 @@ from typing import Any
 
 from seedtree import termsafe
 from seedtree.atomic import write_text
+from seedtree.evaluation.evidence import BOTH, HELDOUT, SEEDS, Evaluation
 from seedtree.preview import mdsafe
 from seedtree.retrain.branch_report import branch_section, merged_lines
-from seedtree.retrain.evidence import BOTH, HELDOUT, SEEDS, Evaluation
 from seedtree.retrain.results import Generation, Prepared, Training
 from seedtree.retrain.state import Plan
 from seedtree.versions.lineage import GateDecision, LeafChange, Override

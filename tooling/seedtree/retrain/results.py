@@ -1,7 +1,7 @@
 """What the generate, prepare, train, gate, store and tag steps record in a run's journal.
 
 Each step's result is one frozen model, written with ``model_dump(mode="json")`` and read back
-with ``model_validate`` (the evaluate step's is :class:`seedtree.retrain.evidence.Evaluation`).
+with ``model_validate`` (the evaluate step's is :class:`seedtree.evaluation.evidence.Evaluation`).
 The JSON shape is the one earlier versions of seedtree recorded as plain dicts, so a journal
 they left behind (a killed run resumed after an upgrade) still loads.
 """
@@ -14,8 +14,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
+from seedtree.evaluation.evidence import Evaluation
 from seedtree.generate.run import GenerationReport
-from seedtree.retrain.evidence import Evaluation
 from seedtree.train.run import PhaseSummary
 from seedtree.versions.lineage import GateDecision, Override
 

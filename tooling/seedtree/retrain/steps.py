@@ -20,17 +20,17 @@ from pathlib import Path
 
 from seedtree.atomic import write_json
 from seedtree.errors import UsageError
+from seedtree.evaluation.answers import Seeds, faithfulness_judge, side_by_side
+from seedtree.evaluation.evidence import Evaluation, LeafAnswers, paired_leaves
+from seedtree.evaluation.general import ITEMS_FILE, General, general_change
 from seedtree.generate.prompts import Prompts
 from seedtree.generate.run import estimate, generate_leaves
 from seedtree.home import RepoHome
 from seedtree.project import Project
 from seedtree.retrain import branch_steps
-from seedtree.retrain.answers import Seeds, faithfulness_judge, side_by_side
 from seedtree.retrain.branch_report import card_scores
 from seedtree.retrain.card import write_card
-from seedtree.retrain.evidence import Evaluation, LeafAnswers, paired_leaves
 from seedtree.retrain.gate import decide
-from seedtree.retrain.general import ITEMS_FILE, General, general_change
 from seedtree.retrain.leftovers import check_reused
 from seedtree.retrain.report import ReportInput, write_report
 from seedtree.retrain.results import (

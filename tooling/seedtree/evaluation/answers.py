@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from rapidfuzz.distance import LCSseq
 
 from seedtree.config import ChatConfig
+from seedtree.evaluation.evidence import Answer, AnswerScores, LeafAnswers
 from seedtree.generate.dedup import tokens
 from seedtree.generate.prompts import Prompts
-from seedtree.retrain.evidence import Answer, AnswerScores, LeafAnswers
 from seedtree.teacher.base import Message, ScoreRequest, Teacher
 from seedtree.train.evaluate import EvalModel
 from seedtree.train.render import prompt_text

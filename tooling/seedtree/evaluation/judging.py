@@ -1,7 +1,7 @@
 """Judged answers: the teacher compares the previous and the new model's answers, and grades each.
 
 As InstructLab's MT-Bench-branch, on a leaf's seed questions, both models answering greedily with
-the release's chat template (:func:`seedtree.retrain.answers.model_answers`):
+the release's chat template (:func:`seedtree.evaluation.answers.model_answers`):
 
 - *pairwise*: the teacher is shown both answers and the seed's reference answer and asked which is
   better (``prompts/judge_compare.j2``), twice, once with each answer first. The new model wins a
@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from seedtree.evaluation.teacher_calls import CachedTeacher
 from seedtree.generate.prompts import Prompts
-from seedtree.retrain.teacher_calls import CachedTeacher
 from seedtree.teacher.base import LabelScores, Message, ScoreRequest
 
 COMPARE, GRADE = "judge_compare", "judge_grade"

@@ -5,7 +5,7 @@ Two sources of items, both held out (never trained on):
 - *seed*: each seed question with its own answer among up to three other seeds' answers of the
   same leaf as distractors (no teacher involved, so it holds where the teacher is small);
 - *teacher*: questions the teacher wrote from a knowledge leaf's document chunks
-  (:mod:`seedtree.retrain.mcq`), stored with the version's data.
+  (:mod:`seedtree.evaluation.mcq`), stored with the version's data.
 
 A model is scored as lm-evaluation-harness scores its multiple-choice tasks: the question is the
 user turn (rendered with the release's chat template), each option the assistant's answer, and the

@@ -2,7 +2,7 @@
 
 Every figure is a fraction (an accuracy, a grade from 0 to 1, a share of wins); its change is
 ``after - before`` in points, with a paired bootstrap interval over the same items
-(:func:`seedtree.retrain.bootstrap.paired_difference`).
+(:func:`seedtree.evaluation.bootstrap.paired_difference`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, ConfigDict
 
 from seedtree.config import RetrainConfig
-from seedtree.retrain.bootstrap import paired_difference
+from seedtree.evaluation.bootstrap import paired_difference
 from seedtree.versions.lineage import Interval
 
 ACCURACY, GRADE, DUEL = "accuracy", "grade", "wins"

@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from seedtree.config import GenerateConfig
+from seedtree.evaluation.choices import TEACHER, Choice, item_id, shuffled
+from seedtree.evaluation.teacher_calls import CachedTeacher
 from seedtree.generate.chunking import Chunk
 from seedtree.generate.dedup import Deduper
 from seedtree.generate.prompts import Prompts
-from seedtree.retrain.choices import TEACHER, Choice, item_id, shuffled
-from seedtree.retrain.teacher_calls import CachedTeacher
 from seedtree.teacher.base import Message, ScoreRequest, TeacherRequest
 
 TEMPLATE = "mcq"

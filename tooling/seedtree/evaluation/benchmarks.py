@@ -95,7 +95,7 @@ def run_benchmarks(
 def _in_child(tmp: Path, request: dict[str, Any], repo_root: Path) -> dict[str, Any]:
     request_path, out = tmp / "request.json", tmp / "results.json"
     write_json(request_path, {**request, "out": str(out)})
-    code = f"from seedtree.retrain.benchmarks import child; child({str(request_path)!r})"
+    code = f"from seedtree.evaluation.benchmarks import child; child({str(request_path)!r})"
     done = subprocess.run(
         [sys.executable, "-c", code],
         cwd=repo_root,

@@ -2,14 +2,15 @@
 
 For every leaf the new version knows, on items neither model was trained on:
 
-- multiple choice (:mod:`seedtree.retrain.choices`): the seed Q&A as items, plus for knowledge
-  leaves the teacher's questions from the documents (:mod:`seedtree.retrain.mcq`), scored by
+- multiple choice (:mod:`seedtree.evaluation.choices`): the seed Q&A as items, plus for knowledge
+  leaves the teacher's questions from the documents (:mod:`seedtree.evaluation.mcq`), scored by
   option log-likelihood, accuracy before and after;
-- judged answers (:mod:`seedtree.retrain.judging`): both models answer the seed questions, the
+- judged answers (:mod:`seedtree.evaluation.judging`): both models answer the seed questions, the
   teacher compares them in both orders and grades each against the seed answer.
 
 Each figure comes with the paired bootstrap interval of its change
-(:mod:`seedtree.retrain.branch_results`); the gate reads them (:mod:`seedtree.retrain.branch_gate`).
+(:mod:`seedtree.evaluation.branch_results`); the gate reads them
+(:mod:`seedtree.retrain.branch_gate`).
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seedtree.config import Config
-from seedtree.generate.prompts import Prompts
-from seedtree.retrain.answers import Seeds, model_answers
-from seedtree.retrain.branch_results import Branch, LeafBranch, duel, scored
-from seedtree.retrain.choices import (
+from seedtree.evaluation.answers import Seeds, model_answers
+from seedtree.evaluation.branch_results import Branch, LeafBranch, duel, scored
+from seedtree.evaluation.choices import (
     SEED,
     TEACHER,
     Choice,
@@ -31,8 +31,9 @@ from seedtree.retrain.choices import (
     score_choices,
     seed_choices,
 )
-from seedtree.retrain.judging import Answered, compare, grade
-from seedtree.retrain.teacher_calls import CachedTeacher
+from seedtree.evaluation.judging import Answered, compare, grade
+from seedtree.evaluation.teacher_calls import CachedTeacher
+from seedtree.generate.prompts import Prompts
 from seedtree.train.evaluate import EvalModel
 
 Picks = Mapping[str, tuple[int, int]]  # item id -> (acc, acc_norm)

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from seedtree.config import RetrainConfig
-from seedtree.retrain.benchmarks import run_benchmarks
-from seedtree.retrain.branch_results import Scored, scored
+from seedtree.evaluation.benchmarks import run_benchmarks
+from seedtree.evaluation.branch_results import Scored, scored
 
 ITEMS_FILE = "benchmark_items.json"
 

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from seedtree.retrain.branch_results import Branch
+from seedtree.evaluation.branch_results import Branch
 
 HELDOUT, SEEDS, BOTH = "heldout", "seeds", "both"
 
