@@ -93,6 +93,9 @@ WORDS = [
 
 # phrase in the rendered prompt -> stage (first match wins; order matters)
 COMPLETE_STAGES = (
+    ("Write a detailed summary of this document", "summary_detailed"),
+    ("Write an extractive summary of this document", "summary_extractive"),
+    ("List the atomic facts this document states", "atomic_facts"),
     ("You write new source texts", "contexts"),
     ("answerable from the text alone", "grounded_questions"),
     ("You write new tasks", "questions"),
@@ -136,6 +139,14 @@ def qa_text(prompt: str, rng: random.Random) -> str:
     )
 
 
+def summary_text(prompt: str, rng: random.Random) -> str:
+    return f"Summary: The document says {words(rng, 40)}."
+
+
+def facts_text(prompt: str, rng: random.Random) -> str:
+    return "\n".join(f"- The {words(rng, 2)} is {words(rng, 6)}." for _ in range(4))
+
+
 def yes(prompt: str, labels: tuple[str, ...]) -> dict[str, float]:
     """Everything passes: all mass on the first label (the shipped prompts list 'pass' first)."""
     if labels == ("1", "2", "3"):
@@ -159,6 +170,9 @@ DEFAULT_WRITERS: dict[str, Writer] = {
     "questions": numbered_questions,
     "answer": answer_text,
     "knowledge_qa": qa_text,
+    "summary_detailed": summary_text,
+    "summary_extractive": summary_text,
+    "atomic_facts": facts_text,
 }
 
 
