@@ -192,10 +192,12 @@ class ScriptedTeacher:
         scorers: dict[str, Scorer] | None = None,
         delay: float = 0.0,
         name: str = "scripted",
+        slow: frozenset[str] = frozenset(),
     ) -> None:
         self.writers = {**DEFAULT_WRITERS, **(writers or {})}
         self.scorers = scorers or {}
         self.delay = delay
+        self.slow = slow  # completion stages the delay applies to (empty: every request)
         self.name = name
         self.calls: Counter[str] = Counter()
         self.batches: list[int] = []
@@ -226,7 +228,8 @@ class ScriptedTeacher:
         self.batches.append(len(requests))
         out = []
         for index, request in enumerate(requests):
-            if self.delay:
+            stage = stage_of(request.messages[-1].content, COMPLETE_STAGES)
+            if self.delay and (not self.slow or stage in self.slow):
                 time.sleep(self.delay)
             response = self._one(request)
             if on_result is not None:
@@ -238,7 +241,7 @@ class ScriptedTeacher:
         self.batches.append(len(requests))
         out = []
         for request in requests:
-            if self.delay:
+            if self.delay and not self.slow:
                 time.sleep(self.delay)
             prompt = request.messages[-1].content
             stage = stage_of(prompt, SCORE_STAGES)
