@@ -1,6 +1,7 @@
 """Generate the sample taxonomy of a repository with a slowed-down scripted teacher.
 
-Usage: python run_scripted.py REPO OUT DELAY SAMPLES — prints the teacher calls it made.
+Usage: python run_scripted.py REPO OUT DELAY SAMPLES [STAGES] — prints the teacher calls it made
+(STAGES: comma-separated completion stages the delay slows, default every request).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ def main() -> None:
         float(sys.argv[3]),
         int(sys.argv[4]),
     )
-    teacher = ScriptedTeacher(delay=delay)
+    slow = frozenset(sys.argv[5].split(",")) if len(sys.argv) > 5 else frozenset()
+    teacher = ScriptedTeacher(delay=delay, slow=slow)
     config = GenerateConfig(tokenizer="whitespace", samples_per_leaf=samples, batch_requests=16)
     leaves = load_taxonomy(repo / "taxonomy")
     generate_leaves(leaves, teacher, repo_root=repo, config=config, out_dir=out, quiet=True)

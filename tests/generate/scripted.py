@@ -93,6 +93,9 @@ WORDS = [
 
 # phrase in the rendered prompt -> stage (first match wins; order matters)
 COMPLETE_STAGES = (
+    ("Write a detailed summary of this document", "summary_detailed"),
+    ("Write an extractive summary of this document", "summary_extractive"),
+    ("List the atomic facts this document states", "atomic_facts"),
     ("You write new source texts", "contexts"),
     ("answerable from the text alone", "grounded_questions"),
     ("You write new tasks", "questions"),
@@ -136,6 +139,14 @@ def qa_text(prompt: str, rng: random.Random) -> str:
     )
 
 
+def summary_text(prompt: str, rng: random.Random) -> str:
+    return f"Summary: The document says {words(rng, 40)}."
+
+
+def facts_text(prompt: str, rng: random.Random) -> str:
+    return "\n".join(f"- The {words(rng, 2)} is {words(rng, 6)}." for _ in range(4))
+
+
 def yes(prompt: str, labels: tuple[str, ...]) -> dict[str, float]:
     """Everything passes: all mass on the first label (the shipped prompts list 'pass' first)."""
     if labels == ("1", "2", "3"):
@@ -159,6 +170,9 @@ DEFAULT_WRITERS: dict[str, Writer] = {
     "questions": numbered_questions,
     "answer": answer_text,
     "knowledge_qa": qa_text,
+    "summary_detailed": summary_text,
+    "summary_extractive": summary_text,
+    "atomic_facts": facts_text,
 }
 
 
@@ -178,10 +192,12 @@ class ScriptedTeacher:
         scorers: dict[str, Scorer] | None = None,
         delay: float = 0.0,
         name: str = "scripted",
+        slow: frozenset[str] = frozenset(),
     ) -> None:
         self.writers = {**DEFAULT_WRITERS, **(writers or {})}
         self.scorers = scorers or {}
         self.delay = delay
+        self.slow = slow  # completion stages the delay applies to (empty: every request)
         self.name = name
         self.calls: Counter[str] = Counter()
         self.batches: list[int] = []
@@ -212,7 +228,8 @@ class ScriptedTeacher:
         self.batches.append(len(requests))
         out = []
         for index, request in enumerate(requests):
-            if self.delay:
+            stage = stage_of(request.messages[-1].content, COMPLETE_STAGES)
+            if self.delay and (not self.slow or stage in self.slow):
                 time.sleep(self.delay)
             response = self._one(request)
             if on_result is not None:
@@ -224,7 +241,7 @@ class ScriptedTeacher:
         self.batches.append(len(requests))
         out = []
         for request in requests:
-            if self.delay:
+            if self.delay and not self.slow:
                 time.sleep(self.delay)
             prompt = request.messages[-1].content
             stage = stage_of(prompt, SCORE_STAGES)

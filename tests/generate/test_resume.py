@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -75,7 +76,7 @@ def test_changing_a_prompt_regenerates_only_the_stages_that_use_it(
     assert report.leaves[KNOWLEDGE].funnel.teacher_calls == 0
 
 
-def _stored(home: Path, repo: Path) -> int:
+def _stored(home: Path, repo: Path, stages: tuple[str, ...] = ()) -> int:
     env_home = os.environ["SEEDTREE_HOME"]
     os.environ["SEEDTREE_HOME"] = str(home)
     try:
@@ -86,15 +87,23 @@ def _stored(home: Path, repo: Path) -> int:
         return 0
     try:
         with sqlite3.connect(db, timeout=10) as conn:
-            return int(conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0])
+            if not stages:
+                return int(conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0])
+            marks = ",".join("?" * len(stages))
+            query = f"SELECT COUNT(*) FROM answers WHERE stage IN ({marks})"
+            return int(conn.execute(query, stages).fetchone()[0])
     except sqlite3.OperationalError:  # the schema is not created yet
         return 0
 
 
-def _script(repo: Path, out: Path, home: Path, delay: float) -> subprocess.Popen[str]:
+def _script(
+    repo: Path, out: Path, home: Path, delay: float, slow: str = ""
+) -> subprocess.Popen[str]:
     env = {**os.environ, "SEEDTREE_HOME": str(home)}
     command = [sys.executable, str(HERE / "run_scripted.py"), str(repo), str(out), str(delay), "6"]
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [*command, *([slow] if slow else [])], env=env, stdout=subprocess.PIPE, text=True
+    )
 
 
 def _finish(process: subprocess.Popen[str]) -> int:
@@ -120,6 +129,31 @@ def test_sigkill_at_any_moment_then_rerun_gives_the_uninterrupted_dataset(
     assert resumed_calls + stored == full_calls  # nothing lost, nothing asked twice
     assert datasets(tmp_path / "killed") == datasets(tmp_path / "full")
     assert len(datasets(tmp_path / "full")) == 5
+
+
+AUGMENT = ("summary_detailed", "summary_extractive", "atomic_facts")
+
+
+def test_sigkill_during_the_augmentations_then_rerun_gives_the_uninterrupted_dataset(
+    repo: Path, tmp_path: Path
+) -> None:
+    full_calls = _finish(_script(repo, tmp_path / "full", tmp_path / "home-full", 0.0))
+    augmentations = _stored(tmp_path / "home-full", repo, AUGMENT)
+    home = tmp_path / "home-killed"
+    victim = _script(repo, tmp_path / "killed", home, 0.05, ",".join(AUGMENT))
+    deadline = time.monotonic() + 90
+    while _stored(home, repo, AUGMENT) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    stored = _stored(home, repo)
+    assert 0 < _stored(home, repo, AUGMENT) < augmentations  # killed among the augmentations
+    resumed_calls = _finish(_script(repo, tmp_path / "killed", home, 0.0))
+    assert resumed_calls + stored == full_calls  # nothing lost, nothing asked twice
+    assert datasets(tmp_path / "killed") == datasets(tmp_path / "full")
+    rows = (tmp_path / "killed" / KNOWLEDGE / "samples.jsonl").read_text().splitlines()
+    sources = {json.loads(row)["metadata"]["source"] for row in rows}
+    assert sources == {"document", *AUGMENT, "knowledge_qa", "knowledge_raft"}
 
 
 def test_gc_keeps_live_leaves_and_released_hashes(

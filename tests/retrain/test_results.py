@@ -116,3 +116,24 @@ def test_the_report_of_a_run_the_previous_version_recorded(tmp_path: Path) -> No
     assert "| skills | 12 | 0 |" in text  # the phase: new samples, replayed samples
     summary = (tmp_path / "report" / "summary.md").read_text(encoding="utf-8")
     assert f"- leaves trained: {len(plan.generate)}, removed: 0" in summary
+
+
+def test_the_report_shows_each_knowledge_source_of_a_leaf(tmp_path: Path) -> None:
+    old = _old_results()
+    leaf = next(iter(old["generate"]["leaves"]))
+    counts = {"asked": 0, "made": 3, "samples": 2, "rejections": {"seed copy": 1}}
+    old["generate"]["leaves"][leaf]["funnel"]["sources"] = {"document": counts}
+    data = ReportInput(
+        version="v1",
+        plan=Plan(**{**old["plan"], "removed": (), "unchanged": ()}),
+        generation=Generation.model_validate(old["generate"]),
+        prepared=Prepared.model_validate(old["prepare"]),
+        training=Training.model_validate(old["train"]),
+        evaluation=Evaluation.model_validate(old["evaluate"]),
+        decision=GateRecord.model_validate(old["gate"]).decision,
+        override=None,
+        seconds={},
+    )
+    text = write_report(data, tmp_path / "report").read_text(encoding="utf-8")
+    assert '| source document | {"asked": 0, "made": 3, "rejections": {"seed copy": 1}' in text
+    assert "| sources |" not in text

@@ -132,6 +132,18 @@ PREVIEW_MAX_TOKENS = {
 }
 
 
+KnowledgeSource = Literal[
+    "document", "summary_detailed", "summary_extractive", "atomic_facts", "knowledge_raft"
+]
+KNOWLEDGE_SOURCES: tuple[KnowledgeSource, ...] = (
+    "document",
+    "summary_detailed",
+    "summary_extractive",
+    "atomic_facts",
+    "knowledge_raft",
+)
+
+
 class GenerateConfig(_Section):
     """`generate:` synthetic data generation (LAB's pipelines)."""
 
@@ -165,6 +177,19 @@ class GenerateConfig(_Section):
     """Model whose tokenizer counts chunk tokens (the student's); "whitespace" counts words."""
     long_answer_words: int = 50
     """Answers longer than this many words are tagged "long", others "short"."""
+    knowledge_sources: tuple[KnowledgeSource, ...] = KNOWLEDGE_SOURCES
+    """Knowledge leaves: what is built beside the Q&A (LAB's knowledge recipe): the document
+    chunks as pre-training text, the teacher's detailed summary, extractive summary and atomic
+    facts of each chunk (judged for faithfulness), and each Q&A again with its chunk and
+    distractor chunks of other leaves in the prompt (knowledge_raft); () builds the Q&A alone
+    """
+    augmented_chunks: int | None = Field(default=None, ge=1)
+    """Knowledge: chunks per leaf the teacher summarises, spread evenly over the leaf's chunks
+    (None: every chunk); each costs one request per augmentation and one judge request
+    """
+    raft_distractors: int = Field(default=3, ge=1)
+    """Knowledge: chunks of other knowledge leaves put beside a Q&A's own chunk in its RAFT sample
+    """
     judge_thresholds: dict[str, float] = Field(default_factory=lambda: dict(JUDGE_THRESHOLDS))
     """A judge passes a candidate when the probability of its passing labels reaches this (judges
     left out of seedtree.yaml keep these defaults)

@@ -11,6 +11,11 @@ evaluation read them with :func:`parse_sample`. The id depends only on the leaf 
 conversation's content (:func:`sample_id`), so identical content gets one id wherever it is built.
 ``metadata.unmask: true`` (or a top-level ``unmask``) asks for loss on everything but the system
 prompt (LAB's ``unmask``, used for knowledge text); otherwise only the answer is trained on.
+
+A pre-training sample (a document chunk, or a teacher's summary or atomic facts of one) has no
+conversation: ``{"id", "text", "metadata"}``, rendered without a chat template and trained on
+every token (:func:`build_text_record`). ``metadata.source`` names what made a sample (one of
+:data:`SOURCES`, or ``seeds``); a recipe phase selects samples by it.
 """
 
 from __future__ import annotations
@@ -23,6 +28,14 @@ from typing import Any
 from seedtree.errors import UsageError
 
 SYSTEM = "You are a helpful, accurate assistant."
+# what made a sample: knowledge leaves have every source but skill_qa, skill leaves skill_qa
+DOCUMENT = "document"
+AUGMENTATIONS = ("summary_detailed", "summary_extractive", "atomic_facts")
+KNOWLEDGE_QA = "knowledge_qa"
+KNOWLEDGE_RAFT = "knowledge_raft"
+SKILL_QA = "skill_qa"
+SOURCES = (DOCUMENT, *AUGMENTATIONS, KNOWLEDGE_QA, KNOWLEDGE_RAFT, SKILL_QA)
+PRETRAIN_SOURCES = (DOCUMENT, *AUGMENTATIONS)
 
 Record = Mapping[str, Any]
 
@@ -38,6 +51,8 @@ class Sample:
     user: str
     assistant: str
     unmask: bool = False
+    source: str = ""  # see SOURCES ("" in records older than sources: the kind's Q&A)
+    pretrain: bool = False  # plain text: no chat template, every token trained on
     record: Record = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -72,10 +87,37 @@ def build_record(
     }
 
 
+def default_source(kind: str) -> str:
+    """The source of a record that names none: the Q&A of its kind."""
+    return KNOWLEDGE_QA if leaf_kind(kind) == "knowledge" else SKILL_QA
+
+
+def build_text_record(
+    leaf: str, leaf_hash: str, source: str, text: str, **metadata: Any
+) -> dict[str, Any]:
+    """A pre-training record of a knowledge leaf (``source``: one of PRETRAIN_SOURCES)."""
+    if source not in PRETRAIN_SOURCES:
+        raise ValueError(f"{source} is not a pre-training source")
+    return {
+        "id": sample_id(leaf, "", text),
+        "text": text,
+        "metadata": {
+            "leaf": leaf,
+            "leaf_hash": leaf_hash,
+            "kind": "knowledge",
+            "source": source,
+            **metadata,
+        },
+    }
+
+
 def sample_record(sample: Sample) -> dict[str, Any]:
     """The record of a sample (the one it was read from, with its current leaf and hash)."""
     record = dict(sample.record)
-    if not record:
+    if not record and sample.pretrain:
+        meta = {"kind": sample.kind, "length": sample.length, "source": sample.source}
+        record = {"id": sample.id, "text": sample.assistant, "metadata": meta}
+    elif not record:
         record = {
             "id": sample.id,
             "messages": [
@@ -96,17 +138,28 @@ def _content(messages: Sequence[Record], role: str) -> str | None:
     return str(found[-1]) if found else None
 
 
+def _turns(record: Record, where: str) -> tuple[str | None, str | None, str]:
+    """(user, assistant, system) of a chat record; (``""``, text, ``""``) of a text record."""
+    text, messages = record.get("text"), record.get("messages")
+    if isinstance(text, str) and messages is None:
+        return "", text, ""
+    if not isinstance(messages, list):
+        raise UsageError(f"{where}: a sample needs 'messages' (a list) or 'text' (a string)")
+    user, assistant = _content(messages, "user"), _content(messages, "assistant")
+    return user, assistant, _content(messages, "system") or ""
+
+
 def parse_sample(record: Record, where: str, leaf: str | None = None) -> Sample:
     """One dataset record as a :class:`Sample` (``where`` names it in errors)."""
     meta = record.get("metadata") or {}
-    messages = record.get("messages")
-    if not isinstance(meta, Mapping) or not isinstance(messages, list):
-        raise UsageError(f"{where}: a sample needs 'messages' (a list) and 'metadata' (a mapping)")
-    user, assistant = _content(messages, "user"), _content(messages, "assistant")
+    if not isinstance(meta, Mapping):
+        raise UsageError(f"{where}: a sample's 'metadata' must be a mapping")
+    user, assistant, system = _turns(record, where)
     leaf_id = str(meta.get("leaf") or leaf or "")
     if record.get("id") is None or user is None or assistant is None or not leaf_id:
         raise UsageError(
-            f"{where}: a sample needs an 'id', a user and an assistant message, and metadata.leaf",
+            f"{where}: a sample needs an 'id', a user and an assistant message (or a 'text'), "
+            "and metadata.leaf",
             hint="regenerate the dataset with `seedtree generate`",
         )
     kind = str(meta.get("kind") or ("knowledge" if leaf_id.startswith("knowledge/") else "skill"))
@@ -117,9 +170,11 @@ def parse_sample(record: Record, where: str, leaf: str | None = None) -> Sample:
         leaf_hash=str(meta.get("leaf_hash") or ""),
         kind=leaf_kind(kind),
         length=None if length is None else str(length),
-        system=_content(messages, "system") or "",
+        system=system,
         user=user,
         assistant=assistant,
         unmask=bool(meta.get("unmask") or record.get("unmask")),
+        source=str(meta.get("source") or default_source(kind)),
+        pretrain="messages" not in record,
         record=record,
     )

@@ -96,19 +96,21 @@ def _print_estimate(costs: dict[str, LeafEstimate]) -> None:
 
     table = Table(title="expected teacher cost (min: every candidate passes; max: attempt cap)")
     table.add_column("leaf", overflow="fold")
-    for column in ("samples", "chunks", "calls", "tokens"):
+    for column in ("samples", "chunks", "knowledge samples", "augment calls", "calls", "tokens"):
         table.add_column(column, justify="right")
     for leaf_id, c in costs.items():
         table.add_row(
             markup(leaf_id),
             str(c.samples),
             str(c.chunks),
+            f"≤{c.extra_samples}" if c.extra_samples else "-",
+            str(c.augment_calls) if c.augment_calls else "-",
             f"{c.calls_min}–{c.calls_max}",
             f"{c.tokens_min:,}–{c.tokens_max:,}",
         )
     calls = (sum(c.calls_min for c in costs.values()), sum(c.calls_max for c in costs.values()))
     tokens = (sum(c.tokens_min for c in costs.values()), sum(c.tokens_max for c in costs.values()))
-    table.add_row("total", "", "", f"{calls[0]}–{calls[1]}", f"{tokens[0]:,}–{tokens[1]:,}")
+    table.add_row("total", "", "", "", "", f"{calls[0]}–{calls[1]}", f"{tokens[0]:,}–{tokens[1]:,}")
     _console().print(table)  # type: ignore[attr-defined]
 
 
@@ -137,13 +139,41 @@ def print_report(report: GenerationReport, quiet: bool = False) -> None:
         )
     console = _console()
     console.print(table)  # type: ignore[attr-defined]
+    sources = _sources_table(report)
+    if sources is not None:
+        console.print(sources)  # type: ignore[attr-defined]
     short = [r.leaf_id for r in report.leaves.values() if r.funnel.accepted < r.funnel.wanted]
     if short:
         console.print(  # type: ignore[attr-defined]
             f"{len(short)} leaf(s) stopped at the attempt cap short of the samples wanted: "
             f"{markup(', '.join(short))} (see top rejections; funnel.json beside each dataset)"
         )
+    extra = sum(len(r.knowledge) for r in report.leaves.values())
+    more = f" (and {extra} knowledge-recipe samples)" if extra else ""
     console.print(  # type: ignore[attr-defined]
-        f"{report.samples} samples in {markup(report.out_dir)} "
+        f"{report.samples} samples{more} in {markup(report.out_dir)} "
         f"({report.teacher_calls} teacher calls, {report.seconds:.1f} s)"
     )
+
+
+def _sources_table(report: GenerationReport) -> object | None:
+    """Knowledge leaves: each source of the knowledge recipe, made, dropped and kept."""
+    from rich.table import Table
+
+    rows = [
+        (leaf, name, f) for leaf, r in report.leaves.items() for name, f in r.funnel.sources.items()
+    ]
+    if not rows:
+        return None
+    table = Table(title="knowledge sources (documents, augmentations, RAFT)")
+    table.add_column("leaf", overflow="fold")
+    table.add_column("source")
+    for column in ("asked", "made", "parse fail", "dups", "faithful", "samples"):
+        table.add_column(column, justify="right")
+    table.add_column("rejections", overflow="fold")
+    for leaf, name, f in rows:
+        faithful = "-" if f.passed_faithfulness is None else str(f.passed_faithfulness)
+        reasons = ", ".join(f"{r} ({n})" for r, n in sorted(f.rejections.items())) or "-"
+        counts = (f.asked, f.made, f.parse_failures, f.duplicates)
+        table.add_row(leaf, name, *map(str, counts), faithful, str(f.samples), reasons)
+    return table

@@ -1,7 +1,9 @@
 """Per-leaf funnel statistics: how many prompts, completions and candidates each step kept.
 
 Every candidate that does not become a sample is counted under exactly one rejection reason, so
-"why is my dataset empty?" has an answer in the numbers.
+"why is my dataset empty?" has an answer in the numbers. A knowledge leaf also counts, per source
+of LAB's knowledge recipe (document chunks, the three augmentations, RAFT Q&A), what was made,
+dropped and kept, in :attr:`Funnel.sources`.
 """
 
 from __future__ import annotations
@@ -9,6 +11,24 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+
+@dataclass
+class SourceFunnel:
+    """One knowledge source of a leaf: what was asked or built, dropped and kept."""
+
+    asked: int = 0  # teacher requests (0 for sources built without the teacher)
+    made: int = 0  # candidates parsed from the answers, or built
+    parse_failures: int = 0
+    duplicates: int = 0  # near-duplicates and copies of a seed Q&A pair
+    passed_faithfulness: int | None = None  # teacher-written sources only
+    samples: int = 0
+    rejections: dict[str, int] = field(default_factory=dict)
+
+    def reject(self, reason: str, count: int = 1) -> None:
+        if count:
+            self.rejections[reason] = self.rejections.get(reason, 0) + count
+
 
 JUDGES = ("question", "pair", "faithfulness", "relevancy", "knowledge_question", "safety")
 
@@ -39,6 +59,10 @@ class Funnel:
     passed_safety: int | None = None
     accepted: int = 0
     rejections: Counter[str] = field(default_factory=Counter)
+    sources: dict[str, SourceFunnel] = field(default_factory=dict)  # knowledge recipe, by source
+
+    def source(self, name: str) -> SourceFunnel:
+        return self.sources.setdefault(name, SourceFunnel())
 
     def reject(self, reason: str, count: int = 1) -> None:
         if count:
@@ -54,12 +78,15 @@ class Funnel:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("rejections")
+        # None (like every step that does not apply) for a leaf without knowledge sources
+        data["sources"] = {k: asdict(v) for k, v in sorted(self.sources.items())} or None
         data["top_rejections"] = [[reason, n] for reason, n in self.top_rejections()]
         data["rejections"] = dict(sorted(self.rejections.items()))
         return data
 
     def steps(self) -> list[tuple[str, int]]:
-        """The counts that apply to this leaf, in order, for tables."""
+        """The counts that apply to this leaf's Q&A, in order, for tables."""
         data = asdict(self)
         data.pop("rejections")
+        data.pop("sources")
         return [(k, int(v)) for k, v in data.items() if v is not None]

@@ -108,3 +108,30 @@ def qa_pairs(text: str, min_words: int = MIN_WORDS) -> list[QAPair]:
             question = ""
         role, lines = found[0], [found[1]]
     return [p for p in pairs if len(p.question.split()) >= min_words and p.answer]
+
+
+_PREAMBLE = re.compile(
+    r"^\s*(?:(?:here is|here's|sure[,!.]?)[^\n:]*:|(?:detailed |extractive )?summary\s*:|"
+    r"(?:atomic )?facts\s*:)\s*",
+    re.IGNORECASE,
+)
+
+
+def summary(text: str, min_words: int = 8) -> str | None:
+    """A summary: inside ``<summary>`` tags, else the text without a lead-in line such as
+    ``Here is a summary:``; None when shorter than ``min_words``."""
+    found = tagged(text, "summary")
+    body = found[0] if found else _PREAMBLE.sub("", text.strip(), count=1)
+    body = "\n\n".join(" ".join(p.split()) for p in body.split("\n\n") if p.strip())
+    return body if len(body.split()) >= min_words else None
+
+
+def facts(text: str, min_words: int = MIN_WORDS) -> list[str]:
+    """Atomic facts: the items of a list (a single sentence counts as one), without duplicates."""
+    seen: set[str] = set()
+    out = []
+    for item in list_items(_PREAMBLE.sub("", text.strip(), count=1), min_words):
+        if item.lower() not in seen:
+            seen.add(item.lower())
+            out.append(item)
+    return out

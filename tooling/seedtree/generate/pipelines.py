@@ -31,10 +31,11 @@ from typing import Any, Literal
 from seedtree.config import GenerateConfig
 from seedtree.generate import parse
 from seedtree.generate.chunking import Chunk
-from seedtree.generate.dedup import Deduper
+from seedtree.generate.dedup import SEED_COPY, Deduper
 from seedtree.generate.funnel import Funnel
 from seedtree.generate.limits import FULL_RUN, Limits
 from seedtree.generate.prompts import Prompts, Template
+from seedtree.samples import AUGMENTATIONS
 from seedtree.taxonomy.leaves import Leaf
 from seedtree.teacher.base import (
     LabelScores,
@@ -109,6 +110,7 @@ class LeafRun:
     funnel: Funnel = field(default_factory=Funnel)
     accepted: list[Candidate] = field(default_factory=list)
     candidates: list[Candidate] = field(default_factory=list)  # every one made, in order
+    augmented: dict[str, list[Candidate]] = field(default_factory=dict)  # kept, per augmentation
     judged: int = 0  # candidates sent to the judges
     round: int = 0
 
@@ -121,11 +123,14 @@ class LeafRun:
     def pipeline(self) -> str:
         return self.leaf.kind
 
-    def seed(self, stage: str, index: int) -> int:
-        blob = f"{self.leaf_hash}:{stage}:{self.round}:{index}".encode()
+    def seed(self, stage: str, index: int, any_round: bool = False) -> int:
+        """A request's seed: from the leaf, stage, round (unless ``any_round``) and index."""
+        blob = f"{self.leaf_hash}:{stage}:{'*' if any_round else self.round}:{index}".encode()
         return int.from_bytes(hashlib.sha256(blob).digest()[:4], "little") & 0x7FFFFFFF
 
-    def chat(self, stage: str, name: str, index: int, **values: Any) -> TeacherRequest:
+    def chat(
+        self, stage: str, name: str, index: int, any_round: bool = False, **values: Any
+    ) -> TeacherRequest:
         temperature = self.config.temperature
         if stage == "answer" and self.config.answer_temperature is not None:
             temperature = self.config.answer_temperature
@@ -134,7 +139,7 @@ class LeafRun:
             temperature=temperature,
             top_p=self.config.top_p,
             max_tokens=self.limits.tokens(stage, self.config.max_tokens),
-            seed=self.seed(stage, index),
+            seed=self.seed(stage, index, any_round),
         )
 
     def judge(self, name: str, **values: Any) -> ScoreRequest:
@@ -202,9 +207,8 @@ def _within_cap(run: LeafRun, cands: list[Candidate]) -> list[Candidate]:
     return cands[:room]
 
 
-def _judge_call(run: LeafRun, name: str, cands: Sequence[Candidate], **extra: Any) -> Call:
-    requests = tuple(run.judge(name, **_values(run, c), **extra) for c in cands)
-    run.funnel.judge_requests += len(requests)
+def _judge_call(run: LeafRun, name: str, cands: Sequence[Candidate]) -> Call:
+    requests = tuple(run.judge(name, **_values(run, c)) for c in cands)
     return Call(name, run.prompts.get(name), "score", requests)
 
 
@@ -218,14 +222,20 @@ def _values(run: LeafRun, cand: Candidate) -> dict[str, Any]:
     }
 
 
-def _verdicts(
+def _counted(run: LeafRun, call: Call) -> Call:
+    """A judge call of the Q&A, counted in the leaf's funnel."""
+    run.funnel.judge_requests += len(call.requests)
+    return call
+
+
+def _scored(
     run: LeafRun, name: str, cands: Sequence[Candidate], scores: Sequence[LabelScores]
-) -> list[bool]:
-    """Record each candidate's pass probability; True where it reaches the judge's threshold."""
+) -> list[Rejection | None]:
+    """Record each candidate's pass probability; a rejection where it is below the threshold."""
     template = run.prompts.get(name)
     judge = JUDGE_OF[name]
     threshold = run.config.judge_thresholds[judge]
-    out = []
+    out: list[Rejection | None] = []
     for cand, score in zip(cands, scores, strict=True):
         passed = sum(score.probs.get(label, 0.0) for label in template.accept)
         cand.scores[judge] = round(passed, 4)
@@ -233,10 +243,21 @@ def _verdicts(
         if judge == "pair":
             rating = sum(int(k) * v for k, v in score.probs.items() if k.isdigit())
             cand.scores["pair_rating"] = round(rating, 4)
-        out.append(passed >= threshold)
-        if not out[-1]:
-            run.reject(cand, Rejection(f"judge {judge}", judge, cand.scores[judge], threshold))
-    run.funnel.passed(judge, sum(out))
+        failed = Rejection(f"judge {judge}", judge, cand.scores[judge], threshold)
+        out.append(None if passed >= threshold else failed)
+    return out
+
+
+def _verdicts(
+    run: LeafRun, name: str, cands: Sequence[Candidate], scores: Sequence[LabelScores]
+) -> list[bool]:
+    """Record each candidate's pass probability; True where it reaches the judge's threshold."""
+    out = []
+    for cand, rejection in zip(cands, _scored(run, name, cands, scores), strict=True):
+        out.append(rejection is None)
+        if rejection is not None:
+            run.reject(cand, rejection)
+    run.funnel.passed(JUDGE_OF[name], sum(out))
     return out
 
 
@@ -344,7 +365,7 @@ def _judge_and_answer(run: LeafRun, cands: list[Candidate]) -> Step:
     """Question judge → answer → pair judge → accept (freeform and grounded skills)."""
     if not cands:
         return
-    (scores,) = yield [_judge_call(run, "judge_question", cands)]
+    (scores,) = yield [_counted(run, _judge_call(run, "judge_question", cands))]
     cands = _apply_judge(run, "judge_question", cands, scores)
     if not cands:
         return
@@ -354,7 +375,7 @@ def _judge_and_answer(run: LeafRun, cands: list[Candidate]) -> Step:
         cand.prompts["answer"] = run.prompts.get("answer").tag
     if not cands:
         return
-    (scores,) = yield [_judge_call(run, "judge_pair", cands)]
+    (scores,) = yield [_counted(run, _judge_call(run, "judge_pair", cands))]
     _accept(run, _apply_judge(run, "judge_pair", cands, scores))
 
 
@@ -495,9 +516,11 @@ def knowledge_pipeline(run: LeafRun) -> Step:
         (responses,) = yield [call]
         cands = _dedup(run, deduper, _qa_candidates(run, planned, _texts(run, responses)))
         if cands:
-            answers = yield [_judge_call(run, name, cands) for name in KNOWLEDGE_JUDGES]
+            calls = [_counted(run, _judge_call(run, name, cands)) for name in KNOWLEDGE_JUDGES]
+            answers = yield calls
             _accept(run, _all_judges(run, cands, answers))
         run.round += 1
+    yield from augment(run)
 
 
 def _all_judges(
@@ -507,6 +530,109 @@ def _all_judges(
     for name, scores in zip(KNOWLEDGE_JUDGES, answers, strict=True):
         _verdicts(run, name, cands, scores)
     return [c for c in cands if c.rejection is None]
+
+
+# -- knowledge: the teacher's augmentations of each chunk -----------------------------------------
+
+# what the faithfulness judge is told each augmentation answers
+INSTRUCTIONS = {
+    "summary_detailed": "Write a detailed summary of the document.",
+    "summary_extractive": "Write an extractive summary of the document.",
+    "atomic_facts": "List the atomic facts the document states.",
+}
+
+
+def augmented_chunks(chunks: Sequence[Chunk], most: int | None) -> tuple[Chunk, ...]:
+    """At most ``most`` of ``chunks``, spread evenly from the first to the last."""
+    if most is None or len(chunks) <= most:
+        return tuple(chunks)
+    if most == 1:
+        return (chunks[0],)
+    picks = sorted({round(i * (len(chunks) - 1) / (most - 1)) for i in range(most)})
+    return tuple(chunks[i] for i in picks)
+
+
+def seed_pairs(run: LeafRun) -> list[str]:
+    """The leaf's seed Q&A pairs as texts: what no sample may copy."""
+    return [f"{qa.question}\n{qa.answer}" for qa in run.leaf.seed_questions]
+
+
+def augmentation_text(kind: str, text: str) -> str | None:
+    """The sample text of a teacher's augmentation (None: nothing usable in it)."""
+    if kind == "atomic_facts":
+        found = parse.facts(text)
+        return "\n".join(f"- {fact}" for fact in found) if found else None
+    return parse.summary(text)
+
+
+def _augmentation_calls(run: LeafRun, kinds: Sequence[str], chunks: Sequence[Chunk]) -> list[Call]:
+    calls = []
+    for kind in kinds:
+        domain = run.leaf.domain or ""
+        requests = [
+            run.chat(kind, kind, i, any_round=True, domain=domain, chunk=c.text)
+            for i, c in enumerate(chunks)
+        ]
+        counts = run.funnel.source(kind)
+        counts.asked += len(requests)
+        counts.passed_faithfulness = counts.passed_faithfulness or 0
+        calls.append(Call(kind, run.prompts.get(kind), "complete", tuple(requests)))
+    return calls
+
+
+def _augmentations(
+    run: LeafRun, calls: Sequence[Call], chunks: Sequence[Chunk], answers: Sequence[list[Any]]
+) -> list[tuple[str, Candidate]]:
+    """Parsed augmentations, in order of kind then chunk, without near-duplicates or seed copies."""
+    deduper = Deduper(run.config.rouge_threshold)
+    deduper.add_seeds(seed_pairs(run))
+    out = []
+    for call, responses in zip(calls, answers, strict=True):
+        counts = run.funnel.source(call.stage)
+        for chunk, response in zip(chunks, responses, strict=True):
+            text = augmentation_text(call.stage, response.completions[0].text)
+            if text is None:
+                counts.parse_failures += 1
+                counts.reject("parse failure: nothing usable")
+                continue
+            counts.made += 1
+            cand = Candidate(INSTRUCTIONS[call.stage], (), chunk=chunk, answer=text)
+            cand.prompts[call.stage] = call.template.tag
+            (reason,) = deduper.filter([text])
+            if reason is None:
+                out.append((call.stage, cand))
+            else:
+                counts.duplicates += 1
+                counts.reject(reason if reason == SEED_COPY else "duplicate")
+    return out
+
+
+def augment(run: LeafRun) -> Step:
+    """Each chosen chunk's augmentations: ask, parse, de-duplicate, judge faithfulness.
+
+    After the Q&A rounds (the requests' seeds do not depend on how many there were); a preview
+    makes none."""
+    kinds = [k for k in AUGMENTATIONS if k in run.config.knowledge_sources]
+    if not kinds or not run.chunks or run.limits.candidates is not None:
+        return
+    chunks = augmented_chunks(run.chunks, run.config.augmented_chunks)
+    calls = _augmentation_calls(run, kinds, chunks)
+    made = _augmentations(run, calls, chunks, (yield calls))
+    if not made:
+        return
+    judged = [cand for _, cand in made]
+    (scores,) = yield [_judge_call(run, "judge_faithfulness", judged)]
+    for (kind, cand), rejection in zip(
+        made, _scored(run, "judge_faithfulness", judged, scores), strict=True
+    ):
+        counts = run.funnel.source(kind)
+        if rejection is not None:
+            cand.rejection = rejection
+            counts.reject(rejection.reason)
+            continue
+        counts.passed_faithfulness = (counts.passed_faithfulness or 0) + 1
+        counts.samples += 1
+        run.augmented.setdefault(kind, []).append(cand)
 
 
 PIPELINES: dict[str, Callable[[LeafRun], Step]] = {

@@ -2,8 +2,9 @@
 
 ``generate_leaves`` builds one :class:`~seedtree.generate.pipelines.LeafRun` per leaf, runs them
 together through the :class:`~seedtree.generate.executor.Executor` (answers stored as they arrive),
-and writes per leaf ``<out>/<leaf id>/samples.jsonl`` and ``funnel.json``. ``estimate`` says what
-a run would cost before it starts.
+and writes per leaf ``<out>/<leaf id>/samples.jsonl`` and ``funnel.json``: the accepted Q&A, then
+for a knowledge leaf the other sources of LAB's knowledge recipe
+(:mod:`seedtree.generate.knowledge`). ``estimate`` says what a run would cost before it starts.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from seedtree.errors import GitError
 from seedtree.generate.chunking import Chunk, TokenCounter, chunk_document, token_counter
 from seedtree.generate.executor import Executor
 from seedtree.generate.funnel import Funnel
+from seedtree.generate.knowledge import Distractors, distractor_pool, knowledge_rows
 from seedtree.generate.limits import FULL_RUN, Limits
 from seedtree.generate.outcomes import Outcome, outcomes
-from seedtree.generate.pipelines import LeafRun
+from seedtree.generate.pipelines import LeafRun, augmented_chunks
 from seedtree.generate.progress import StageProgress
 from seedtree.generate.prompts import Prompts
 from seedtree.generate.samples import Provenance, record
@@ -31,6 +33,7 @@ from seedtree.generate.store import AnswerStore, dataset_path
 from seedtree.git import head_commit
 from seedtree.home import RepoHome
 from seedtree.project import find_repo_root
+from seedtree.samples import AUGMENTATIONS
 from seedtree.taxonomy.documents import load_documents
 from seedtree.taxonomy.identity import leaf_hash
 from seedtree.taxonomy.leaves import Leaf
@@ -39,7 +42,9 @@ from seedtree.teacher.base import Teacher
 
 @dataclass(frozen=True)
 class LeafResult:
-    """One leaf's outcome: its samples (JSONL records), funnel, chunks and dataset file."""
+    """One leaf's outcome: its accepted Q&A samples (JSONL records), funnel, chunks and dataset
+    file, which holds the Q&A and then ``knowledge``: a knowledge leaf's documents, augmentations
+    and RAFT samples."""
 
     leaf_id: str
     leaf_hash: str
@@ -49,6 +54,12 @@ class LeafResult:
     chunks: tuple[Chunk, ...] = ()
     dataset_path: Path | None = None
     outcomes: tuple[Outcome, ...] = ()  # every candidate made, kept or not, with its verdict
+    knowledge: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """Every record of the dataset file, in its order."""
+        return [*self.samples, *self.knowledge]
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,8 @@ class LeafEstimate:
     calls_max: int
     tokens_min: int
     tokens_max: int
+    augment_calls: int = 0  # knowledge: augmentation requests and their judges (in calls)
+    extra_samples: int = 0  # knowledge: at most this many document, augmentation and RAFT samples
 
 
 def _prompts(config: GenerateConfig, repo_root: Path) -> Prompts:
@@ -164,14 +177,16 @@ def generate_leaves(
         store.close()
     out = out_dir or RepoHome.of(repo_root).datasets
     prov = Provenance(teacher.id, _commit(repo_root), config)
-    results = {run.leaf.id: _write(run, prov, out) for run in runs}
+    pool = distractor_pool(runs)
+    results = {run.leaf.id: _write(run, prov, out, pool) for run in runs}
     return GenerationReport(teacher.id, out, time.perf_counter() - started, results)
 
 
-def _write(run: LeafRun, prov: Provenance, out: Path) -> LeafResult:
+def _write(run: LeafRun, prov: Provenance, out: Path, pool: Distractors) -> LeafResult:
     rows = [record(run, cand, prov) for cand in run.accepted]
+    extra = knowledge_rows(run, rows, prov, pool)
     path = dataset_path(out, run.leaf.id)
-    write_jsonl(path, rows)
+    write_jsonl(path, [*rows, *extra])
     funnel = {
         "leaf": run.leaf.id,
         "leaf_hash": run.leaf_hash,
@@ -183,7 +198,7 @@ def _write(run: LeafRun, prov: Provenance, out: Path) -> LeafResult:
     write_json(path.with_name("funnel.json"), funnel)
     return LeafResult(
         run.leaf.id, run.leaf_hash, run.leaf.kind, rows, run.funnel, run.chunks, path,
-        outcomes(run),
+        outcomes(run), extra,
     )  # fmt: skip
 
 
@@ -248,4 +263,26 @@ def _estimate_leaf(
         g * extra_gen * gen_tokens + c * per_candidate * judge_tokens
         for g, c in zip(gen, (wanted, cap * per), strict=True)
     ]
-    return LeafEstimate(wanted, cap, len(chunks), calls[0], calls[1], tokens[0], tokens[1])
+    augment = _augment_cost(leaf, config, chunks, wanted)
+    return LeafEstimate(
+        wanted, cap, len(chunks), calls[0] + augment[0], calls[1] + augment[0],
+        tokens[0] + augment[1], tokens[1] + augment[1], augment[0], augment[2],
+    )  # fmt: skip
+
+
+def _augment_cost(
+    leaf: Leaf, config: GenerateConfig, chunks: tuple[Chunk, ...], wanted: int
+) -> tuple[int, int, int]:
+    """A knowledge leaf's augmentations: requests (with their judges) and tokens; and the most
+    samples it gets besides its Q&A (documents, augmentations, RAFT copies of the Q&A)."""
+    if leaf.kind != "knowledge":
+        return 0, 0, 0
+    sources = config.knowledge_sources
+    kinds = sum(1 for k in AUGMENTATIONS if k in sources)
+    augmented = len(augmented_chunks(chunks, config.augmented_chunks))
+    chunk = max((c.tokens for c in chunks), default=0)
+    asked = kinds * augmented
+    tokens = asked * (chunk + 60 + config.max_tokens) + asked * (120 + chunk + config.max_tokens)
+    documents = len(chunks) if "document" in sources else 0
+    raft = wanted if "knowledge_raft" in sources else 0
+    return 2 * asked, tokens, documents + asked + raft

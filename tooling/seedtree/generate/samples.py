@@ -1,4 +1,8 @@
-"""Accepted candidates as chat samples: the JSONL records training reads."""
+"""Accepted candidates as chat samples: the JSONL records training reads.
+
+The other sources of a knowledge leaf (its chunks, their augmentations, RAFT Q&A) are built by
+:mod:`seedtree.generate.knowledge`.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 
 from seedtree.config import GenerateConfig
 from seedtree.generate.pipelines import Candidate, LeafRun
-from seedtree.samples import build_record
+from seedtree.samples import KNOWLEDGE_QA, SKILL_QA, build_record
 
 
 @dataclass(frozen=True)
@@ -29,19 +33,24 @@ def _user(cand: Candidate) -> str:
     return cand.question
 
 
+def teacher_meta(prov: Provenance) -> dict[str, Any]:
+    return {
+        "id": prov.teacher,
+        "temperature": prov.config.temperature,
+        "top_p": prov.config.top_p,
+        "max_tokens": prov.config.max_tokens,
+    }
+
+
 def record(run: LeafRun, cand: Candidate, prov: Provenance) -> dict[str, Any]:
     answer = cand.answer or ""
     meta: dict[str, Any] = {
         "pipeline": run.leaf.kind,
+        "source": KNOWLEDGE_QA if run.leaf.kind == "knowledge" else SKILL_QA,
         "length": length_tag(answer, prov.config.long_answer_words),
         "seed_ids": list(cand.seed_ids),
         "chunk_id": cand.chunk.id if cand.chunk else None,
-        "teacher": {
-            "id": prov.teacher,
-            "temperature": prov.config.temperature,
-            "top_p": prov.config.top_p,
-            "max_tokens": prov.config.max_tokens,
-        },
+        "teacher": teacher_meta(prov),
         "prompt_version": dict(sorted(cand.prompts.items())),
         "judge_scores": dict(sorted(cand.scores.items())),
         "taxonomy_commit": prov.taxonomy_commit,

@@ -97,7 +97,11 @@ def _funnel_section(data: ReportInput) -> list[str]:
         return [*lines, "", "Nothing was generated in this run."]
     for leaf, info in leaves.items():
         lines += ["", f"### {_leaf(leaf)}: {info.samples} samples accepted", ""]
-        rows = [[k, _compact(v)] for k, v in info.funnel.items() if v is not None]
+        rows = [
+            [k, _compact(v)] for k, v in info.funnel.items() if v is not None and k != "sources"
+        ]
+        sources = info.funnel.get("sources") or {}
+        rows += [[f"source {k}", _compact(v)] for k, v in dict(sources).items()]  # type: ignore[arg-type]
         lines += _table(["stage", "value"], rows)
     return lines
 

@@ -1,6 +1,9 @@
 """Training samples: loading per-leaf JSONL datasets and the held-out split.
 
 The record format and :class:`~seedtree.samples.Sample` are owned by :mod:`seedtree.samples`.
+Only Q&A samples are held out (a document chunk or a summary of one is what a leaf teaches, not a
+question to measure it by); a RAFT sample, which is a Q&A sample with its chunk and distractor
+chunks in the prompt, is trained on only when its plain Q&A (``metadata.qa_id``) is.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from pathlib import Path
 
 from seedtree.atomic import write_json
 from seedtree.errors import UsageError
-from seedtree.samples import Record, Sample, parse_sample
+from seedtree.samples import KNOWLEDGE_RAFT, Record, Sample, parse_sample
 from seedtree.train.recipe import HeldOut
 
 DatasetSource = Mapping[str, Sequence[Record]] | Path | Sequence[Path]
@@ -74,8 +77,19 @@ def id_fraction(sample_id: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
+def heldout_eligible(sample: Sample) -> bool:
+    """A sample the held-out split may choose: a Q&A pair, without a document in its prompt."""
+    return not sample.pretrain and sample.source != KNOWLEDGE_RAFT
+
+
+def _qa_id(sample: Sample) -> str | None:
+    meta = sample.record.get("metadata") or {}
+    found = meta.get("qa_id") if isinstance(meta, Mapping) else None
+    return None if found is None else str(found)
+
+
 def _choose_heldout(samples: Sequence[Sample], rule: HeldOut, kept: set[str]) -> set[str]:
-    ids = {s.id for s in samples}
+    ids = {s.id for s in samples if heldout_eligible(s)}
     chosen = {i for i in ids if i in kept or id_fraction(i) < rule.fraction}
     if len(chosen) < rule.min_per_leaf and len(ids) > 2 * rule.min_per_leaf:
         ranked = sorted(ids - chosen, key=id_fraction)
@@ -104,7 +118,7 @@ def split_heldout(
     for leaf, samples in by_leaf.items():
         chosen = _choose_heldout(samples, rule, set(manifest.get(leaf, ())))
         heldout[leaf] = [s for s in samples if s.id in chosen]
-        train[leaf] = [s for s in samples if s.id not in chosen]
+        train[leaf] = [s for s in samples if s.id not in chosen and _qa_id(s) not in chosen]
         manifest[leaf] = sorted(set(manifest.get(leaf, ())) | chosen)
     if persist:
         write_json(store / HELDOUT_FILE, {"leaves": dict(sorted(manifest.items()))})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -16,9 +17,21 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from seedtree.errors import ConfigError
+from seedtree.samples import Sample
 
 Kind = Literal["knowledge", "skill"]
 Length = Literal["short", "long"]
+# what made a sample (seedtree.samples.SOURCES), and "seeds" for datasets built from the seeds
+Source = Literal[
+    "document",
+    "summary_detailed",
+    "summary_extractive",
+    "atomic_facts",
+    "knowledge_qa",
+    "knowledge_raft",
+    "skill_qa",
+    "seeds",
+]
 
 
 class _Strict(BaseModel):
@@ -32,13 +45,21 @@ class Selector(_Strict):
     lengths: tuple[Length, ...] = ()
     # fnmatch patterns on leaf ids, e.g. "foundational_skills/*"
     leaves: tuple[str, ...] = ()
+    # what made the samples: document chunks, the teacher's summaries and atomic facts of them,
+    # knowledge Q&A alone or with its chunk and distractor chunks (RAFT), skill Q&A, seeds
+    sources: tuple[Source, ...] = ()
 
-    def matches(self, leaf: str, kind: str, length: str | None) -> bool:
+    def matches(self, leaf: str, kind: str, length: str | None, source: str | None = None) -> bool:
         if self.kinds and kind not in self.kinds:
+            return False
+        if self.sources and (source or "") not in self.sources:
             return False
         if self.lengths and (length or "short") not in self.lengths:
             return False
         return not self.leaves or any(fnmatch.fnmatchcase(leaf, p) for p in self.leaves)
+
+    def takes(self, sample: Sample) -> bool:
+        return self.matches(sample.leaf, sample.kind, sample.length, sample.source)
 
 
 class ReplaySource(_Strict):
@@ -50,7 +71,12 @@ class ReplaySource(_Strict):
 
 class Phase(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    # the new samples a phase trains on: those ``select`` takes, and those any of ``also`` takes
     select: Selector
+    also: tuple[Selector, ...] = ()
+    # per source, how many times each selected sample of it is taken: 2.0 twice, 0.5 a
+    # deterministic half (by sample id); sources left out take each sample once
+    ratios: dict[Source, float] = Field(default_factory=dict)
     # extra JSONL files or folders of samples (e.g. foundational skills), relative to the recipe
     datasets: tuple[str, ...] = ()
     epochs: int = Field(default=1, ge=1)
@@ -64,6 +90,32 @@ class Phase(_Strict):
     # samples per optimizer step, over all ranks (micro-batches are packed to the token budget)
     effective_batch: int = Field(ge=1)
     replay: tuple[ReplaySource, ...] = ()
+
+    @model_validator(mode="after")
+    def _check_ratios(self) -> Phase:
+        bad = {k: v for k, v in self.ratios.items() if not 0.0 <= v <= 100.0}
+        if bad:
+            raise ValueError(f"ratios must be between 0 and 100, got {bad}")
+        return self
+
+    def takes(self, sample: Sample) -> bool:
+        return any(s.takes(sample) for s in (self.select, *self.also))
+
+    def weighted(self, samples: Sequence[Sample]) -> list[Sample]:
+        """``samples`` with each repeated by its source's ratio: the whole part in copies, the
+        fractional part as a share of the samples chosen by a digest of their id."""
+        out: list[Sample] = []
+        for sample in samples:
+            ratio = self.ratios.get(sample.source, 1.0)  # type: ignore[call-overload]
+            whole = int(ratio)
+            extra = _fraction(f"{self.name}:{sample.id}") < ratio - whole
+            out += [sample] * (whole + int(extra))
+        return out
+
+
+def _fraction(key: str) -> float:
+    """A stable number in [0, 1) from ``key``."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") / 2**64
 
 
 class HeldOut(_Strict):

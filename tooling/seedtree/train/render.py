@@ -4,8 +4,11 @@ Two templates: the student's own chat template, or the Labradorite (LAB) templat
 ``<|system|>\\n{system}\\n<|user|>\\n{input}\\n<|assistant|>\\n{answer}<|endoftext|>`` (its special
 tokens are added to the tokenizer when missing). A sample is rendered in three parts (system,
 prompt, answer), each tokenized on its own, so the answer's tokens are exactly what a model
-generates after the prompt. Samples longer than ``max_seq_len`` are dropped and counted, never
-truncated.
+generates after the prompt. A pre-training sample (:attr:`Sample.pretrain`: a document chunk or a
+summary of one) is plain text between two document separators (``<|endoftext|>`` when the
+tokenizer has it, else its end-of-sequence token), with no template and no system prompt, and
+every token of the text and the closing separator is trained on. Samples longer than
+``max_seq_len`` are dropped and counted, never truncated.
 """
 
 from __future__ import annotations
@@ -106,7 +109,26 @@ class Renderer:
     def _ids(self, text: str) -> list[int]:
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    def separator(self) -> list[int]:
+        """The document separator of pre-training text (none when the tokenizer has neither)."""
+        vocab = self.tokenizer.get_vocab()
+        if "<|endoftext|>" in vocab:
+            return [int(vocab["<|endoftext|>"])]
+        eos = getattr(self.tokenizer, "eos_token_id", None)
+        return [] if eos is None else [int(eos)]
+
+    def encode_text(self, sample: Sample) -> Encoded:
+        """A pre-training sample: every token after the opening separator is a target."""
+        sep = self.separator()
+        ids = sep + self._ids(sample.assistant) + sep
+        labels = [IGNORE] * len(sep) + ids[len(sep) :]
+        if not sep:
+            labels[0] = IGNORE  # nothing comes before the first token to predict it from
+        return Encoded(sample.id, sample.leaf, tuple(ids), (*labels[1:], IGNORE))
+
     def encode(self, sample: Sample) -> Encoded:
+        if sample.pretrain:
+            return self.encode_text(sample)
         system = sample.system if self.system_prompt is None else self.system_prompt
         sys_text, prompt_text, answer_text = self.parts(system, sample.user, sample.assistant)
         sys_ids, prompt_ids, answer_ids = map(self._ids, (sys_text, prompt_text, answer_text))

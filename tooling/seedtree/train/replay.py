@@ -200,7 +200,7 @@ def _shuffled(
 ) -> list[Sample]:
     """The samples of one leaf that ``source`` selects and nobody took, in ``rng``'s order."""
     matching = sorted(
-        (s for s in rows if s.id not in taken and source.select.matches(s.leaf, s.kind, s.length)),
+        (s for s in rows if s.id not in taken and source.select.takes(s)),
         key=lambda s: s.id,
     )
     rng.shuffle(matching)

@@ -101,12 +101,7 @@ def _ds_config(config: Path | Mapping[str, Any] | None) -> dict[str, Any] | None
 def _phase_data(
     run: _Run, phase: Phase, train: Mapping[str, list[Sample]]
 ) -> tuple[list[Sample], list[Sample]]:
-    new = [
-        s
-        for leaf in sorted(train)
-        for s in train[leaf]
-        if phase.select.matches(leaf, s.kind, s.length)
-    ]
+    new = phase.weighted([s for leaf in sorted(train) for s in train[leaf] if phase.takes(s)])
     for extra in phase.datasets:
         new += [
             s
