@@ -171,7 +171,8 @@ def shape_of_model(model: Any) -> ModelShape:
     config = model.config
     text = config.get_text_config() if hasattr(config, "get_text_config") else config
     return ModelShape(
-        params=sum(p.numel() for p in model.parameters()),
+        # a ZeRO-3 parameter holds its rank's shard; ds_numel is the whole tensor's size
+        params=sum(int(getattr(p, "ds_numel", p.numel())) for p in model.parameters()),
         layers=int(text.num_hidden_layers),
         hidden=int(text.hidden_size),
         vocab=int(text.vocab_size),
