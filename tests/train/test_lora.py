@@ -80,7 +80,10 @@ def test_a_lora_phase_keeps_the_base_frozen_and_trains_only_the_adapter(
         "lora": {**LORA, "target_modules": ["v_proj"]},
     }
     result = train_run(
-        make_dataset(n=24), tiny_model_dir, tmp_path / "out", Recipe.model_validate(raw),
+        make_dataset(n=24),
+        tiny_model_dir,
+        tmp_path / "out",
+        Recipe.model_validate(raw),
         progress=False,
     )
     full, lora = (Path(p.model_dir) for p in result.phases)

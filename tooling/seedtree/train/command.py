@@ -12,20 +12,22 @@ from seedtree.errors import EXIT_OK, ConfigError, UsageError
 from seedtree.models import resolve_model
 from seedtree.project import Project
 from seedtree.taxonomy.leaves import QNA, load_leaf
+from seedtree.train.adapters import require_qlora_support
 from seedtree.train.data import load_samples
 from seedtree.train.devices import Machine, detect
 from seedtree.train.engine import read_ds_config
-from seedtree.train.memory import (
-    GB,
-    MemoryEstimate,
-    Precision,
-    estimate_memory,
-    layout_for,
-    model_shape,
-    require_fit,
-)
+from seedtree.train.memory import GB, ModelShape, Precision, layout_for, require_fit
 from seedtree.train.recipe import Recipe, load_recipe
 from seedtree.train.run import train_run
+from seedtree.train.strategy import (
+    ORDER,
+    Devices,
+    Option,
+    describe,
+    folder_shape,
+    options,
+    strategies_of,
+)
 
 
 def resolve_file(name: str, project: Project, what: str) -> Path:
@@ -61,14 +63,31 @@ def load_settings(project: Project, settings: TrainConfig) -> tuple[Recipe, dict
     return recipe, ds
 
 
-def recipe_estimate(
+def devices_for(
+    world: int, gpus: int | None, gpu_memory: float | None, host_memory: float | None
+) -> Devices:
+    """The devices to estimate for: those given, else this machine's (its RAM without CUDA)."""
+    machine = detect()
+    count = gpus or world
+    capacity = gpu_memory * GB if gpu_memory is not None else machine.capacity(count)
+    host = host_memory * GB if host_memory is not None else float(machine.host_memory)
+    return Devices(count, capacity, host, cuda=bool(machine.cuda) or gpu_memory is not None)
+
+
+def recipe_options(
     model_dir: Path,
     recipe: Recipe,
     ds: dict[str, Any] | None,
-    world: int,
+    devices: Devices,
     precision: Precision,
-) -> MemoryEstimate:
-    return estimate_memory(model_shape(model_dir), layout_for(recipe, ds, world, precision))
+) -> tuple[ModelShape, list[Option]]:
+    shape, adapter = folder_shape(model_dir, recipe.lora)
+    base = layout_for(recipe, ds, devices.gpus, precision)
+    return shape, options(shape, base, adapter, devices)
+
+
+def _option(found: list[Option], strategy: str) -> Option:
+    return next(o for o in found if o.name == strategy)
 
 
 def where(machine: Machine) -> str:
@@ -79,21 +98,39 @@ def where(machine: Machine) -> str:
     return f"one {device.name} ({device.memory / GB:.0f} GB)"
 
 
-def estimate_command(model: str, project: Project, settings: TrainConfig, world: int | None) -> int:
-    """``seedtree train --estimate``: the memory one rank needs, as the recipe's precision asks."""
+def estimate_command(
+    model: str,
+    project: Project,
+    settings: TrainConfig,
+    world: int | None,
+    devices: tuple[int | None, float | None, float | None] = (None, None, None),
+) -> int:
+    """``seedtree train --estimate``: the memory one rank needs, and every strategy that fits."""
     recipe, ds = load_settings(project, settings)
-    ranks = world or int(os.environ.get("WORLD_SIZE", "0")) or len(detect().cuda) or 1
-    estimate = recipe_estimate(resolve_model(model), recipe, ds, ranks, recipe.precision)
-    print("\n".join(estimate.lines()))
+    gpus, gpu_memory, host_memory = devices
+    ranks = gpus or world or int(os.environ.get("WORLD_SIZE", "0")) or len(detect().cuda) or 1
+    target = devices_for(ranks, gpus, gpu_memory, host_memory)
+    shape, found = recipe_options(resolve_model(model), recipe, ds, target, recipe.precision)
+    used = strategies_of(recipe) - {"auto"} or {"full"}
+    for strategy in sorted(used, key=ORDER.index):
+        print("\n".join(_option(found, strategy).estimate.lines()))
+    print("\n".join(describe(found, target, shape, ds is not None)))
     return EXIT_OK
 
 
-def _check_fit(model_dir: Path, recipe: Recipe, ds: dict[str, Any] | None) -> None:
+def check_fit(model_dir: Path, recipe: Recipe, ds: dict[str, Any] | None) -> None:
+    """Refuse, before any model is loaded, a recipe whose strategies cannot run here."""
     machine = detect()
+    if "qlora" in strategies_of(recipe):
+        require_qlora_support(bool(machine.cuda))
     precision: Precision = recipe.precision if machine.cuda else "fp32"
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    estimate = recipe_estimate(model_dir, recipe, ds, world, precision)
-    require_fit(estimate, machine.capacity(world), where(machine))
+    devices = Devices(
+        world, machine.capacity(world), float(machine.host_memory), bool(machine.cuda)
+    )
+    _, found = recipe_options(model_dir, recipe, ds, devices, precision)
+    for strategy in strategies_of(recipe) - {"auto"}:
+        require_fit(_option(found, strategy).estimate, machine.capacity(world), where(machine))
 
 
 def train_command(
@@ -115,7 +152,7 @@ def train_command(
     recipe, ds = load_settings(project, settings)
     leaves = list(load_samples(list(data)))
     model_dir = resolve_model(model)
-    _check_fit(model_dir, recipe, ds)
+    check_fit(model_dir, recipe, ds)
     earlier = list(earlier_heldout)
     result = train_run(
         list(data),

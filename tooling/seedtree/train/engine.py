@@ -318,7 +318,9 @@ def ds_config(config: dict[str, Any], recipe: Recipe, accum: int) -> dict[str, A
 
 
 @contextlib.contextmanager
-def partitioned_loading(config: dict[str, Any] | None, recipe: Recipe, accum: int) -> Iterator[None]:
+def partitioned_loading(
+    config: dict[str, Any] | None, recipe: Recipe, accum: int
+) -> Iterator[None]:
     """Under ZeRO-3, models loaded inside are created partitioned (``deepspeed.zero.Init``).
 
     transformers' DeepSpeed integration sees the config while it is alive: each rank allocates
@@ -389,9 +391,7 @@ def _advance_latest(folder: Path, tag: str, entry: str) -> None:
                 old.unlink()
 
 
-def _save_release(
-    module: Any, out: Path, tokenizer: Any, merge_base: Path | None = None
-) -> None:
+def _save_release(module: Any, out: Path, tokenizer: Any, merge_base: Path | None = None) -> None:
     """A full model folder; a LoRA module is saved merged, with its adapter in ``adapter/``.
 
     ``merge_base``: the model folder whose full-precision weights the adapter is merged into

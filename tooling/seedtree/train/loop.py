@@ -129,6 +129,8 @@ def load_student(job: PhaseJob, vocab_size: int) -> Any:
 
     strategy = job.recipe.strategy_of(job.phase)
     lora = job.recipe.lora_of(job.phase)
+    if lora is not None:  # the adapter's initial A is random: the same in every run and rank
+        torch.manual_seed(job.recipe.seed + len(job.earlier_phases))
     if strategy == "qlora" and lora is not None:
         require_qlora_support(torch.cuda.is_available())
         if job.ds_config is not None:

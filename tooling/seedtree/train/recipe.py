@@ -58,7 +58,7 @@ class LoraSettings(_Strict):
     """
 
     rank: int = Field(default=16, ge=1, le=4096)
-    alpha: float = Field(default=32.0, gt=0.0)
+    alpha: int = Field(default=32, ge=1)
     dropout: float = Field(default=0.05, ge=0.0, lt=1.0)
     # names of the linear layers that get an adapter (the last part of a module's name); the
     # default covers attention and MLP of Llama-style models (Llama, Mistral, Qwen, SmolLM2)
