@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from seedtree.errors import UsageError
-from seedtree.train.adapters import load_quantized, require_qlora_support, wrap_lora
+from seedtree.train.adapters import is_lora, load_quantized, require_qlora_support, wrap_lora
 from seedtree.train.engine import (
     DeepSpeedEngine,
     Dist,
@@ -63,12 +63,14 @@ class _Meter:
     shape: ModelShape
     device_name: str | None
     devices: int
+    adapter: bool = False  # a LoRA phase (fewer FLOPs per token)
     tokens: int = 0
     seconds: float = 0.0
     flops: float = 0.0
 
     def add(self, step: Step, seconds: float) -> Throughput:
-        per_token = flops_per_token(self.shape, step.tokens / max(1, len(step.sample_indices())))
+        context = step.tokens / max(1, len(step.sample_indices()))
+        per_token = flops_per_token(self.shape, context, self.adapter)
         self.tokens += step.tokens
         self.seconds += seconds
         self.flops += per_token * step.tokens
@@ -85,7 +87,7 @@ def _meter(model: Any, dist: Dist) -> _Meter:
     import torch
 
     name = torch.cuda.get_device_name(device()) if torch.cuda.is_available() else None
-    return _Meter(shape_of_model(model), name, dist.world)
+    return _Meter(shape_of_model(model), name, dist.world, is_lora(model))
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ micro-batches of ``s`` packed tokens (the recipe's ``token_budget``; one row per
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -240,7 +241,11 @@ def shape_of_model(model: Any) -> ModelShape:
 
 
 def _numel(param: Any) -> int:
-    # a ZeRO-3 parameter holds its rank's shard; ds_numel is the whole tensor's size
+    # a ZeRO-3 parameter holds its rank's shard (ds_numel: the whole tensor's size); a 4-bit
+    # bitsandbytes parameter packs two values a byte (its quant_state knows the real shape)
+    quant = getattr(param, "quant_state", None)
+    if quant is not None and getattr(quant, "shape", None) is not None:
+        return int(math.prod(quant.shape))
     return int(getattr(param, "ds_numel", param.numel()))
 
 
