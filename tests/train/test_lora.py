@@ -29,6 +29,7 @@ def _logits(model: Any, ids: list[int]) -> Any:
         return model(torch.tensor([ids])).logits
 
 
+@pytest.mark.slow  # two phases of training: about half a minute
 def test_a_lora_run_learns_and_releases_a_merged_model_with_its_adapter_beside_it(
     tiny_model_dir: Path,
     make_dataset: Callable[..., Path],
@@ -63,6 +64,7 @@ def test_a_lora_run_learns_and_releases_a_merged_model_with_its_adapter_beside_i
     assert not _logits(AutoModelForCausalLM.from_pretrained(start), ids).allclose(expected)
 
 
+@pytest.mark.slow
 def test_a_lora_phase_keeps_the_base_frozen_and_trains_only_the_adapter(
     tiny_model_dir: Path,
     make_dataset: Callable[..., Path],
