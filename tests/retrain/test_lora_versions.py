@@ -23,7 +23,7 @@ from seedtree.train.adapters import ADAPTER
 
 pytestmark = pytest.mark.slow
 
-LORA = {"strategy": "lora", "lora": {"rank": 8, "alpha": 16, "dropout": 0.0}}
+LORA = {"strategy": "lora", "lora": {"rank": 32, "alpha": 64, "dropout": 0.0}}
 
 
 def _set_strategy(repo: Path, lora: bool) -> None:
@@ -33,7 +33,9 @@ def _set_strategy(repo: Path, lora: bool) -> None:
         recipe.pop(key, None)
     if lora:
         recipe.update(LORA)
-        recipe["phases"][0]["lr"] = 2.0e-2  # an adapter moves few weights: a larger rate
+        # an adapter on a tiny random model learns slowly (the output head is not adapted): a
+        # larger rate and more steps, so that the gate sees it learn
+        recipe["phases"][0].update(lr=5.0e-2, min_steps=24, max_steps=30)
     path.write_text(yaml.safe_dump(recipe, sort_keys=False))
 
 

@@ -105,3 +105,17 @@ def test_qlora_is_refused_on_a_cpu_before_any_training(
     with pytest.raises(UsageError, match="qlora needs a CUDA GPU"):
         train_run(make_dataset(n=8), tiny_model_dir, tmp_path / "out", recipe, progress=False)
     assert not (tmp_path / "out" / "metrics.jsonl").exists()
+
+
+def test_an_adapter_on_a_tied_output_head_is_refused(tiny_model_dir: Path) -> None:
+    from transformers import AutoModelForCausalLM
+
+    from seedtree.errors import ConfigError
+    from seedtree.train.adapters import wrap_lora
+    from seedtree.train.recipe import LoraSettings
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    with pytest.raises(ConfigError, match="tied to the input embedding"):
+        wrap_lora(model, LoraSettings(target_modules=("q_proj", "lm_head")))
+    with pytest.raises(ConfigError, match="no_such_proj"):
+        wrap_lora(model, LoraSettings(target_modules=("no_such_proj",)))

@@ -24,6 +24,15 @@ def wrap_lora(model: Any, settings: LoraSettings) -> Any:
     """``model`` with a fresh LoRA adapter on its target modules; only the adapter trains."""
     from peft import LoraConfig, get_peft_model
 
+    head = model.get_output_embeddings()
+    tied = head is not None and head.weight is model.get_input_embeddings().weight
+    names = {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if m is head}
+    if tied and names & set(settings.target_modules):
+        raise ConfigError(
+            f"recipe lora.target_modules: {sorted(names)} is the output head, tied to the input "
+            "embedding: its merged update would change the embedding too",
+            hint="leave the output head out of target_modules",
+        )
     config = LoraConfig(
         r=settings.rank,
         lora_alpha=settings.alpha,
