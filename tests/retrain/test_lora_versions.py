@@ -7,6 +7,7 @@ passed the gate, and the adapter is stored beside the model exactly when the ver
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 import yaml
 
 from retrain.scripted import ScriptedTeacher
-from retrain.support import LEAVES, commit, edit_task
+from retrain.support import LEAVES, RECIPE, commit, edit_task
 from seedtree.project import open_project
 from seedtree.retrain.command import retrain
 from seedtree.retrain.release import artifacts_dir, releases
@@ -31,6 +32,8 @@ def _set_strategy(repo: Path, lora: bool) -> None:
     recipe: dict[str, Any] = yaml.safe_load(path.read_text())
     for key in LORA:
         recipe.pop(key, None)
+    # full training as the other retrain tests run it (a copy: RECIPE is shared)
+    recipe["phases"] = copy.deepcopy(RECIPE["phases"])
     if lora:
         recipe.update(LORA)
         # an adapter on a tiny random model learns slowly (the output head is not adapted): a
@@ -39,8 +42,18 @@ def _set_strategy(repo: Path, lora: bool) -> None:
     path.write_text(yaml.safe_dump(recipe, sort_keys=False))
 
 
+def _lower_the_bar(repo: Path) -> None:
+    """The gate of these runs asks a fall of 0.2%: a rank-32 adapter on a random 64-wide model
+    learns under 1% in a few steps (the gate's rule itself is tested in test_gate.py)."""
+    path = repo / "seedtree.yaml"
+    config: dict[str, Any] = yaml.safe_load(path.read_text())
+    config["retrain"]["min_learning"] = 0.002
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
 def _release(repo: Path, lora: bool, change: str | None) -> None:
     _set_strategy(repo, lora)
+    _lower_the_bar(repo)
     if change is not None:
         edit_task(repo, sorted(LEAVES)[0], change)
     commit(repo, f"{'lora' if lora else 'full'} version")
