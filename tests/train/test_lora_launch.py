@@ -156,7 +156,7 @@ def test_zero3_loads_each_rank_s_shard_with_the_vocabulary_resized(
     for whole, part in zip(reports["whole"], reports["partitioned"], strict=True):
         # the same weights, the vocabulary grown on every rank, and a rank holds less of them
         assert part["rows"] == whole["rows"] == vocab and part["new_rows_finite"]
-        assert part["first"] == pytest.approx(first.tolist())
+        assert [v for row in part["first"] for v in row] == pytest.approx(first.flatten().tolist())
         assert part["local_elements"] < 0.75 * whole["local_elements"]
         for key in ("before", "after", "held"):
             record_property(f"rank{part['rank']}_{key}_partitioned", part[key])
