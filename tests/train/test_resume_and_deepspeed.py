@@ -4,62 +4,28 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from seedtree.train.evaluate import evaluate_model
 from seedtree.train.recipe import Recipe
 from seedtree.train.run import train_run
+from train.launch import (
+    kill_after_steps,
+    kill_group_after_steps,
+    rows,
+    torchrun,
+    train_cmd,
+    write_recipe,
+)
 
 # trains models or runs retrain in subprocesses for minutes
 pytestmark = pytest.mark.slow
-
-
-def _rows(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-def _write_recipe(recipe: Recipe, path: Path) -> Path:
-    path.write_text(yaml.safe_dump(recipe.model_dump(mode="json")), encoding="utf-8")
-    return path
-
-
-def _train_cmd(data: Path, model: Path, out: Path, recipe: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "seedtree",
-        "train",
-        "--data",
-        str(data),
-        "--from",
-        str(model),
-        "--out",
-        str(out),
-        "--recipe",
-        str(recipe),
-        "--quiet",
-    ]
-
-
-def _kill_after_steps(cmd: list[str], metrics: Path, steps: int) -> None:
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if metrics.is_file() and len(metrics.read_text().splitlines()) >= steps:
-            proc.send_signal(signal.SIGKILL)
-            break
-        time.sleep(0.005)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, "training ended before it could be killed"
 
 
 def test_sigkilled_run_resumes_with_the_same_samples_none_twice(
@@ -70,17 +36,17 @@ def test_sigkilled_run_resumes_with_the_same_samples_none_twice(
 ) -> None:
     data = make_dataset(n=16)
     recipe = fast_recipe(checkpoint_every=2)
-    recipe_path = _write_recipe(recipe, tmp_path / "recipe.yaml")
+    recipe_path = write_recipe(recipe, tmp_path / "recipe.yaml")
     killed = tmp_path / "killed"
-    cmd = _train_cmd(data, tiny_model_dir, killed, recipe_path)
-    _kill_after_steps(cmd, killed / "metrics.jsonl", 5)
+    cmd = train_cmd(data, tiny_model_dir, killed, recipe_path)
+    kill_after_steps(cmd, killed / "metrics.jsonl", 5)
     assert not (killed / "eval.json").exists()
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "model:" in done.stdout
     reference = train_run(data, tiny_model_dir, tmp_path / "reference", recipe, progress=False)
-    resumed = _rows(killed / "samples.jsonl")
-    expected = _rows(tmp_path / "reference" / "samples.jsonl")
+    resumed = rows(killed / "samples.jsonl")
+    expected = rows(tmp_path / "reference" / "samples.jsonl")
     assert [(r["phase"], r["step"]) for r in resumed] == [(r["phase"], r["step"]) for r in expected]
     assert [r["ids"] for r in resumed] == [r["ids"] for r in expected]
     for phase in ("knowledge", "skills"):
@@ -112,7 +78,7 @@ def test_deepspeed_two_ranks_learn_and_save_a_loadable_model(
             }
         ]
     )
-    recipe_path = _write_recipe(recipe, tmp_path / "recipe.yaml")
+    recipe_path = write_recipe(recipe, tmp_path / "recipe.yaml")
     out = tmp_path / "out"
     ds = PROJECT_ROOT / "training" / "deepspeed" / f"{config}.json"
     launcher = [
@@ -125,13 +91,13 @@ def test_deepspeed_two_ranks_learn_and_save_a_loadable_model(
         str(29400 + os.getpid() % 500 + (config == "zero3")),
         "-m",
     ]
-    cmd = launcher + _train_cmd(make_dataset(n=16), tiny_model_dir, out, recipe_path)[2:]
+    cmd = launcher + train_cmd(make_dataset(n=16), tiny_model_dir, out, recipe_path)[2:]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(
         [*cmd, "--deepspeed", str(ds)], capture_output=True, text=True, timeout=300, env=env
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    metrics = _rows(out / "metrics.jsonl")
+    metrics = rows(out / "metrics.jsonl")
     assert len(metrics) >= 4 and metrics[-1]["loss"] < metrics[0]["loss"]
     model = out / "phases" / "01-all" / "model"
     evaluation = json.loads((out / "eval.json").read_text())["heldout_loss"]
@@ -149,34 +115,6 @@ def train_heldout(out: Path, make_dataset: Callable[..., Path]) -> dict[str, lis
     return {leaf: [s for s in rows if s.id in ids[leaf]] for leaf, rows in samples.items()}
 
 
-def _torchrun(port: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node",
-        "2",
-        "--master_port",
-        str(port),
-        "-m",
-    ]
-
-
-def _kill_group_after_steps(cmd: list[str], metrics: Path, steps: int, env: dict[str, str]) -> None:
-    """SIGKILL the launcher and its ranks (as a cancelled job is) once ``steps`` are logged."""
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True
-    )
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline and proc.poll() is None:
-        if metrics.is_file() and len(metrics.read_text().splitlines()) >= steps:
-            os.killpg(proc.pid, signal.SIGKILL)
-            break
-        time.sleep(0.01)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, "training ended before it could be killed"
-
-
 def test_zero3_two_ranks_killed_mid_phase_resume_from_the_checkpoint(
     tiny_model_dir: Path,
     make_dataset: Callable[..., Path],
@@ -191,24 +129,24 @@ def test_zero3_two_ranks_killed_mid_phase_resume_from_the_checkpoint(
         gradient_checkpointing=True,
         phases=[{**phase, "min_steps": 8, "max_steps": 8}],
     )
-    recipe_path = _write_recipe(recipe, tmp_path / "recipe.yaml")
+    recipe_path = write_recipe(recipe, tmp_path / "recipe.yaml")
     out = tmp_path / "out"
     ds = PROJECT_ROOT / "training" / "deepspeed" / "zero3.json"
-    cmd = _torchrun(29900 + os.getpid() % 90)
-    cmd += _train_cmd(make_dataset(n=16), tiny_model_dir, out, recipe_path)[2:]
+    cmd = torchrun(29900 + os.getpid() % 90)
+    cmd += train_cmd(make_dataset(n=16), tiny_model_dir, out, recipe_path)[2:]
     cmd += ["--deepspeed", str(ds)]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     metrics = out / "metrics.jsonl"
-    _kill_group_after_steps(cmd, metrics, 5, env)
+    kill_group_after_steps(cmd, metrics, 5, env)
     state = out / "phases" / "01-all" / "state"
     saved = (state / "latest").read_text().strip()
     assert saved in ("step4", "step6")  # every 2 steps; the 5th step was logged
     resumed_at = int(saved.removeprefix("step"))
-    before = _rows(metrics)[:resumed_at]
+    before = rows(metrics)[:resumed_at]
     assert not (out / "eval.json").exists()
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
-    after = _rows(metrics)
+    after = rows(metrics)
     assert [r["step"] for r in after] == list(range(1, 9))
     # the steps up to the checkpoint were not run again (their timings are the first run's)
     assert after[:resumed_at] == before

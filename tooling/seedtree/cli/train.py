@@ -57,6 +57,20 @@ def train(
             help="Ranks for --estimate (default: $WORLD_SIZE, else the CUDA devices, else 1).",
         ),
     ] = None,
+    gpus: Annotated[
+        int | None,
+        typer.Option(min=1, help="GPUs (ranks) for --estimate: list the strategies that fit them."),
+    ] = None,
+    gpu_memory: Annotated[
+        float | None,
+        typer.Option("--gpu-memory", min=1, help="GB of each GPU for --estimate."),
+    ] = None,
+    host_memory: Annotated[
+        float | None,
+        typer.Option(
+            "--host-memory", min=1, help="GB of host RAM for --estimate (default: this machine's)."
+        ),
+    ] = None,
     local_rank: Annotated[
         int | None, typer.Option("--local_rank", hidden=True, help="Set by the deepspeed launcher.")
     ] = None,
@@ -71,7 +85,8 @@ def train(
     project = open_project(repo_root, config)
     settings = with_overrides(project.config, "train", recipe=recipe, deepspeed=deepspeed)
     if estimate:
-        return run_train_estimate(model, project, settings.train, world_size)
+        devices = (gpus, gpu_memory, host_memory)
+        return run_train_estimate(model, project, settings.train, world_size, devices)
     return run_train(
         data or [],
         model,

@@ -253,10 +253,25 @@ def _target(project: Project, machine: Machine) -> tuple[Check, Target | None]:
     return Check("recipe", "ok", f"{detail}, {world} rank(s)"), Target(recipe, ds, world)
 
 
+def check_qlora(recipe: Recipe, machine: Machine) -> Check:
+    """A recipe that trains QLoRA needs CUDA and bitsandbytes on the runner."""
+    from seedtree.train.adapters import require_qlora_support
+    from seedtree.train.strategy import strategies_of
+
+    if "qlora" not in strategies_of(recipe):
+        return Check("qlora", "skip", "the recipe trains no QLoRA phase")
+    try:
+        require_qlora_support(bool(machine.cuda))
+    except UsageError as exc:
+        return Check("qlora", "fail", exc.message, exc.hint or "")
+    return Check("qlora", "ok", "CUDA and bitsandbytes are there for the 4-bit base")
+
+
 def _training_checks(target: Target, shape: ModelShape, machine: Machine) -> list[Check]:
     precision: Precision = target.recipe.precision if machine.cuda else "fp32"
     need = artifact_bytes(shape, target, precision)
-    return [check_memory(target, shape, machine, precision), check_disk(need, seedtree_home())]
+    checks = [check_memory(target, shape, machine, precision), check_disk(need, seedtree_home())]
+    return [*checks, check_qlora(target.recipe, machine)]
 
 
 def run_checks(

@@ -11,34 +11,84 @@ from seedtree.config import TrainConfig
 from seedtree.errors import EXIT_OK, UsageError
 from seedtree.models import resolve_model
 from seedtree.project import Project
+from seedtree.train.adapters import require_qlora_support
 from seedtree.train.data import load_samples
 from seedtree.train.devices import detect
-from seedtree.train.memory import (
-    Precision,
-    require_fit,
-)
+from seedtree.train.memory import GB, ModelShape, Precision, layout_for, require_fit
 from seedtree.train.recipe import Recipe
 from seedtree.train.run import train_run
-from seedtree.train.settings import load_settings, recipe_estimate, taxonomy_seeds, where
+from seedtree.train.settings import load_settings, taxonomy_seeds, where
+from seedtree.train.strategy import (
+    ORDER,
+    Devices,
+    Option,
+    describe,
+    folder_shape,
+    options,
+    strategies_of,
+)
+
+
+def _devices_for(
+    world: int, gpus: int | None, gpu_memory: float | None, host_memory: float | None
+) -> Devices:
+    """The devices to estimate for: those given, else this machine's (its RAM without CUDA)."""
+    machine = detect()
+    count = gpus or world
+    capacity = gpu_memory * GB if gpu_memory is not None else machine.capacity(count)
+    host = host_memory * GB if host_memory is not None else float(machine.host_memory)
+    return Devices(count, capacity, host, cuda=bool(machine.cuda) or gpu_memory is not None)
+
+
+def _recipe_options(
+    model_dir: Path,
+    recipe: Recipe,
+    ds: dict[str, Any] | None,
+    devices: Devices,
+    precision: Precision,
+) -> tuple[ModelShape, list[Option]]:
+    shape, adapter = folder_shape(model_dir, recipe.lora)
+    base = layout_for(recipe, ds, devices.gpus, precision)
+    return shape, options(shape, base, adapter, devices)
+
+
+def _option(found: list[Option], strategy: str) -> Option:
+    return next(o for o in found if o.name == strategy)
 
 
 def run_train_estimate(
-    model: str, project: Project, settings: TrainConfig, world: int | None
+    model: str,
+    project: Project,
+    settings: TrainConfig,
+    world: int | None,
+    devices: tuple[int | None, float | None, float | None] = (None, None, None),
 ) -> int:
-    """``seedtree train --estimate``: the memory one rank needs, as the recipe's precision asks."""
+    """``seedtree train --estimate``: the memory one rank needs, and every strategy that fits."""
     recipe, ds = load_settings(project, settings)
-    ranks = world or int(os.environ.get("WORLD_SIZE", "0")) or len(detect().cuda) or 1
-    estimate = recipe_estimate(resolve_model(model), recipe, ds, ranks, recipe.precision)
-    print("\n".join(estimate.lines()))
+    gpus, gpu_memory, host_memory = devices
+    ranks = gpus or world or int(os.environ.get("WORLD_SIZE", "0")) or len(detect().cuda) or 1
+    target = _devices_for(ranks, gpus, gpu_memory, host_memory)
+    shape, found = _recipe_options(resolve_model(model), recipe, ds, target, recipe.precision)
+    used = strategies_of(recipe) - {"auto"} or {"full"}
+    for strategy in sorted(used, key=ORDER.index):
+        print("\n".join(_option(found, strategy).estimate.lines()))
+    print("\n".join(describe(found, target, shape, ds is not None)))
     return EXIT_OK
 
 
 def _check_fit(model_dir: Path, recipe: Recipe, ds: dict[str, Any] | None) -> None:
+    """Refuse, before any model is loaded, a recipe whose strategies cannot run here."""
     machine = detect()
+    if "qlora" in strategies_of(recipe):
+        require_qlora_support(bool(machine.cuda))
     precision: Precision = recipe.precision if machine.cuda else "fp32"
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    estimate = recipe_estimate(model_dir, recipe, ds, world, precision)
-    require_fit(estimate, machine.capacity(world), where(machine))
+    devices = Devices(
+        world, machine.capacity(world), float(machine.host_memory), bool(machine.cuda)
+    )
+    _, found = _recipe_options(model_dir, recipe, ds, devices, precision)
+    for strategy in strategies_of(recipe) - {"auto"}:
+        require_fit(_option(found, strategy).estimate, machine.capacity(world), where(machine))
 
 
 def run_train(

@@ -8,17 +8,28 @@ safetensors, from rank 0 only, parameters gathered under ZeRO-3).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
 import shutil
 import socket
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from seedtree.atomic import write_text
 from seedtree.errors import ConfigError, UsageError
+from seedtree.train.adapters import (
+    ADAPTER,
+    full_precision_state,
+    is_lora,
+    load_resumable,
+    merged_state,
+    resumable_state,
+    save_adapter,
+)
 from seedtree.train.recipe import Phase, Recipe
 
 LATEST = "latest"
@@ -97,17 +108,23 @@ def _schedule(phase: Phase) -> Any:
     return factor
 
 
-def _optimizer(model: Any, phase: Phase) -> tuple[Any, Any]:
+def _optimizer(model: Any, phase: Phase, offload: bool = False) -> tuple[Any, Any]:
     import torch
 
-    # the fused kernel (CPU and CUDA) steps a 135M-parameter model about 10x faster on a CPU
-    opt = torch.optim.AdamW(
-        model.parameters(),
-        lr=phase.lr,
-        weight_decay=phase.weight_decay,
-        betas=(0.9, 0.95),
-        fused=True,
-    )
+    # a LoRA phase trains its adapter alone: the frozen base gets no optimizer state
+    params = [p for p in model.parameters() if p.requires_grad]
+    if offload:
+        # ZeRO-Offload steps the optimizer on the host: DeepSpeed's vectorised CPU Adam (AdamW)
+        from deepspeed.ops.adam import DeepSpeedCPUAdam
+
+        opt = DeepSpeedCPUAdam(
+            params, lr=phase.lr, weight_decay=phase.weight_decay, betas=(0.9, 0.95)
+        )
+    else:
+        # the fused kernel (CPU and CUDA) steps a 135M-parameter model about 10x faster on a CPU
+        opt = torch.optim.AdamW(
+            params, lr=phase.lr, weight_decay=phase.weight_decay, betas=(0.9, 0.95), fused=True
+        )
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, _schedule(phase))
 
 
@@ -166,8 +183,11 @@ class PlainEngine:
     weights with an fp32 master copy: a model that needs those 2 bytes belongs under DeepSpeed.
     """
 
-    def __init__(self, model: Any, recipe: Recipe, phase: Phase) -> None:
+    def __init__(
+        self, model: Any, recipe: Recipe, phase: Phase, merge_base: Path | None = None
+    ) -> None:
         self.module = prepare_model(model, recipe)
+        self.merge_base = merge_base
         self.forward = autocast_forward(model) if use_bf16(recipe) else model
         self.scale = 1.0
         self.clip = recipe.grad_clip
@@ -193,7 +213,7 @@ class PlainEngine:
 
         tag = f"step{client['step']}"
         state = {
-            "model": self.module.state_dict(),
+            "model": resumable_state(self.module),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "client": client,
@@ -219,13 +239,13 @@ class PlainEngine:
                 f"{path}: not a training state saved by seedtree ({first})",
                 hint=f"delete {folder} to train this phase from its start",
             ) from None
-        self.module.load_state_dict(state["model"])
+        load_resumable(self.module, state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         return dict(state["client"])
 
     def save_hf(self, out: Path, tokenizer: Any) -> None:
-        _save_pretrained(self.module, self.module.state_dict(), out, tokenizer)
+        _save_release(self.module, out, tokenizer, self.merge_base)
 
 
 class DeepSpeedEngine:
@@ -236,8 +256,8 @@ class DeepSpeedEngine:
     ) -> None:
         import deepspeed
 
-        opt, sched = _optimizer(prepare_model(model, recipe), phase)
         cfg = ds_config(config, recipe, accum)
+        opt, sched = _optimizer(prepare_model(model, recipe), phase, offloads_optimizer(cfg))
         self.engine, _, _, _ = deepspeed.initialize(
             model=model, optimizer=opt, lr_scheduler=sched, config=cfg
         )
@@ -279,8 +299,7 @@ class DeepSpeedEngine:
         params = list(self.module.parameters())
         with deepspeed.zero.GatheredParameters(params, modifier_rank=None, enabled=self.stage == 3):
             if self.engine.global_rank == 0:
-                state = {k: v.detach().clone() for k, v in self.module.state_dict().items()}
-                _save_pretrained(self.module, state, out, tokenizer)
+                _save_release(self.module, out, tokenizer)
         barrier(Dist(self.engine.global_rank, self.engine.world_size, True))
 
 
@@ -296,6 +315,45 @@ def ds_config(config: dict[str, Any], recipe: Recipe, accum: int) -> dict[str, A
     cfg.setdefault("steps_per_print", 10**9)
     cfg.setdefault("wall_clock_breakdown", False)
     return cfg
+
+
+@contextlib.contextmanager
+def partitioned_loading(
+    config: dict[str, Any] | None, recipe: Recipe, accum: int
+) -> Iterator[None]:
+    """Under ZeRO-3, models loaded inside are created partitioned (``deepspeed.zero.Init``).
+
+    transformers' DeepSpeed integration sees the config while it is alive: each rank allocates
+    its shard only, the weights are copied in one tensor at a time from rank 0's memory-mapped
+    safetensors, and a vocabulary resize gathers the embedding rows it changes. Without it every
+    rank would hold the whole model in host memory before DeepSpeed partitions it.
+    """
+    if config is None or int(config.get("zero_optimization", {}).get("stage", 0)) != 3:
+        yield
+        return
+    from transformers.integrations.deepspeed import (
+        HfDeepSpeedConfig,
+        unset_hf_deepspeed_config,
+    )
+
+    keep = HfDeepSpeedConfig(ds_config(config, recipe, accum))
+    try:
+        yield
+    finally:
+        del keep
+        unset_hf_deepspeed_config()
+
+
+def offloads_optimizer(config: dict[str, Any]) -> bool:
+    """Whether a DeepSpeed config keeps the optimizer state in host memory (ZeRO-Offload)."""
+    zero = config.get("zero_optimization", {})
+    return str(zero.get("offload_optimizer", {}).get("device", "none")) == "cpu"
+
+
+def offloads_params(config: dict[str, Any]) -> bool:
+    """Whether a ZeRO-3 config keeps the parameters in host memory between uses."""
+    zero = config.get("zero_optimization", {})
+    return str(zero.get("offload_param", {}).get("device", "none")) == "cpu"
 
 
 def read_ds_config(path: Path) -> dict[str, Any]:
@@ -333,10 +391,35 @@ def _advance_latest(folder: Path, tag: str, entry: str) -> None:
                 old.unlink()
 
 
-def _save_pretrained(module: Any, state: dict[str, Any], out: Path, tokenizer: Any) -> None:
+def _save_release(module: Any, out: Path, tokenizer: Any, merge_base: Path | None = None) -> None:
+    """A full model folder; a LoRA module is saved merged, with its adapter in ``adapter/``.
+
+    ``merge_base``: the model folder whose full-precision weights the adapter is merged into
+    (QLoRA trained on a 4-bit copy of them); default: the module's own base weights.
+    """
+    if not is_lora(module):
+        state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+        _save_pretrained(module, state, out, tokenizer)
+        return
+    base = None if merge_base is None else full_precision_state(merge_base, len(tokenizer))
+    merged = merged_state(module, base)
+    _save_pretrained(
+        module.get_base_model(), merged, out, tokenizer, lambda tmp: save_adapter(module, tmp)
+    )
+
+
+def _save_pretrained(
+    module: Any,
+    state: dict[str, Any],
+    out: Path,
+    tokenizer: Any,
+    beside: Callable[[Path], None] | None = None,
+) -> None:
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     module.save_pretrained(tmp, state_dict=state, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
+    if beside is not None:
+        beside(tmp / ADAPTER)
     shutil.rmtree(out, ignore_errors=True)
     os.replace(tmp, out)

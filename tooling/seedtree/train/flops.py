@@ -46,9 +46,14 @@ def peak_flops(device_name: str) -> float | None:
     return None
 
 
-def flops_per_token(shape: ModelShape, context: float) -> float:
-    """Training FLOPs of one token (forward and backward) at a mean context of ``context``."""
-    return 6.0 * shape.params + 12.0 * shape.layers * shape.hidden * context
+def flops_per_token(shape: ModelShape, context: float, adapter: bool = False) -> float:
+    """Training FLOPs of one token (forward and backward) at a mean context of ``context``.
+
+    ``adapter``: a LoRA phase, whose backward pass computes no gradients of the frozen weights
+    (``4·P`` instead of ``6·P``; the adapter's own products are negligible).
+    """
+    per_param = 4.0 if adapter else 6.0
+    return per_param * shape.params + 12.0 * shape.layers * shape.hidden * context
 
 
 def throughput(

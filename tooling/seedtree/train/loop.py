@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from seedtree.errors import UsageError
+from seedtree.train.adapters import is_lora, load_quantized, require_qlora_support, wrap_lora
 from seedtree.train.engine import (
     DeepSpeedEngine,
     Dist,
@@ -21,6 +23,7 @@ from seedtree.train.engine import (
     PlainEngine,
     all_sum,
     device,
+    partitioned_loading,
     use_bf16,
 )
 from seedtree.train.flops import Throughput, flops_per_token, throughput
@@ -60,12 +63,14 @@ class _Meter:
     shape: ModelShape
     device_name: str | None
     devices: int
+    adapter: bool = False  # a LoRA phase (fewer FLOPs per token)
     tokens: int = 0
     seconds: float = 0.0
     flops: float = 0.0
 
     def add(self, step: Step, seconds: float) -> Throughput:
-        per_token = flops_per_token(self.shape, step.tokens / max(1, len(step.sample_indices())))
+        context = step.tokens / max(1, len(step.sample_indices()))
+        per_token = flops_per_token(self.shape, context, self.adapter)
         self.tokens += step.tokens
         self.seconds += seconds
         self.flops += per_token * step.tokens
@@ -82,7 +87,7 @@ def _meter(model: Any, dist: Dist) -> _Meter:
     import torch
 
     name = torch.cuda.get_device_name(device()) if torch.cuda.is_available() else None
-    return _Meter(shape_of_model(model), name, dist.world)
+    return _Meter(shape_of_model(model), name, dist.world, is_lora(model))
 
 
 @dataclass(frozen=True)
@@ -120,10 +125,37 @@ def load_model(model_dir: Path, vocab_size: int, bf16: bool = False) -> Any:
     return model
 
 
+def load_student(job: PhaseJob, vocab_size: int) -> Any:
+    """The model a phase trains: the whole model, or the model wrapped with a LoRA adapter."""
+    import torch
+
+    strategy = job.recipe.strategy_of(job.phase)
+    lora = job.recipe.lora_of(job.phase)
+    if lora is not None:  # the adapter's initial A is random: the same in every run and rank
+        torch.manual_seed(job.recipe.seed + len(job.earlier_phases))
+    if strategy == "qlora" and lora is not None:
+        require_qlora_support(torch.cuda.is_available())
+        if job.ds_config is not None:
+            raise UsageError(
+                "strategy qlora trains on one GPU with the plain engine, not under DeepSpeed",
+                hint="drop --deepspeed, or use strategy lora (or full) with DeepSpeed",
+            )
+        return wrap_lora(load_quantized(job.from_model, vocab_size), lora)
+    # DeepSpeed's bf16 mode casts the weights to bf16 (its fp32 master copy is made from them),
+    # and a LoRA base is frozen: loading them in bf16 is the same model in half the memory
+    bf16 = use_bf16(job.recipe) and (job.ds_config is not None or lora is not None)
+    with partitioned_loading(job.ds_config, job.recipe, job.plan.accum):
+        model = load_model(job.from_model, vocab_size, bf16)
+        return model if lora is None else wrap_lora(model, lora)
+
+
 def _engine(job: PhaseJob, model: Any) -> Engine:
     if job.ds_config is None:
+        if job.recipe.strategy_of(job.phase) == "qlora":  # loaded on its GPU, 4-bit
+            return PlainEngine(model, job.recipe, job.phase, merge_base=job.from_model)
         return PlainEngine(model.to(device()), job.recipe, job.phase)
-    return DeepSpeedEngine(model, job.recipe, job.phase, job.ds_config, job.plan.accum)
+    with partitioned_loading(job.ds_config, job.recipe, job.plan.accum):
+        return DeepSpeedEngine(model, job.recipe, job.phase, job.ds_config, job.plan.accum)
 
 
 def _run_step(engine: Engine, job: PhaseJob, step: Step, dist: Dist) -> float:
@@ -183,10 +215,7 @@ def train_phase(
     job: PhaseJob, tokenizer: Any, dist: Dist, logs: RunLogs, on_step: OnStep | None = None
 ) -> PhaseResult:
     """Train one phase from ``job.from_model``; the HF-format model folder it saved, its speed."""
-    # DeepSpeed's bf16 mode casts the weights to bf16 (its fp32 master copy is made from them):
-    # loading them in bf16 is the same model in half the host memory of every rank
-    bf16 = job.ds_config is not None and use_bf16(job.recipe)
-    model = load_model(job.from_model, len(tokenizer), bf16)
+    model = load_student(job, len(tokenizer))
     model.train()
     meter = _meter(model, dist)
     engine = _engine(job, model)

@@ -21,7 +21,8 @@ micro-batches of ``s`` packed tokens (the recipe's ``token_budget``; one row per
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,6 +34,8 @@ GB = 1e9
 USABLE_FRACTION = 0.9
 
 Precision = Literal["bf16", "fp32"]
+# under optimizer offload: two reduce buckets of 5e7 bf16 values (training/deepspeed/*-offload.json)
+OFFLOAD_GRADIENT_BUFFERS = 2 * 5e7 * 2.0
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,9 @@ class ModelShape:
     layers: int
     hidden: int
     vocab: int
+    # parameters of the input embedding and (when not tied to it) the output head: QLoRA keeps
+    # them in 16 bits (bitsandbytes quantises the linear layers of the blocks only)
+    embedding: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,12 @@ class Layout:
     precision: Precision
     checkpointing: bool
     tokens: int  # per micro-batch
+    adapter: int = 0  # parameters of a LoRA adapter (0: every weight trains)
+    quantized: bool = False  # a 4-bit (NF4) frozen base: QLoRA
+    offload_optimizer: bool = (
+        False  # ZeRO-Offload: optimizer state (and fp32 gradients) on the host
+    )
+    offload_params: bool = False  # ZeRO-3: parameters on the host between uses
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,7 @@ class MemoryEstimate:
     optimizer: float
     activations: float
     logits: float
+    host: float = 0.0  # bytes of host memory per rank at its peak (loading, or offloaded state)
 
     @property
     def total(self) -> float:
@@ -76,7 +89,7 @@ class MemoryEstimate:
             f"memory per device ({engine}, {lay.world} rank(s), {lay.precision}, "
             f"{lay.tokens} tokens per micro-batch, gradient checkpointing {ckpt}):"
         )
-        parts = [*self.parts(), ("total", self.total)]
+        parts = [*self.parts(), ("total", self.total), ("host memory", self.host)]
         return [head, *(f"  {name:<16}{value / GB:9.1f} GB" for name, value in parts)]
 
     def parts(self) -> list[tuple[str, float]]:
@@ -118,15 +131,60 @@ def logits_bytes(shape: ModelShape, layout: Layout) -> float:
     return per_value * layout.tokens * shape.vocab
 
 
-def estimate_memory(shape: ModelShape, layout: Layout) -> MemoryEstimate:
+def _frozen_base(shape: ModelShape, layout: Layout) -> float:
+    """Bytes of a LoRA phase's frozen base weights on one device."""
+    if layout.quantized:  # NF4: half a byte, plus double-quantised constants (0.127 bit)
+        blocks = shape.params - shape.embedding
+        return blocks * (0.5 + 0.127 / 8) + 2.0 * shape.embedding
+    width = 2.0 if layout.precision == "bf16" else 4.0
+    return width * shape.params / (max(1, layout.world) if layout.stage == 3 else 1)
+
+
+def _device_state(shape: ModelShape, layout: Layout) -> tuple[float, float, float]:
+    """Bytes of weights, gradients and optimizer state on one device (before any offload)."""
+    if not layout.adapter:
+        weights, grads, optim = _state_bytes(layout)
+        return weights * shape.params, grads * shape.params, optim * shape.params
     weights, grads, optim = _state_bytes(layout)
+    n = layout.adapter
+    return _frozen_base(shape, layout) + weights * n, grads * n, optim * n
+
+
+def _host_bytes(shape: ModelShape, layout: Layout, offloaded: float) -> float:
+    """Peak host memory of a rank: loading the model, or the state offloaded to it."""
+    width = 2.0 if layout.precision == "bf16" else 4.0
+    if layout.quantized:  # quantised one tensor at a time as it loads
+        load = 2.0 * shape.embedding
+    elif layout.stage == 3:  # partitioned load (deepspeed.zero.Init): a shard per rank
+        load = width * shape.params / max(1, layout.world)
+    else:
+        load = width * shape.params
+    return max(load, offloaded)
+
+
+def estimate_memory(shape: ModelShape, layout: Layout) -> MemoryEstimate:
+    weights, grads, optim = _device_state(shape, layout)
+    world = max(1, layout.world)
+    host = 0.0
+    trained = layout.adapter or shape.params
+    if layout.offload_optimizer:
+        # the optimizer steps on the host, where the fp32 gradient partitions are kept too; the
+        # device keeps only the gradient buckets being reduced and copied out
+        host += optim + 4.0 * trained / world
+        optim = 0.0
+        grads = min(grads, OFFLOAD_GRADIENT_BUFFERS)
+    if layout.offload_params and layout.stage == 3:
+        host += weights
+        # what stays on the device: the prefetched weights of about two layers
+        weights = 2 * 2.0 * shape.params / max(1, shape.layers)
     return MemoryEstimate(
         layout,
-        weights * shape.params,
-        grads * shape.params,
-        optim * shape.params,
+        weights,
+        grads,
+        optim,
         activation_bytes(shape, layout),
         logits_bytes(shape, layout),
+        _host_bytes(shape, layout, host),
     )
 
 
@@ -170,12 +228,25 @@ def shape_of_model(model: Any) -> ModelShape:
     """The shape of a loaded transformers model (its parameters counted, not partitioned)."""
     config = model.config
     text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    inputs, outputs = model.get_input_embeddings(), model.get_output_embeddings()
+    embedding = {id(m.weight): _numel(m.weight) for m in (inputs, outputs) if m is not None}
     return ModelShape(
-        params=sum(p.numel() for p in model.parameters()),
+        # a ZeRO-3 parameter holds its rank's shard; ds_numel is the whole tensor's size
+        params=sum(_numel(p) for p in model.parameters()),
         layers=int(text.num_hidden_layers),
         hidden=int(text.hidden_size),
         vocab=int(text.vocab_size),
+        embedding=sum(embedding.values()),
     )
+
+
+def _numel(param: Any) -> int:
+    # a ZeRO-3 parameter holds its rank's shard (ds_numel: the whole tensor's size); a 4-bit
+    # bitsandbytes parameter packs two values a byte (its quant_state knows the real shape)
+    quant = getattr(param, "quant_state", None)
+    if quant is not None and getattr(quant, "shape", None) is not None:
+        return int(math.prod(quant.shape))
+    return int(getattr(param, "ds_numel", param.numel()))
 
 
 def shape_of(config: Any) -> ModelShape:
@@ -188,18 +259,22 @@ def shape_of(config: Any) -> ModelShape:
         return shape_of_model(AutoModelForCausalLM.from_config(config))
 
 
-def model_shape(model_dir: Path) -> ModelShape:
-    """The shape of the HF-format model in ``model_dir`` (reads its ``config.json`` only)."""
+def read_model_config(model_dir: Path) -> Any:
+    """The transformers config of the HF-format model in ``model_dir`` (its ``config.json``)."""
     from transformers import AutoConfig
 
     try:
-        config = AutoConfig.from_pretrained(model_dir)
-        return shape_of(config)
+        return AutoConfig.from_pretrained(model_dir)
     except (OSError, ValueError, KeyError, AttributeError, json.JSONDecodeError) as exc:
         raise ConfigError(
             f"model {model_dir}: cannot read its config.json: {exc}",
             hint="the model folder needs the config.json transformers wrote with it",
         ) from None
+
+
+def model_shape(model_dir: Path) -> ModelShape:
+    """The shape of the HF-format model in ``model_dir`` (reads its ``config.json`` only)."""
+    return shape_of(read_model_config(model_dir))
 
 
 def zero_stage(ds_config: dict[str, Any] | None) -> int | None:

@@ -32,6 +32,8 @@ Source = Literal[
     "skill_qa",
     "seeds",
 ]
+# what a phase trains: every weight, a LoRA adapter, or a LoRA adapter on a 4-bit base (CUDA)
+Strategy = Literal["full", "lora", "qlora"]
 
 
 class _Strict(BaseModel):
@@ -69,6 +71,31 @@ class ReplaySource(_Strict):
     ratio: float = Field(ge=0.0, le=10.0)
 
 
+class LoraSettings(_Strict):
+    """A LoRA adapter (Hu et al. 2021): each target weight ``W`` trains as ``W + (alpha/rank)·B·A``.
+
+    Only ``A`` and ``B`` (``rank × in`` and ``out × rank``) are trained; the phase's model is saved
+    with the product merged into the weights, and the adapter beside it.
+    """
+
+    rank: int = Field(default=16, ge=1, le=4096)
+    alpha: int = Field(default=32, ge=1)
+    dropout: float = Field(default=0.05, ge=0.0, lt=1.0)
+    # names of the linear layers that get an adapter (the last part of a module's name); the
+    # default covers attention and MLP of Llama-style models (Llama, Mistral, Qwen, SmolLM2)
+    target_modules: tuple[str, ...] = Field(
+        default=("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"),
+        min_length=1,
+    )
+
+
+class PhaseTraining(_Strict):
+    """How one phase trains, when it differs from the recipe's ``strategy`` and ``lora``."""
+
+    strategy: Strategy | None = None
+    lora: LoraSettings | None = None
+
+
 class Phase(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     # the new samples a phase trains on: those ``select`` takes, and those any of ``also`` takes
@@ -90,6 +117,8 @@ class Phase(_Strict):
     # samples per optimizer step, over all ranks (micro-batches are packed to the token budget)
     effective_batch: int = Field(ge=1)
     replay: tuple[ReplaySource, ...] = ()
+    # this phase's own strategy and LoRA settings (unset: the recipe's)
+    training: PhaseTraining = Field(default_factory=PhaseTraining)
 
     @model_validator(mode="after")
     def _check_ratios(self) -> Phase:
@@ -145,6 +174,11 @@ class Recipe(_Strict):
     heldout: HeldOut = Field(default_factory=HeldOut)
     grad_clip: float | None = Field(default=1.0, gt=0.0)
     phases: tuple[Phase, ...] = Field(min_length=1)
+    # full: every weight; lora: a LoRA adapter merged after each phase; qlora: LoRA on a 4-bit
+    # base (CUDA and bitsandbytes); auto: the first that fits the devices in that order, with
+    # full+offload between full and lora under DeepSpeed (see `seedtree train --estimate`)
+    strategy: Literal["full", "lora", "qlora", "auto"] = "full"
+    lora: LoraSettings = Field(default_factory=LoraSettings)
 
     @model_validator(mode="after")
     def _check(self) -> Recipe:
@@ -157,6 +191,19 @@ class Recipe(_Strict):
                 f"({self.max_seq_len}) so that every kept sample fits in a micro-batch"
             )
         return self
+
+    def strategy_of(self, phase: Phase) -> Strategy:
+        """The strategy ``phase`` trains with (``auto`` must have been resolved before)."""
+        chosen = phase.training.strategy or self.strategy
+        if chosen == "auto":
+            raise ValueError("strategy auto is resolved before training (resolve_strategy)")
+        return chosen
+
+    def lora_of(self, phase: Phase) -> LoraSettings | None:
+        """The LoRA settings of ``phase``; None when it trains every weight."""
+        if self.strategy_of(phase) == "full":
+            return None
+        return phase.training.lora or self.lora
 
     def digest(self) -> str:
         """A short content hash of the resolved recipe (recorded with every model)."""

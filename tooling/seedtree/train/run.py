@@ -34,6 +34,7 @@ from seedtree.train.progress import Reporter
 from seedtree.train.recipe import Phase, Recipe, load_recipe
 from seedtree.train.render import Renderer
 from seedtree.train.replay import ReplayBuffer, draw_replay
+from seedtree.train.strategy import choose
 
 Seeds = Mapping[str, Sequence[tuple[str, str]]]
 
@@ -271,7 +272,7 @@ def train_run(
     """
     recipe = _resolve_recipe(recipe)
     out_dir, from_model = out_dir.resolve(), from_model.resolve()
-    ds_config = _ds_config(deepspeed_config)
+    recipe, ds_config = choose(recipe, _ds_config(deepspeed_config), from_model)
     dist = init_distributed(ds_config is not None)
     store = replay_dir or out_dir / "replay"
     main = load_samples(datasets)

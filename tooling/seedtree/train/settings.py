@@ -15,11 +15,6 @@ from seedtree.train.devices import Machine
 from seedtree.train.engine import read_ds_config
 from seedtree.train.memory import (
     GB,
-    MemoryEstimate,
-    Precision,
-    estimate_memory,
-    layout_for,
-    model_shape,
 )
 from seedtree.train.recipe import Recipe, load_recipe
 
@@ -55,16 +50,6 @@ def load_settings(project: Project, settings: TrainConfig) -> tuple[Recipe, dict
     if settings.deepspeed:
         ds = read_ds_config(resolve_file(settings.deepspeed, project, "deepspeed config"))
     return recipe, ds
-
-
-def recipe_estimate(
-    model_dir: Path,
-    recipe: Recipe,
-    ds: dict[str, Any] | None,
-    world: int,
-    precision: Precision,
-) -> MemoryEstimate:
-    return estimate_memory(model_shape(model_dir), layout_for(recipe, ds, world, precision))
 
 
 def where(machine: Machine) -> str:
