@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from seedtree.config import ChatConfig
-from seedtree.evaluation.answers import rouge_l_recall, side_by_side
+from seedtree.evaluation.answers import GIVES_ANSWER, rouge_l_recall, side_by_side
+from seedtree.evaluation.evidence import AnswerScores
 from seedtree.train.evaluate import load_for_eval
 
 
@@ -42,3 +43,29 @@ def test_side_by_side_answers_and_scores_with_a_judge(tiny_model_dir: Path) -> N
     assert tides.scores.judge_before == tides.scores.judge_after == 0.25
     assert len(judged) == 4 and judged[0][:2] == ("Tides follow the moon.", "What causes tides?")
     assert got["skills/antonyms"].scores is None  # skills: one example, no answer score
+
+
+def test_the_report_says_whether_the_document_answer_is_given_now() -> None:
+    gained = AnswerScores(
+        questions=15, rouge_before=0.2, rouge_after=0.4, gives_before=1, gives_after=4
+    )
+    assert gained.gives_words() == (
+        "The new model gives the document's answer to 4 of 15 seed questions "
+        "(the previous one to 1): more often than before."
+    )
+    lost = gained.model_copy(update={"gives_after": 0})
+    assert "to 0 of 15" in (lost.gives_words() or "") and "less often" in (lost.gives_words() or "")
+    old_journal = AnswerScores(questions=3, rouge_before=0.1, rouge_after=0.1)
+    assert old_journal.gives_words() is None
+
+
+def test_an_answer_gives_the_document_answer_when_it_recalls_half_of_it(
+    tiny_model_dir: Path,
+) -> None:
+    assert rouge_l_recall("Karl Drais in 1817", "Karl Drais built it in 1817.") >= GIVES_ANSWER
+    assert rouge_l_recall("John Boyd Dunlop in 1866", "Karl Drais built it in 1817.") < GIVES_ANSWER
+    model = load_for_eval(tiny_model_dir, template="chat", system_prompt="Be brief.")
+    seeds = {"knowledge/tides": [("What causes tides?", ""), ("When?", "")]}
+    got = side_by_side(model, model, seeds, {"knowledge/tides": ["a", "b"]}, 4, ChatConfig())
+    scores = got["knowledge/tides"].scores
+    assert scores is not None and scores.gives_before == scores.gives_after == 2  # "" is recalled

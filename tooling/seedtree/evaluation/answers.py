@@ -48,6 +48,11 @@ def faithfulness_judge(teacher: Teacher, prompts: Prompts) -> Judge:
     return judge
 
 
+# an answer gives the document's answer when it recalls at least half of the seed answer's words
+# in order (ROUGE-L recall): "Karl Drais in 1817" for "Karl Drais built it in 1817."
+GIVES_ANSWER = 0.5
+
+
 def rouge_l_recall(answer: str, reference: str) -> float:
     """Longest common word subsequence over the reference's length (1.0: all of it, in order)."""
     ref = tokens(reference)
@@ -106,9 +111,13 @@ def _scores(
         for key, column in (("judge_before", 2), ("judge_after", 3)):
             items = [(c, row[0], row[column]) for c, row in zip(contexts, answers, strict=True)]
             judged[key] = round(sum(judge(items)) / n, 4)
+    before = [rouge_l_recall(b, ref) for _, ref, b, _ in answers]
+    after = [rouge_l_recall(a, ref) for _, ref, _, a in answers]
     return AnswerScores(
         questions=n,
-        rouge_before=round(sum(rouge_l_recall(b, ref) for _, ref, b, _ in answers) / n, 4),
-        rouge_after=round(sum(rouge_l_recall(a, ref) for _, ref, _, a in answers) / n, 4),
+        rouge_before=round(sum(before) / n, 4),
+        rouge_after=round(sum(after) / n, 4),
+        gives_before=sum(r >= GIVES_ANSWER for r in before),
+        gives_after=sum(r >= GIVES_ANSWER for r in after),
         **judged,
     )

@@ -106,6 +106,22 @@ class AnswerScores(_Frozen):
     rouge_after: float
     judge_before: float | None = None  # the teacher's faithfulness judge, where configured
     judge_after: float | None = None
+    # seed questions answered with the document's answer (ROUGE-L recall of the seed answer of
+    # at least GIVES_ANSWER); None in journals of earlier versions
+    gives_before: int | None = None
+    gives_after: int | None = None
+
+    def gives_words(self) -> str | None:
+        """Whether the trained model now gives the document's answer, in plain words."""
+        if self.gives_before is None or self.gives_after is None:
+            return None
+        change = self.gives_after - self.gives_before
+        how = "more often" if change > 0 else "less often" if change < 0 else "as often"
+        return (
+            f"The new model gives the document's answer to {self.gives_after} of "
+            f"{self.questions} seed questions (the previous one to {self.gives_before}): "
+            f"{how} than before."
+        )
 
 
 class LeafAnswers(_Frozen):

@@ -200,6 +200,8 @@ def _answers_section(data: ReportInput) -> list[str]:
                 f"ROUGE-L recall of the seed answers over its {sc.questions} seed questions: "
                 f"{sc.rouge_before:.3f} before, {sc.rouge_after:.3f} after.",
             ]
+            if words := sc.gives_words():
+                lines.append(words)
             if sc.judge_before is not None and sc.judge_after is not None:
                 lines.append(
                     f"Teacher's faithfulness judge, mean P(yes): {sc.judge_before:.3f} before, "
