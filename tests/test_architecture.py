@@ -172,3 +172,41 @@ def test_only_the_command_line_imports_a_commands_module() -> None:
         if target.endswith(".commands") and not source.startswith("seedtree.cli")
     )
     assert wrong == []
+
+
+MAX_POSITIONAL = 7
+VARARGS_OUTSIDE = {"add_row"}  # rich's Table.add_row(*cells)
+
+
+def _long_positional_calls(package: Path) -> list[str]:
+    """Calls passing more than MAX_POSITIONAL arguments by position to a function that does not
+    take ``*args`` (those read better, and survive a change of order, with keywords)."""
+    trees = {p: ast.parse(p.read_text(encoding="utf-8")) for p in sorted(package.rglob("*.py"))}
+    varargs = set(VARARGS_OUTSIDE)
+    for tree in trees.values():
+        varargs |= {
+            n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.args.vararg
+        }
+    found = []
+    for path, tree in trees.items():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call) or len(node.args) <= MAX_POSITIONAL:
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name not in varargs and not any(isinstance(a, ast.Starred) for a in node.args):
+                found.append(f"{path.relative_to(package)}:{node.lineno}: {name}")
+    return found
+
+
+def test_calls_with_many_arguments_use_keywords(tmp_path: Path) -> None:
+    assert _long_positional_calls(PACKAGE) == []
+    (tmp_path / "m.py").write_text(
+        "def f(a, b, c, d, e, f, g, h): ...\n"
+        "def v(*parts): ...\n"
+        "f(1, 2, 3, 4, 5, 6, 7, 8)\n"
+        "v(1, 2, 3, 4, 5, 6, 7, 8)\n"
+        "f(1, 2, 3, 4, 5, 6, 7, h=8)\n",
+        encoding="utf-8",
+    )
+    assert _long_positional_calls(tmp_path) == ["m.py:3: f"]

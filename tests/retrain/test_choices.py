@@ -129,7 +129,16 @@ def test_the_scorer_picks_the_option_a_model_was_trained_on(tiny_model_dir: Path
         )
     ]
     trained = [
-        Sample(f"t{n}", "leaf", "", "knowledge", None, "Be brief.", i.question, i.options[i.answer])
+        Sample(
+            id=f"t{n}",
+            leaf="leaf",
+            leaf_hash="",
+            kind="knowledge",
+            length=None,
+            system="Be brief.",
+            user=i.question,
+            assistant=i.options[i.answer],
+        )
         for n, i in enumerate(items)
     ]
     _train(loaded, trained, steps=60)

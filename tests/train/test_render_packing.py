@@ -16,7 +16,15 @@ from seedtree.train.render import IGNORE, Renderer
 
 def _sample(answer: str = "Paris is the capital.", unmask: bool = False) -> Sample:
     return Sample(
-        "s1", "knowledge/geo", "h", "knowledge", "short", "own system", "Capital?", answer, unmask
+        id="s1",
+        leaf="knowledge/geo",
+        leaf_hash="h",
+        kind="knowledge",
+        length="short",
+        system="own system",
+        user="Capital?",
+        assistant=answer,
+        unmask=unmask,
     )
 
 
@@ -56,7 +64,16 @@ def test_lab_template_adds_its_tokens_and_renders_exactly(tiny_model_dir: Path) 
 def test_over_length_samples_are_dropped_and_counted(tiny_model_dir: Path) -> None:
     tok = load_tokenizer(tiny_model_dir, "chat")
     renderer = Renderer(tok, "chat", None, 48)
-    long = Sample("s2", "knowledge/geo", "h", "knowledge", "long", "s", "q", "word " * 100)
+    long = Sample(
+        id="s2",
+        leaf="knowledge/geo",
+        leaf_hash="h",
+        kind="knowledge",
+        length="long",
+        system="s",
+        user="q",
+        assistant="word " * 100,
+    )
     rendered = renderer.encode_all([_sample(), long])
     assert [e.sample_id for e in rendered.encoded] == ["s1"]
     assert rendered.dropped == Counter({"knowledge/geo": 1})

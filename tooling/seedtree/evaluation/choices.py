@@ -107,7 +107,16 @@ def read_choices(path: Path) -> list[Choice]:
 
 def _option_samples(items: Sequence[Choice], system: str) -> list[Sample]:
     return [
-        Sample(f"{item.id}#{n}", item.leaf, "", "choice", None, system, item.question, option)
+        Sample(
+            id=f"{item.id}#{n}",
+            leaf=item.leaf,
+            leaf_hash="",
+            kind="choice",
+            length=None,
+            system=system,
+            user=item.question,
+            assistant=option,
+        )
         for item in items
         for n, option in enumerate(item.options)
     ]

@@ -197,9 +197,16 @@ def _write(run: LeafRun, prov: Provenance, out: Path, pool: Distractors) -> Leaf
     }
     write_json(path.with_name("funnel.json"), funnel)
     return LeafResult(
-        run.leaf.id, run.leaf_hash, run.leaf.kind, rows, run.funnel, run.chunks, path,
-        outcomes(run), extra,
-    )  # fmt: skip
+        leaf_id=run.leaf.id,
+        leaf_hash=run.leaf_hash,
+        kind=run.leaf.kind,
+        samples=rows,
+        funnel=run.funnel,
+        chunks=run.chunks,
+        dataset_path=path,
+        outcomes=outcomes(run),
+        knowledge=extra,
+    )
 
 
 # -- estimate -------------------------------------------------------------------------------------
@@ -265,9 +272,16 @@ def _estimate_leaf(
     ]
     augment = _augment_cost(leaf, config, chunks, wanted)
     return LeafEstimate(
-        wanted, cap, len(chunks), calls[0] + augment[0], calls[1] + augment[0],
-        tokens[0] + augment[1], tokens[1] + augment[1], augment[0], augment[2],
-    )  # fmt: skip
+        samples=wanted,
+        attempt_cap=cap,
+        chunks=len(chunks),
+        calls_min=calls[0] + augment[0],
+        calls_max=calls[1] + augment[0],
+        tokens_min=tokens[0] + augment[1],
+        tokens_max=tokens[1] + augment[1],
+        augment_calls=augment[0],
+        extra_samples=augment[2],
+    )
 
 
 def _augment_cost(

@@ -68,7 +68,16 @@ def item_losses(model: Any, encoded: Sequence[Encoded], budget: int) -> dict[str
 
 def seed_samples(seeds: Mapping[str, Sequence[tuple[str, str]]], system: str) -> list[Sample]:
     return [
-        Sample(f"seed:{leaf}:{n}", leaf, "", "seed", None, system, q, a)
+        Sample(
+            id=f"seed:{leaf}:{n}",
+            leaf=leaf,
+            leaf_hash="",
+            kind="seed",
+            length=None,
+            system=system,
+            user=q,
+            assistant=a,
+        )
         for leaf, pairs in seeds.items()
         for n, (q, a) in enumerate(pairs)
     ]

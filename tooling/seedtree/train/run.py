@@ -157,21 +157,28 @@ def _run_phase(
     if plan.steps:
         earlier = tuple(p.name for p in run.recipe.phases[:index])
         job = PhaseJob(
-            phase, run.recipe, rendered.encoded, plan, start, folder, run.ds_config, earlier
+            phase=phase,
+            recipe=run.recipe,
+            encoded=rendered.encoded,
+            plan=plan,
+            from_model=start,
+            out=folder,
+            ds_config=run.ds_config,
+            earlier_phases=earlier,
         )
         result = train_phase(job, run.tokenizer, run.dist, run.logs, run.reporter.step)
         model_dir, speed = result.model, result.throughput
         run.reporter.phase_end(phase.name, speed)
     summary = PhaseSummary(
-        phase.name,
-        len(new),
-        len(replay),
-        dict(rendered.dropped),
-        len(plan.steps),
-        plan.accum,
-        plan.epochs,
-        plan.fill,
-        str(model_dir),
+        name=phase.name,
+        new_samples=len(new),
+        replay_samples=len(replay),
+        dropped=dict(rendered.dropped),
+        steps=len(plan.steps),
+        accum=plan.accum,
+        epochs=plan.epochs,
+        fill=plan.fill,
+        model_dir=str(model_dir),
         tokens_per_s=speed.tokens_per_s if speed else None,
         mfu=speed.mfu if speed else None,
     )
