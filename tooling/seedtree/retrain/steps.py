@@ -57,12 +57,14 @@ from seedtree.taxonomy.leaves import QNA, Leaf, load_leaf
 from seedtree.teacher import Teacher
 from seedtree.train.data import load_samples, read_heldout, read_jsonl
 from seedtree.train.evaluate import EvalModel, ItemLosses, load_for_eval, score_items
+from seedtree.train.general import GeneralDraw, evaluation_questions
 from seedtree.train.replay import ReplayBuffer
 from seedtree.train.run import PhaseSummary, train_run
 from seedtree.train.settings import resolve_file, taxonomy_seeds
 from seedtree.versions.artifacts import artifact_hashes, push_release
 from seedtree.versions.chat import chat_settings
 from seedtree.versions.lineage import Lineage, Release, now
+from seedtree.versions.store import fetch_url
 from seedtree.versions.tags import tag_release
 
 
@@ -229,6 +231,17 @@ def _earlier_heldout(run: Run) -> list[Path]:
     ]
 
 
+def _evaluation_files(run: Run) -> list[Path]:
+    """The version's multiple-choice items: their questions are never in a general draw."""
+    return sorted((run.work / "prepared" / branch_steps.EVALUATION).rglob("*.jsonl"))
+
+
+def _general_draw(run: Run) -> GeneralDraw:
+    """The draw of the recipe's general datasets: seeded by the version, read from the store."""
+    avoid = evaluation_questions(_evaluation_files(run))
+    return GeneralDraw(label=run.plan.version, fetch=fetch_url, avoid=avoid)
+
+
 def _train_in_process(run: Run, files: list[Path]) -> Training:
     result = train_run(
         files,
@@ -241,6 +254,7 @@ def _train_in_process(run: Run, files: list[Path]) -> Training:
         seeds=taxonomy_seeds(run.project.taxonomy_root, list(run.plan.leaves)),
         earlier_heldout=_earlier_heldout(run),
         replay=run.options.replay,
+        general=_general_draw(run),
     )
     out = run.work / "train"
     return Training.of(out, str(result.final_model), [str(p) for p in result.plots], result.phases)
@@ -259,6 +273,8 @@ def _train_launched(run: Run, files: list[Path]) -> Training:
     command += ["--deepspeed", str(deepspeed)] if deepspeed else []
     command += [arg for f in _earlier_heldout(run) for arg in ("--earlier-heldout", str(f))]
     command += [] if run.options.replay else ["--no-replay"]
+    command += ["--general-label", run.plan.version]
+    command += [arg for f in _evaluation_files(run) for arg in ("--heldout-questions", str(f))]
     command += ["--quiet"] if run.options.quiet else []
     run.say(f"[train] {' '.join(command)}")
     done = subprocess.run(command, cwd=run.project.repo_root, check=False)
