@@ -96,6 +96,7 @@ def test_the_report_shows_each_candidate_the_choice_and_the_trend_png(tmp_path: 
     assert "Released the model after step 8: the highest seed multiple-choice accuracy" in text
     assert "| 4 |  | 50.0% (8) | 1.2000 |" in text
     assert "| 8 | **released** | 62.5% (8) | 1.3000 |" in text
+    assert "| phase | new samples | replayed samples | general samples | optimizer steps |" in text
     assert "![scores across versions](plots/trend.png)" in text and "of base, v1, v3" in text
     png = tmp_path / "report" / "plots" / "trend.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.resolve() in plot_paths(report)

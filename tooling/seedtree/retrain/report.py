@@ -123,8 +123,12 @@ def _training_section(data: ReportInput, plots: Mapping[str, str]) -> list[str]:
     lines = ["## Training", ""]
     if not training.trained:
         return [*lines, "No new data: the weights are those of the previous model."]
-    rows = [[p.name, p.new_samples, p.replay_samples, p.steps] for p in training.phases]
-    lines += _table(["phase", "new samples", "replayed samples", "optimizer steps"], rows)
+    rows = [
+        [p.name, p.new_samples, p.replay_samples, p.general_samples, p.steps]
+        for p in training.phases
+    ]
+    header = ["phase", "new samples", "replayed samples", "general samples", "optimizer steps"]
+    lines += _table(header, rows)
     if "loss" in plots:
         lines += ["", f"![training loss]({plots['loss']})"]
     return lines
