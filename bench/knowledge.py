@@ -28,8 +28,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from seedtree.retrain.answers import side_by_side
-
+from seedtree.evaluation.answers import side_by_side
 from seedtree.generate.run import generate_leaves
 from seedtree.models import resolve_model
 from seedtree.project import open_project

@@ -9,6 +9,7 @@ import importlib.util
 import re
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -210,3 +211,26 @@ def test_calls_with_many_arguments_use_keywords(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert _long_positional_calls(tmp_path) == ["m.py:3: f"]
+
+
+def _seedtree_imports(folder: Path) -> Iterator[tuple[str, str, str]]:
+    """(file, module, name) of every ``from seedtree... import name``, inside functions too."""
+    for path in sorted(folder.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("seedtree"):
+                for alias in node.names:
+                    yield path.name, node.module or "", alias.name
+
+
+def test_every_seedtree_import_names_something_that_exists() -> None:
+    """mypy skips missing modules (ignore_missing_imports): an import left behind by a move
+    would only fail when its function runs."""
+    missing = []
+    for folder in (PACKAGE, PROJECT_ROOT / "tests", PROJECT_ROOT / "bench"):
+        for where, module, name in _seedtree_imports(folder):
+            found = importlib.util.find_spec(module) is not None
+            if found and not hasattr(importlib.import_module(module), name):
+                found = importlib.util.find_spec(f"{module}.{name}") is not None
+            if not found:
+                missing.append(f"{where}: from {module} import {name}")
+    assert missing == []

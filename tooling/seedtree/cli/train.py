@@ -42,6 +42,21 @@ def train(
     no_replay: Annotated[
         bool, typer.Option("--no-replay", help="Train on the new data alone, replaying nothing.")
     ] = False,
+    general_label: Annotated[
+        str,
+        typer.Option(
+            "--general-label",
+            help="The version being made: seeds the draw from the recipe's general datasets.",
+        ),
+    ] = "",
+    heldout_questions: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--heldout-questions",
+            help="Multiple-choice items (JSONL) whose questions no general draw holds "
+            "(repeatable).",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Plain lines, no bars.")] = False,
     estimate: Annotated[
         bool,
@@ -81,12 +96,14 @@ def train(
     from seedtree.config import with_overrides
     from seedtree.project import open_project
     from seedtree.train.commands import run_train, run_train_estimate
+    from seedtree.train.general import GeneralDraw
+    from seedtree.versions.store import fetch_url
 
     project = open_project(repo_root, config)
     settings = with_overrides(project.config, "train", recipe=recipe, deepspeed=deepspeed)
     if estimate:
         devices = (gpus, gpu_memory, host_memory)
-        return run_train_estimate(model, project, settings.train, world_size, devices)
+        return run_train_estimate(model, project, settings.train, world_size, devices, fetch_url)
     return run_train(
         data or [],
         model,
@@ -97,4 +114,6 @@ def train(
         quiet,
         earlier_heldout=earlier_heldout or [],
         use_replay=not no_replay,
+        general=GeneralDraw(label=general_label, fetch=fetch_url),
+        heldout_questions=heldout_questions or [],
     )

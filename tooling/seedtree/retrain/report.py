@@ -8,6 +8,7 @@ Written into one folder::
     plots/heldout.png  held-out loss per leaf, previous model against the new one
     plots/loss.png     training loss per step (when something was trained)
     plots/forgetting.png  held-out loss per leaf after each phase of this run
+    plots/trend.png    the model-card scores of every version up to this one
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from seedtree.preview import mdsafe
 from seedtree.retrain.branch_report import branch_section, merged_lines
 from seedtree.retrain.results import Generation, Prepared, Training
 from seedtree.retrain.state import Plan
+from seedtree.retrain.trend import plot_trend
 from seedtree.versions.lineage import GateDecision, LeafChange, Override
 
 
@@ -42,6 +44,8 @@ class ReportInput:
     decision: GateDecision
     override: Override | None
     seconds: Mapping[str, float]
+    # the model-card scores of every version up to this one (seedtree.retrain.trend)
+    trend: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
 
 def _fmt(value: Any, spec: str = ".4f") -> str:
@@ -123,11 +127,55 @@ def _training_section(data: ReportInput, plots: Mapping[str, str]) -> list[str]:
     lines = ["## Training", ""]
     if not training.trained:
         return [*lines, "No new data: the weights are those of the previous model."]
-    rows = [[p.name, p.new_samples, p.replay_samples, p.steps] for p in training.phases]
-    lines += _table(["phase", "new samples", "replayed samples", "optimizer steps"], rows)
+    rows = [
+        [p.name, p.new_samples, p.replay_samples, p.general_samples, p.steps]
+        for p in training.phases
+    ]
+    header = ["phase", "new samples", "replayed samples", "general samples", "optimizer steps"]
+    lines += _table(header, rows)
     if "loss" in plots:
         lines += ["", f"![training loss]({plots['loss']})"]
     return lines
+
+
+def _checkpoint_section(data: ReportInput) -> list[str]:
+    """Which candidate of the last phase was released, and why: a row per candidate."""
+    choice = data.training.choice
+    if choice is None:
+        return []
+    rows = [
+        [
+            c.step,
+            "**released**" if n == choice.chosen else "",
+            "–" if c.accuracy is None else f"{c.accuracy:.1%} ({c.items})",
+            _fmt(c.loss),
+        ]
+        for n, c in enumerate(choice.candidates)
+    ]
+    header = ["step of the last phase", "", "seed MC accuracy (items)", "held-out loss"]
+    chosen = choice.candidates[choice.chosen]
+    return [
+        "## Checkpoint: the best candidate of the last phase",
+        "",
+        f"Released the model after step {chosen.step}: {choice.why}.",
+        "",
+        *_table(header, rows),
+    ]
+
+
+def _trend_section(data: ReportInput, plots: Mapping[str, str]) -> list[str]:
+    """The model-card scores of every version up to this one, drawn."""
+    if "trend" not in plots:
+        return []
+    versions = ", ".join(str(mdsafe.text(v)) for v in data.trend)
+    return [
+        "## Scores across versions",
+        "",
+        f"The model-card scores (%) of {versions}: each release's, as its lineage records them, "
+        "and this run's.",
+        "",
+        f"![scores across versions]({plots['trend']})",
+    ]
 
 
 def _change(change: LeafChange | None, name: str) -> str:
@@ -351,6 +399,8 @@ def _plots(data: ReportInput, out_dir: Path) -> dict[str, str]:
     folder = out_dir / "plots"
     if _plot_heldout(data, folder / "heldout.png") is not None:
         plots["heldout"] = "plots/heldout.png"
+    if plot_trend({k: dict(v) for k, v in data.trend.items()}, folder / "trend.png"):
+        plots["trend"] = "plots/trend.png"
     for source in data.training.plots:
         path = Path(source)
         if path.is_file():
@@ -374,8 +424,10 @@ def write_report(data: ReportInput, out_dir: Path) -> Path:
         _plan_section(data),
         _funnel_section(data),
         _training_section(data, plots),
+        _checkpoint_section(data),
         _loss_section(data, plots),
         branch_section(data.evaluation.branch, _previous(data), data.version),
+        _trend_section(data, plots),
         _answers_section(data),
         _matrix_section(data, plots),
         _gate_section(data),

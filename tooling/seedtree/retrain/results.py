@@ -9,15 +9,17 @@ they left behind (a killed run resumed after an upgrade) still loads.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_serializer
 
 from seedtree.evaluation.evidence import Evaluation
 from seedtree.generate.run import GenerationReport
 from seedtree.train.run import PhaseSummary
 from seedtree.versions.lineage import GateDecision, Override
+
+_NEWER: dict[str, object] = {"general_samples": 0, "candidates": {}}  # fields: their defaults
 
 
 class _Result(BaseModel):
@@ -73,6 +75,28 @@ class Questions(_Result):
     teacher_calls: int = 0
 
 
+class Candidate(_Result):
+    """One candidate model of the last phase and its scores on held-out data."""
+
+    step: int  # the optimizer step of the last phase it was saved after
+    model: str
+    accuracy: float | None  # seed multiple-choice accuracy, pooled over the leaves
+    items: int  # multiple-choice items it was scored on
+    loss: float | None  # mean held-out loss over the leaves (held-out samples and seed answers)
+
+
+class CheckpointChoice(_Result):
+    """The choose step's result: every candidate, the one released, and why."""
+
+    candidates: tuple[Candidate, ...]
+    chosen: int  # index into candidates
+    why: str
+
+    @property
+    def model(self) -> str:
+        return self.candidates[self.chosen].model
+
+
 class Training(_Result):
     """The train step's result (``trained`` false: no new data, the start model is final)."""
 
@@ -82,6 +106,17 @@ class Training(_Result):
     eval: str | None = None  # its forgetting matrix, eval.json
     plots: tuple[str, ...] = ()
     phases: tuple[PhaseSummary, ...] = ()
+    # the candidate released (None: the last model); the choose step records it, not this one
+    choice: CheckpointChoice | None = Field(default=None, exclude=True)
+
+    @field_serializer("phases")
+    def _phases(self, phases: tuple[PhaseSummary, ...]) -> list[dict[str, object]]:
+        """Each phase as recorded; fields newer than a phase's record only when they hold
+        something, so a journal keeps the shape earlier versions wrote."""
+        return [
+            {k: v for k, v in asdict(p).items() if k not in _NEWER or v != _NEWER[k]}
+            for p in phases
+        ]
 
     @classmethod
     def of(

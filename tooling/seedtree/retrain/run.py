@@ -8,6 +8,7 @@ so that a killed run continues where it stopped::
     prepare    datasets and replay buffer of the previous version, minus deleted leaves,
                renamed leaves under their new id
     train      the recipe's phases from the previous model, new data plus replay
+    choose     the last phase's candidate models scored on held-out data; the best goes on
     evaluate   both models on every leaf's held-out samples (+ lm-eval benchmarks if installed)
     gate       learned the changed leaves, did not forget the others (:mod:`seedtree.retrain.gate`)
     report     markdown report and plots (also when the gate refuses)
@@ -31,7 +32,7 @@ from seedtree.errors import EXIT_FINDINGS, EXIT_OK
 from seedtree.git import head_commit
 from seedtree.home import RepoHome
 from seedtree.project import Project
-from seedtree.retrain import branch_steps, steps
+from seedtree.retrain import branch_steps, checkpoints, steps
 from seedtree.retrain.doctor import require_ready
 from seedtree.retrain.journal import Journal, exclusive
 from seedtree.retrain.leftovers import restore_tags
@@ -129,7 +130,7 @@ def plan_run(
 
 
 def run_steps(run: Run) -> int:
-    """generate → prepare → train → evaluate → gate → report → artifacts → store and tag."""
+    """generate → prepare → train → choose → evaluate → gate → report → artifacts → store, tag."""
     plan = run.plan
     if plan.empty:
         _print_skipped(plan)
@@ -141,7 +142,7 @@ def run_steps(run: Run) -> int:
     generation = steps.generate(run)
     prepared = steps.prepare(run, generation)
     questions = branch_steps.questions(run, generation)
-    training = steps.train(run, prepared)
+    training = checkpoints.choose(run, steps.train(run, prepared))
     evaluation = steps.evaluate(run, training, questions)
     gate = steps.gate(run, evaluation)
     outcome = Outcome(generation, prepared, training, evaluation, gate)

@@ -52,18 +52,21 @@ from seedtree.retrain.state import (
     step,
     write_records,
 )
+from seedtree.retrain.trend import score_trend
 from seedtree.samples import Sample
 from seedtree.taxonomy.leaves import QNA, Leaf, load_leaf
 from seedtree.teacher import Teacher
 from seedtree.train.data import load_samples, read_heldout, read_jsonl
 from seedtree.train.evaluate import EvalModel, ItemLosses, load_for_eval, score_items
+from seedtree.train.general import GeneralDraw, evaluation_questions
 from seedtree.train.replay import ReplayBuffer
 from seedtree.train.run import PhaseSummary, train_run
 from seedtree.train.settings import resolve_file, taxonomy_seeds
 from seedtree.versions.artifacts import artifact_hashes, push_release
 from seedtree.versions.chat import chat_settings
 from seedtree.versions.lineage import Lineage, Release, now
-from seedtree.versions.tags import tag_release
+from seedtree.versions.store import fetch_url
+from seedtree.versions.tags import releases, tag_release
 
 
 def _load_leaf(project: Project, leaf_id: str) -> Leaf:
@@ -229,6 +232,17 @@ def _earlier_heldout(run: Run) -> list[Path]:
     ]
 
 
+def _evaluation_files(run: Run) -> list[Path]:
+    """The version's multiple-choice items: their questions are never in a general draw."""
+    return sorted((run.work / "prepared" / branch_steps.EVALUATION).rglob("*.jsonl"))
+
+
+def _general_draw(run: Run) -> GeneralDraw:
+    """The draw of the recipe's general datasets: seeded by the version, read from the store."""
+    avoid = evaluation_questions(_evaluation_files(run))
+    return GeneralDraw(label=run.plan.version, fetch=fetch_url, avoid=avoid)
+
+
 def _train_in_process(run: Run, files: list[Path]) -> Training:
     result = train_run(
         files,
@@ -241,6 +255,7 @@ def _train_in_process(run: Run, files: list[Path]) -> Training:
         seeds=taxonomy_seeds(run.project.taxonomy_root, list(run.plan.leaves)),
         earlier_heldout=_earlier_heldout(run),
         replay=run.options.replay,
+        general=_general_draw(run),
     )
     out = run.work / "train"
     return Training.of(out, str(result.final_model), [str(p) for p in result.plots], result.phases)
@@ -259,6 +274,8 @@ def _train_launched(run: Run, files: list[Path]) -> Training:
     command += ["--deepspeed", str(deepspeed)] if deepspeed else []
     command += [arg for f in _earlier_heldout(run) for arg in ("--earlier-heldout", str(f))]
     command += [] if run.options.replay else ["--no-replay"]
+    command += ["--general-label", run.plan.version]
+    command += [arg for f in _evaluation_files(run) for arg in ("--heldout-questions", str(f))]
     command += ["--quiet"] if run.options.quiet else []
     run.say(f"[train] {' '.join(command)}")
     done = subprocess.run(command, cwd=run.project.repo_root, check=False)
@@ -307,15 +324,16 @@ def train(run: Run, prepared: Prepared) -> Training:
 # --- evaluate ------------------------------------------------------------------------------------
 
 
-def _heldout(run: Run) -> dict[str, list[Sample]]:
-
+def heldout_of(run: Run) -> dict[str, list[Sample]]:
+    """The held-out samples of every leaf the version knows."""
     folder = run.work / "prepared" / "heldout"
     files = sorted(folder.rglob("*.jsonl"))
     loaded = load_samples(files) if files else {}
     return {leaf: rows for leaf, rows in loaded.items() if leaf in run.plan.leaves and rows}
 
 
-def _load(run: Run, model: Path) -> EvalModel:
+def load_model_of(run: Run, model: Path) -> EvalModel:
+    """A model loaded for scoring, rendered with the recipe's template and system prompt."""
     recipe = run.recipe
     return load_for_eval(
         model,
@@ -325,14 +343,15 @@ def _load(run: Run, model: Path) -> EvalModel:
     )
 
 
-def _budget(run: Run) -> int:
+def budget_of(run: Run) -> int:
+    """Tokens per packed scoring batch."""
     return max(run.recipe.token_budget, run.recipe.max_seq_len)
 
 
 def _items(
     run: Run, loaded: EvalModel, heldout: Mapping[str, list[Sample]], seeds: Seeds
 ) -> ItemLosses:
-    return score_items(loaded, heldout, seeds, _budget(run))
+    return score_items(loaded, heldout, seeds, budget_of(run))
 
 
 def _knowledge_contexts(run: Run, changed: Sequence[str]) -> dict[str, list[str]]:
@@ -375,18 +394,18 @@ def _general(run: Run, training: Training) -> General:
 
 
 def _evaluate(run: Run, training: Training, questions: Questions) -> Evaluation:
-    heldout = _heldout(run)
+    heldout = heldout_of(run)
     seeds = taxonomy_seeds(run.project.taxonomy_root, list(run.plan.leaves))
-    previous = _load(run, Path(run.plan.start_model))
+    previous = load_model_of(run, Path(run.plan.start_model))
     before = _items(run, previous, heldout, seeds)
     changed = training.trained
-    current = _load(run, Path(training.final_model)) if changed else previous
+    current = load_model_of(run, Path(training.final_model)) if changed else previous
     after = _items(run, current, heldout, seeds) if changed else before
     started = time.monotonic()
     answers = _side_by_side(run, previous, current, seeds) if changed else {}
     seconds = round(time.monotonic() - started, 3)
     run.say(f"[evaluate] branch: {sum(questions.items.values())} teacher-written items, seeds")
-    measured = branch_steps.branch(run, previous, current, _budget(run))
+    measured = branch_steps.branch(run, previous, current, budget_of(run))
     general = _general(run, training)
     bench = general.figures
     if "skipped" in bench:
@@ -449,6 +468,11 @@ def report(run: Run, outcome: Outcome) -> Path:
         decision=outcome.gate.decision,
         override=outcome.gate.override,
         seconds={s: run.journal.seconds(s) or 0.0 for s in run.journal.steps},
+        trend=score_trend(
+            releases(run.project.repo_root),
+            run.plan.version,
+            card_scores(outcome.evaluation.branch),
+        ),
     )
     return write_report(data, run.work / "report")
 

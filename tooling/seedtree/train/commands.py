@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +16,11 @@ from seedtree.project import Project
 from seedtree.train.adapters import require_qlora_support
 from seedtree.train.data import load_samples
 from seedtree.train.devices import detect
+from seedtree.train.general import Fetch, GeneralDraw, draw_lines, evaluation_questions
+from seedtree.train.loop import load_tokenizer
 from seedtree.train.memory import GB, ModelShape, Precision, layout_for, require_fit
 from seedtree.train.recipe import Recipe
+from seedtree.train.render import Renderer
 from seedtree.train.run import train_run
 from seedtree.train.settings import load_settings, taxonomy_seeds, where
 from seedtree.train.strategy import (
@@ -62,18 +67,29 @@ def run_train_estimate(
     settings: TrainConfig,
     world: int | None,
     devices: tuple[int | None, float | None, float | None] = (None, None, None),
+    fetch: Fetch | None = None,
 ) -> int:
-    """``seedtree train --estimate``: the memory one rank needs, and every strategy that fits."""
+    """``seedtree train --estimate``: the memory one rank needs, every strategy that fits, and
+    what the recipe's general datasets add to each phase."""
     recipe, ds = load_settings(project, settings)
     gpus, gpu_memory, host_memory = devices
     ranks = gpus or world or int(os.environ.get("WORLD_SIZE", "0")) or len(detect().cuda) or 1
     target = _devices_for(ranks, gpus, gpu_memory, host_memory)
-    shape, found = _recipe_options(resolve_model(model), recipe, ds, target, recipe.precision)
+    model_dir = resolve_model(model)
+    shape, found = _recipe_options(model_dir, recipe, ds, target, recipe.precision)
     used = strategies_of(recipe) - {"auto"} or {"full"}
     for strategy in sorted(used, key=ORDER.index):
         print("\n".join(_option(found, strategy).estimate.lines()))
     print("\n".join(describe(found, target, shape, ds is not None)))
+    if recipe.general:
+        with tempfile.TemporaryDirectory() as cache:
+            print("\n".join(draw_lines(recipe, _renderer(model_dir, recipe), fetch, Path(cache))))
     return EXIT_OK
+
+
+def _renderer(model_dir: Path, recipe: Recipe) -> Renderer:
+    tokenizer = load_tokenizer(model_dir, recipe.template)
+    return Renderer(tokenizer, recipe.template, recipe.system_prompt, recipe.max_seq_len)
 
 
 def _check_fit(model_dir: Path, recipe: Recipe, ds: dict[str, Any] | None) -> None:
@@ -91,6 +107,10 @@ def _check_fit(model_dir: Path, recipe: Recipe, ds: dict[str, Any] | None) -> No
         require_fit(_option(found, strategy).estimate, machine.capacity(world), where(machine))
 
 
+def _avoiding(draw: GeneralDraw, files: Sequence[Path]) -> GeneralDraw:
+    return replace(draw, avoid=draw.avoid | evaluation_questions(files))
+
+
 def run_train(
     data: Sequence[Path],
     model: str,
@@ -101,8 +121,12 @@ def run_train(
     quiet: bool,
     earlier_heldout: Sequence[Path] = (),
     use_replay: bool = True,
+    general: GeneralDraw | None = None,
+    heldout_questions: Sequence[Path] = (),
 ) -> int:
-    """Train on the JSONL datasets in ``data`` from ``model``; results under ``out``."""
+    """Train on the JSONL datasets in ``data`` from ``model``; results under ``out``.
+    ``general``: the draw of the recipe's general datasets, which never holds a question of the
+    multiple-choice item files ``heldout_questions``."""
 
     # everything the user wrote is checked before any model is loaded
     if not data or out is None:
@@ -123,6 +147,7 @@ def run_train(
         seeds=taxonomy_seeds(project.taxonomy_root, leaves + list(load_samples(earlier))),
         earlier_heldout=earlier,
         replay=use_replay,
+        general=_avoiding(general or GeneralDraw(), heldout_questions),
     )
     print(f"model: {result.final_model}")
     print(f"metrics: {result.metrics_path}")

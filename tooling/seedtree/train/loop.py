@@ -48,6 +48,9 @@ class PhaseJob:
     out: Path
     ds_config: dict[str, Any] | None
     earlier_phases: tuple[str, ...] = ()
+    # optimizer steps after which a candidate model is saved in ``out/candidates/`` (the last
+    # phase's; the model saved at the end is the last candidate)
+    candidates: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,17 @@ def _step_row(
     }
 
 
+def candidate_dir(out: Path, step: int) -> Path:
+    return out / "candidates" / f"step-{step:06d}"
+
+
+def save_candidate(engine: Engine, job: PhaseJob, step: int, tokenizer: Any) -> None:
+    """After a candidate step short of the last, the model as it is then (every rank takes part:
+    under ZeRO-3 the weights are gathered)."""
+    if step in job.candidates and step < len(job.plan.steps):
+        engine.save_hf(candidate_dir(job.out, step), tokenizer)
+
+
 def train_phase(
     job: PhaseJob, tokenizer: Any, dist: Dist, logs: RunLogs, on_step: OnStep | None = None
 ) -> PhaseResult:
@@ -235,6 +249,7 @@ def train_phase(
             logs.samples.append({"phase": job.phase.name, "step": index + 1, "ids": ids})
         if on_step is not None:
             on_step(job.phase.name, index + 1, total, row)
+        save_candidate(engine, job, index + 1, tokenizer)
         if every and (index + 1) % every == 0 and index + 1 < total:
             engine.save_state(job.out / "state", {"step": index + 1, "rng": _rng_state()})
     engine.save_hf(job.out / "model", tokenizer)

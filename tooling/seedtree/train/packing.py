@@ -44,6 +44,7 @@ class Plan:
     accum: int
     epochs: int
     fill: float  # tokens / (non-empty micro-batches * budget)
+    epoch_ends: tuple[int, ...] = ()  # the optimizer steps that end an epoch (within the plan)
 
 
 def first_fit(
@@ -111,15 +112,29 @@ def plan_phase(
     epoch_bins = [_epoch_bins(sizes, budget, f"{seed}:{phase.name}:0", cap)]
     per_step = world * accum
     steps = _steps(epoch_bins[0], per_step, encoded)
+    ends = [len(steps)]
     while len(epoch_bins) < phase.epochs or len(steps) < phase.min_steps:
         name = f"{seed}:{phase.name}:{len(epoch_bins)}"
         epoch_bins.append(_epoch_bins(sizes, budget, name, cap))
         steps += _steps(epoch_bins[-1], per_step, encoded)
+        ends.append(len(steps))
     if phase.max_steps is not None:
         steps = steps[: phase.max_steps]
     n_bins = sum(1 for s in steps for mb in s.micro_batches if mb)
     fill = sum(s.tokens for s in steps) / max(1, n_bins * budget)
-    return Plan(tuple(steps), accum, len(epoch_bins), fill)
+    kept = tuple(sorted({min(end, len(steps)) for end in ends}))
+    return Plan(tuple(steps), accum, len(epoch_bins), fill, kept)
+
+
+def candidate_steps(plan: Plan, checkpoints: int | None) -> tuple[int, ...]:
+    """The optimizer steps after which the last phase saves a candidate model: ``checkpoints``
+    of them evenly spaced, or (None) the end of each epoch; the plan's last step is always one."""
+    total = len(plan.steps)
+    if checkpoints is None:
+        found = set(plan.epoch_ends)
+    else:
+        found = {round(total * k / checkpoints) for k in range(1, checkpoints + 1)}
+    return tuple(sorted(s for s in found | {total} if 0 < s <= total))
 
 
 def collate(encoded: Sequence[Encoded], indices: Sequence[int]) -> dict[str, Any]:

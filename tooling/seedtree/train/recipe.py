@@ -107,6 +107,9 @@ class Phase(_Strict):
     # extra JSONL files or folders of samples (e.g. foundational skills), relative to the recipe
     datasets: tuple[str, ...] = ()
     epochs: int = Field(default=1, ge=1)
+    # the last phase saves this many candidate models, evenly spaced over its steps (None: one
+    # at the end of each epoch); the retrain releases the one that scores best on held-out data
+    checkpoints: int | None = Field(default=None, ge=1, le=100)
     # repeat the data (more epochs) until the phase has at least this many optimizer steps
     min_steps: int = Field(default=0, ge=0)
     # stop after this many optimizer steps (None: no limit)
@@ -153,6 +156,26 @@ class HeldOut(_Strict):
     min_per_leaf: int = Field(default=2, ge=0)
 
 
+class GeneralData(_Strict):
+    """A general dataset (chat, safety, instruction following) mixed into phases, so that a long
+    chain of versions keeps what the base model could do. Drawn afresh for every version."""
+
+    # a JSONL file of chat samples, relative to the recipe, or a URL the artifact store reads
+    # (file:///..., s3://bucket/key.jsonl)
+    path: str = Field(min_length=1)
+    # samples drawn per phase, or samples per new sample of the phase (exactly one of the two)
+    size: int | None = Field(default=None, ge=1)
+    ratio: float | None = Field(default=None, gt=0.0, le=10.0)
+    # the phases that draw from it (empty: every phase)
+    phases: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _one_amount(self) -> GeneralData:
+        if (self.size is None) == (self.ratio is None):
+            raise ValueError(f"general dataset {self.path}: give exactly one of size or ratio")
+        return self
+
+
 class Recipe(_Strict):
     seed: int = 42
     # "chat": the student's own chat template; "lab": the Labradorite template
@@ -171,6 +194,8 @@ class Recipe(_Strict):
     checkpoint_every: int = Field(default=50, ge=0)
     # replay buffer: at most this many samples kept per leaf (reservoir sample)
     replay_per_leaf: int = Field(default=1000, ge=1)
+    # general datasets drawn into phases (seedtree.train.general)
+    general: tuple[GeneralData, ...] = ()
     heldout: HeldOut = Field(default_factory=HeldOut)
     grad_clip: float | None = Field(default=1.0, gt=0.0)
     phases: tuple[Phase, ...] = Field(min_length=1)
@@ -205,6 +230,14 @@ class Recipe(_Strict):
             return None
         return phase.training.lora or self.lora
 
+    @model_validator(mode="after")
+    def _check_general(self) -> Recipe:
+        names = {p.name for p in self.phases}
+        unknown = sorted({n for g in self.general for n in g.phases} - names)
+        if unknown:
+            raise ValueError(f"general datasets name phases the recipe lacks: {unknown}")
+        return self
+
     def digest(self) -> str:
         """A short content hash of the resolved recipe (recorded with every model)."""
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
@@ -224,6 +257,10 @@ def load_recipe(path: Path) -> Recipe:
     for phase in raw.get("phases") or ():
         if isinstance(phase, dict) and phase.get("datasets"):
             phase["datasets"] = [str((path.parent / d).resolve()) for d in phase["datasets"]]
+    for general in raw.get("general") or ():
+        where = general.get("path") if isinstance(general, dict) else None
+        if isinstance(where, str) and "://" not in where:
+            general["path"] = str((path.parent / where).resolve())
     return recipe_from_dict(raw, str(path))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +27,17 @@ from seedtree.train.engine import (
     read_ds_config,
 )
 from seedtree.train.evaluate import BASE, TRAIN_INFO, EvalMatrix, Scores, score_model, write_matrix
-from seedtree.train.loop import PhaseJob, RunLogs, load_model, load_tokenizer, train_phase
+from seedtree.train.general import GeneralDraw, GeneralMix, general_mix
+from seedtree.train.loop import (
+    PhaseJob,
+    RunLogs,
+    candidate_dir,
+    load_model,
+    load_tokenizer,
+    train_phase,
+)
 from seedtree.train.metrics import JsonlLog, plot_losses
-from seedtree.train.packing import plan_phase
+from seedtree.train.packing import Plan, candidate_steps, plan_phase
 from seedtree.train.progress import Reporter
 from seedtree.train.recipe import Phase, Recipe, load_recipe
 from seedtree.train.render import Renderer
@@ -54,6 +62,9 @@ class PhaseSummary:
     # over the steps of the process that finished the phase (a resumed phase: since the resume)
     tokens_per_s: float | None = None
     mfu: float | None = None  # on CUDA devices with a known peak
+    general_samples: int = 0  # drawn from the recipe's general datasets
+    # the last phase's candidate models (folder -> optimizer step), the final one among them
+    candidates: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,7 @@ class _Run:
     trained: dict[str, list[Sample]] = field(default_factory=dict)
     trained_in: dict[str, str] = field(default_factory=dict)
     replay: bool = True
+    general: GeneralMix | None = None
 
 
 def _resolve_recipe(recipe: Recipe | Path) -> Recipe:
@@ -143,17 +155,19 @@ def _run_phase(
 ) -> PhaseSummary:
     folder = run.out / "phases" / f"{index + 1:02d}-{phase.name}"
     new, replay = _phase_data(run, phase, train)
+    general = _general_draw(run, folder.name, phase, len(new))
     for s in new:
         run.trained_in[s.leaf] = phase.name
     run.trained.update(_by_leaf(new, run.trained))
     done = folder / "done.json"
     if done.is_file():
         return PhaseSummary(**json.loads(done.read_text(encoding="utf-8")))
-    rendered = run.renderer.encode_all(new + replay)
+    rendered = run.renderer.encode_all(new + replay + general)
     world = run.dist.world
     plan = plan_phase(rendered.encoded, phase, run.recipe.token_budget, world, run.recipe.seed)
     run.reporter.phase_start(phase.name, len(new), len(replay), plan, dict(rendered.dropped))
     model_dir, speed = start, None
+    candidates = _candidates(run, index, plan)
     if plan.steps:
         earlier = tuple(p.name for p in run.recipe.phases[:index])
         job = PhaseJob(
@@ -166,6 +180,7 @@ def _run_phase(
             ds_config=run.ds_config,
             earlier_phases=earlier,
         )
+        job = replace(job, candidates=candidates)
         result = train_phase(job, run.tokenizer, run.dist, run.logs, run.reporter.step)
         model_dir, speed = result.model, result.throughput
         run.reporter.phase_end(phase.name, speed)
@@ -181,16 +196,44 @@ def _run_phase(
         model_dir=str(model_dir),
         tokens_per_s=speed.tokens_per_s if speed else None,
         mfu=speed.mfu if speed else None,
+        general_samples=len(general),
     )
     if run.dist.main:
-        if plan.steps:
-            _write_train_info(run, model_dir, phase.name, {s.leaf: s.leaf_hash for s in new})
-        summary = PhaseSummary(
-            **{**asdict(summary), "scores": _scores_json(_score(run, model_dir))}
-        )
+        kept = _saved_candidates(folder, model_dir, candidates)
+        if plan.steps:  # the candidates are released like the final model: say how to render
+            for trained in {str(model_dir), *kept}:
+                leaves = {s.leaf: s.leaf_hash for s in new}
+                _write_train_info(run, Path(trained), phase.name, leaves)
+        scores = _scores_json(_score(run, model_dir))
+        summary = PhaseSummary(**{**asdict(summary), "scores": scores, "candidates": kept})
         write_json(done, asdict(summary))
     barrier(run.dist)
     return PhaseSummary(**json.loads(done.read_text(encoding="utf-8")))
+
+
+def _candidates(run: _Run, index: int, plan: Plan) -> tuple[int, ...]:
+    """The steps the last phase saves a candidate model after (earlier phases: none)."""
+    if index != len(run.recipe.phases) - 1 or not plan.steps:
+        return ()
+    return candidate_steps(plan, run.recipe.phases[index].checkpoints)
+
+
+def _saved_candidates(folder: Path, final: Path, steps: tuple[int, ...]) -> dict[str, int]:
+    """The last phase's candidate models (folder -> step); the final model is the last one."""
+    if len(steps) < 2:
+        return {str(final): steps[-1]} if steps else {}
+    found = {str(candidate_dir(folder, s)): s for s in steps[:-1]}
+    return {**found, str(final): steps[-1]}
+
+
+def _general_draw(run: _Run, folder: str, phase: Phase, n_new: int) -> list[Sample]:
+    """The phase's draw from the general datasets (written beside the run's other outputs)."""
+    if run.general is None or not run.general.sets:
+        return []
+    drawn = run.general.draw(phase.name, n_new)
+    if run.dist.main:
+        run.general.write(folder, drawn)
+    return drawn
 
 
 def _by_leaf(
@@ -255,6 +298,12 @@ def _scored(
     return {**{k: v for k, v in extra.items() if k not in heldout and v}, **heldout}
 
 
+def _evaluation_questions(run: _Run) -> list[str]:
+    """The seed questions and held-out samples' questions: no general draw holds them."""
+    held = [s.user for rows in run.scored.values() for s in rows]
+    return held + [q for pairs in run.seeds.values() for q, _ in pairs]
+
+
 def train_run(
     datasets: DatasetSource,
     from_model: Path,
@@ -266,6 +315,7 @@ def train_run(
     seeds: Seeds | None = None,
     earlier_heldout: DatasetSource | None = None,
     replay: bool = True,
+    general: GeneralDraw | None = None,
 ) -> TrainResult:
     """Train every phase of ``recipe`` from ``from_model`` on ``datasets`` plus replay.
 
@@ -276,6 +326,8 @@ def train_run(
     ``earlier_heldout``: held-out samples of leaves trained before this run, scored after each
     phase beside this run's own (the forgetting matrix then shows every leaf the model knows).
     ``replay=False`` trains on the new data alone (to measure what replay keeps).
+    ``general``: how the recipe's general datasets are drawn (the version, the store's reader,
+    evaluation questions no draw may hold; see :mod:`seedtree.train.general`).
     """
     recipe = _resolve_recipe(recipe)
     out_dir, from_model = out_dir.resolve(), from_model.resolve()
@@ -309,6 +361,7 @@ def train_run(
         reporter=Reporter(progress, enabled=dist.main),
         replay=replay,
     )
+    run.general = general_mix(recipe, general, out_dir, _evaluation_questions(run))
     with run.reporter:
         base = _base_scores(run, from_model)
         model = from_model

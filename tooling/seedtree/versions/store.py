@@ -212,6 +212,19 @@ def open_store(url: str) -> Backend:
     return FolderBackend(path)
 
 
+def fetch_url(url: str, target: Path) -> None:
+    """Copy the object at ``url`` (``s3://bucket/key``, ``file:///folder/file``) to ``target``,
+    whole or not at all (a training recipe's general dataset kept in the store)."""
+    base, _, key = url.rstrip("/").rpartition("/")
+    if not key or "://" not in base:
+        raise UsageError(f"{url}: not the URL of a file in a store", hint="write s3://bucket/key")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        part = Path(tmp) / key
+        open_store(base).get_file(key, part)
+        os.replace(part, target)
+
+
 # --- manifests -----------------------------------------------------------------------------------
 
 
