@@ -13,11 +13,18 @@ skill leaf, the part of the preview that does not involve the teacher. The machi
 is printed beside each figure: on a shared machine the wall time of a 2-thread model is not the
 time an idle runner takes, and the CPU seconds say how much work was done.
 
-    .venv/bin/python bench/preview.py [skill|grounded_skill|knowledge ...]
+Each preview runs once per teacher path, in the same run, each with its own answer cache:
+``float32-today`` (float32 weights, the KV cache grown by concatenation: the path of CPUs without
+native bfloat16 before the preallocated cache and int8), ``float32``, ``int8``
+(``teacher.quantize: int8``) and ``bfloat16``. The ratio of each to ``float32-today`` is printed;
+the 60 s target applies to the path a CPU without native bfloat16 gets by default.
+
+    .venv/bin/python bench/preview.py [--paths float32-today,int8] [skill|grounded_skill|...]
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import resource
 import shutil
@@ -40,6 +47,18 @@ LEAVES = {
     "knowledge": (DEMO / "tides", "knowledge/science/oceanography/tides"),
 }
 BIN = Path(sys.executable).parent
+# teacher path -> (settings, whether the KV cache is transformers' own, grown by concatenation)
+PATHS = {
+    "float32-today": ({"DTYPE": "float32", "QUANTIZE": "none"}, True),
+    "float32": ({"DTYPE": "float32", "QUANTIZE": "none"}, False),
+    "int8": ({"DTYPE": "float32", "QUANTIZE": "int8"}, False),
+    "bfloat16": ({"DTYPE": "bfloat16", "QUANTIZE": "none"}, False),
+}
+GROWING_CACHE = (
+    "import sys; from transformers import DynamicCache; import seedtree.teacher.embedded as e; "
+    "e.preallocated_cache = lambda config, capacity: DynamicCache(config=config); "
+    "from seedtree.cli import main; sys.argv[0] = 'seedtree'; main()"
+)
 
 
 def _git(repo: Path, *args: str) -> None:
@@ -70,12 +89,13 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed(args: list[str], repo: Path, env: dict[str, str]) -> tuple[float, float]:
+def timed(
+    args: list[str], repo: Path, env: dict[str, str], growing_cache: bool = False
+) -> tuple[float, float]:
     """Wall and CPU time of one seedtree command (the machine may be shared: both are shown)."""
     started, cpu = time.perf_counter(), _children_cpu()
-    done = subprocess.run(
-        [str(BIN / "seedtree"), *args], cwd=repo, env=env, capture_output=True, text=True
-    )
+    command = [sys.executable, "-c", GROWING_CACHE] if growing_cache else [str(BIN / "seedtree")]
+    done = subprocess.run([*command, *args], cwd=repo, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     used = _children_cpu() - cpu
     load = os.getloadavg()[0]
@@ -89,19 +109,36 @@ def timed(args: list[str], repo: Path, env: dict[str, str]) -> tuple[float, floa
     return elapsed, used
 
 
-def preview(kind: str, repo: Path, env: dict[str, str], out: Path) -> float:
+def path_env(env: dict[str, str], path: str, home: Path) -> dict[str, str]:
+    """The environment of one teacher path: its settings and its own answer cache."""
+    settings, _ = PATHS[path]
+    if not home.exists():  # the model converted once is shared, the answers are not
+        home.mkdir(parents=True)
+        (home / "models").symlink_to(Path(env["SEEDTREE_HOME"]) / "models")
+    teacher = {f"SEEDTREE__TEACHER__{key}": value for key, value in settings.items()}
+    return {**env, **teacher, "SEEDTREE_HOME": str(home)}
+
+
+def preview(kind: str, path: str, repo: Path, env: dict[str, str], out: Path) -> float:
     """Wall time of the preview of the branch adding a ``kind`` leaf; checks what it shows."""
     _git(repo, "checkout", "-q", f"add-{kind}")
-    wall, _ = timed(["preview", "--base", "main", "--out", str(out), "--quiet"], repo, env)
+    args = ["preview", "--base", "main", "--out", str(out), "--quiet"]
+    wall, _ = timed(args, repo, env, growing_cache=PATHS[path][1])
     text = out.read_text(encoding="utf-8")
     if LEAVES[kind][1] not in text or "**Candidate 1:**" not in text:
         sys.exit(f"the {kind} preview does not show the leaf's candidates:\n{text[:3000]}")
-    print(f"preview of one {kind} leaf: {wall:.1f} s (model load included), {len(text):,} chars")
+    print(f"preview of one {kind} leaf, {path}: {wall:.1f} s (model load included)", flush=True)
     return wall
 
 
 def main() -> None:
-    kinds = sys.argv[1:] or list(LEAVES)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("kinds", nargs="*", help=f"of {', '.join(LEAVES)} (default: all)")
+    parser.add_argument("--paths", default="float32-today,int8", help=f"of {', '.join(PATHS)}")
+    args = parser.parse_args()
+    kinds, paths = args.kinds or list(LEAVES), args.paths.split(",")
+    if unknown := (set(paths) - set(PATHS)) | (set(kinds) - set(LEAVES)):
+        sys.exit(f"unknown leaf type(s) or teacher path(s): {', '.join(sorted(unknown))}")
     with tempfile.TemporaryDirectory(prefix="seedtree-bench-preview-") as tmp:
         env = {**os.environ, "SEEDTREE_HOME": str(Path(tmp) / "home")}
         env.setdefault("HF_HUB_OFFLINE", "1")
@@ -110,11 +147,26 @@ def main() -> None:
         _git(repo, "checkout", "-q", "add-skill")
         baseline = timed(["diff", "--base", "main"], repo, env)[0]
         baseline += timed(["validate", "--changed", "--base", "main"], repo, env)[0]
-        walls = {kind: preview(kind, repo, env, Path(tmp) / f"{kind}.md") for kind in kinds}
+        walls = {
+            (kind, path): preview(
+                kind, path, repo, path_env(env, path, Path(tmp) / path), Path(tmp) / "out.md"
+            )
+            for kind in kinds
+            for path in paths
+        }
     print(f"baseline, diff + validate --changed of the skill leaf: {baseline:.2f} s")
-    for kind, wall in walls.items():
+    report(walls, baseline)
+
+
+def report(walls: dict[tuple[str, str], float], baseline: float) -> None:
+    """RESULT lines: each path's preview time, and its ratio to today's float32 path."""
+    for (kind, path), wall in walls.items():
+        name = f"preview_{kind}_s" if path == "float32-today" else f"preview_{kind}_{path}_s"
         verdict = "ok" if wall <= TARGET_S else "short"
-        print(f"RESULT preview_{kind}_s={wall:.1f} target={TARGET_S:.0f} {verdict}")
+        print(f"RESULT {name}={wall:.1f} target={TARGET_S:.0f} {verdict}")
+        today = walls.get((kind, "float32-today"))
+        if today and path != "float32-today":
+            print(f"RESULT preview_{kind}_{path}_vs_float32_x={today / wall:.2f} target=none ok")
     worst = max(walls.values())
     ratio = worst / baseline if baseline else float("inf")
     print(f"RESULT preview_vs_validate_x={ratio:.1f} target=none ok")
