@@ -9,9 +9,10 @@
    tokens, a batch of three): today's float32 path (the KV cache grown by concatenation) against
    float32 with the preallocated cache, int8 weights (``teacher.quantize: int8``) and, on a CPU
    with native bfloat16, bfloat16; tokens/s and CPU seconds per token, with ratios to today's
-   path measured in the same run. Then the judges: the decisions of int8 (and bfloat16) on the
-   fixed reference set of ``tests/teacher/judge_reference.py`` against float32's. Targets: int8
-   at least 2x as fast as today's float32, and the same decision on every reference item.
+   path measured in the same run. Then the judges: the decisions of the int8 teacher (whose
+   judges keep float32 weights), of the int8 weights themselves and of bfloat16 on the fixed
+   reference set of ``tests/teacher/judge_reference.py`` against float32's. Targets: int8 at
+   least 2x as fast as today's float32, and the same decision on every reference item.
 
 Run: ``.venv/bin/python bench/teacher.py [--max-tokens 48] [--only precision]``. Ends with
 ``RESULT`` lines.
@@ -155,6 +156,9 @@ def compare_precisions(model_dir: Path, max_tokens: int, judge_items: int | None
             started = time.perf_counter()
             verdicts[name] = decisions(teacher, items)
             print(f"{name:14} judged {len(items)} items in {time.perf_counter() - started:.1f} s")
+        if name == "int8":  # why the judges keep float32: the int8 weights' own decisions
+            teacher.model = teacher.decoder
+            verdicts["int8 weights"] = decisions(teacher, items)
         teacher.close()
     return precision_results(speed, verdicts)
 
@@ -168,12 +172,13 @@ def precision_results(speed: dict[str, float], verdicts: dict[str, list[bool]]) 
         ),
     ]
     reference = verdicts["float32"]
-    for name in ("int8", "bfloat16"):
+    for name in ("int8", "int8 weights", "bfloat16"):
         if name in verdicts:
             same = sum(a == b for a, b in zip(verdicts[name], reference, strict=True))
             pct = 100 * same / len(reference)
             target, ok = ("100", pct == 100) if name == "int8" else ("none", True)
-            lines.append(result(f"teacher_{name}_judge_agreement_pct", pct, target, ok))
+            key = name.replace(" ", "_")
+            lines.append(result(f"teacher_{key}_judge_agreement_pct", pct, target, ok))
     if "bfloat16" in speed:
         lines.append(
             result("teacher_bfloat16_vs_float32_x", speed["bfloat16"] / today, "none", True)

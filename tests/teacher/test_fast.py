@@ -77,7 +77,7 @@ def test_int8_teacher_answers_and_judges_under_its_own_id(tiny_model_dir: Path) 
     plain = EmbeddedTeacher(tiny_model_dir, batch_size=3, dtype="float32")
     int8 = EmbeddedTeacher(tiny_model_dir, batch_size=3, dtype="float32", quantize="int8")
     assert int8.precision == "int8" and int8.id == plain.id + "+int8"
-    kinds = {type(m).__module__ for m in int8.model.modules() if type(m).__name__ == "Linear"}
+    kinds = {type(m).__module__ for m in int8.decoder.modules() if type(m).__name__ == "Linear"}
     assert kinds == {"torch.ao.nn.quantized.dynamic.modules.linear"}  # every Linear is int8
     out = int8.complete(_requests())
     assert all(1 <= c.tokens <= 9 for r in out for c in r.completions)
@@ -85,10 +85,7 @@ def test_int8_teacher_answers_and_judges_under_its_own_id(tiny_model_dir: Path) 
     assert out == int8.complete(_requests())  # seeded: the same answers again
     scores = int8.score_labels(_judged())
     assert all(math.isclose(sum(s.probs.values()), 1.0, rel_tol=1e-6) for s in scores)
-    reference = plain.score_labels(_judged())
-    for mine, theirs in zip(scores, reference, strict=True):  # close to float32, not equal
-        for label, prob in theirs.probs.items():
-            assert math.isclose(mine.probs[label], prob, abs_tol=0.05)
+    assert scores == plain.score_labels(_judged())  # the judges keep the float32 weights
 
 
 def test_precision_follows_dtype_quantize_and_the_cpu() -> None:
@@ -118,6 +115,7 @@ def test_quantize_is_configured_and_checked(tiny_model_dir: Path, tmp_path: Path
 
 @pytest.mark.slow
 def test_real_int8_teacher_judges_the_reference_set_as_float32_does() -> None:
+    # int8 weights alone changed 1 decision in 2 of this set, so the judges keep float32
     items = reference_set()
     plain = create_teacher(TeacherConfig(model="default", dtype="float32"))
     expected = decisions(plain, items)

@@ -10,8 +10,9 @@ are scored by the log-likelihood of each label as the whole assistant answer (it
 end-of-turn token), normalised over the label set.
 
 Precision (:func:`pick_precision`): float32, bfloat16 where the hardware computes it, or int8
-``Linear`` weights on a CPU (``teacher.quantize``). Each gives other outputs, so each has its own
-teacher id, and the answer cache keeps their answers apart.
+``Linear`` weights on a CPU for generation (``teacher.quantize``; the judges keep float32, as
+int8 changes their decisions). Each gives other outputs, so each has its own teacher id, and the
+answer cache keeps their answers apart.
 """
 
 from __future__ import annotations
@@ -106,9 +107,8 @@ class EmbeddedTeacher:
         self.model = AutoModelForCausalLM.from_pretrained(
             self.model_dir, dtype=torch.bfloat16 if precision == "bfloat16" else torch.float32
         )
-        self.model.to(self.device).eval()
-        if precision == "int8":
-            self.model = _quantize_int8(self.model)
+        self.model.to(self.device).eval()  # judges score with it: int8 changes their decisions
+        self.decoder = _quantize_int8(self.model) if precision == "int8" else self.model
         self.precision = precision
         self.preallocate = preallocate  # False: transformers' cache, grown by concatenation
         self.context = int(getattr(self.model.config, "max_position_embeddings", 2048))
@@ -176,7 +176,7 @@ class EmbeddedTeacher:
     def close(self) -> None:
         import gc
 
-        del self.model
+        del self.model, self.decoder
         gc.collect()
 
     # --- planning -------------------------------------------------------------------------
@@ -237,7 +237,8 @@ class EmbeddedTeacher:
 
         with torch.inference_mode():
             room = max(r.max_new for r in rows)
-            logits, cache, mask, positions = self._prefill([r.prompt for r in rows], room)
+            prompts = [r.prompt for r in rows]
+            logits, cache, mask, positions = self._prefill(self.decoder, prompts, room)
             active = list(range(len(rows)))
             while True:
                 chosen = self._advance([rows[i] for i in active], logits, top_logprobs)
@@ -251,10 +252,11 @@ class EmbeddedTeacher:
                 active = [active[j] for j in keep]
                 mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
                 positions = positions[:, -1:] + 1
-                logits = self._forward(chosen.unsqueeze(-1), mask, positions, cache)[:, -1, :]
+                step = chosen.unsqueeze(-1)
+                logits = self._forward(self.decoder, step, mask, positions, cache)[:, -1, :]
 
     def _prefill(
-        self, prompts: list[list[int]], room: int
+        self, model: Any, prompts: list[list[int]], room: int
     ) -> tuple[torch.Tensor, DynamicCache, torch.Tensor, torch.Tensor]:
         """Run each distinct prompt once; the next-token logits, cache, mask and positions per row.
 
@@ -274,7 +276,7 @@ class EmbeddedTeacher:
             cache = preallocated_cache(self.model.config, ids.shape[1] + room)
         else:
             cache = DynamicCache(config=self.model.config)
-        logits = self._forward(ids, mask, positions, cache)[:, -1, :]
+        logits = self._forward(model, ids, mask, positions, cache)[:, -1, :]
         if len(distinct) < len(prompts):
             index = torch.tensor(owner, device=self.device)
             cache.batch_select_indices(index)
@@ -283,6 +285,7 @@ class EmbeddedTeacher:
 
     def _forward(
         self,
+        model: Any,
         ids: torch.Tensor,
         mask: torch.Tensor,
         positions: torch.Tensor,
@@ -290,7 +293,7 @@ class EmbeddedTeacher:
         keep: int = 1,
     ) -> torch.Tensor:
         """Run ``ids`` after what ``cache`` holds; float logits of the last ``keep`` positions."""
-        out = self.model(
+        out = model(
             input_ids=ids,
             attention_mask=mask,
             position_ids=positions,
@@ -386,7 +389,8 @@ class EmbeddedTeacher:
         ]
         with torch.inference_mode():
             rest = max(len(answer) for _, _, answer in pairs) - 1
-            logits, cache, mask, positions = self._prefill([jobs[j][0] for j, _, _ in pairs], rest)
+            prompts = [jobs[j][0] for j, _, _ in pairs]
+            logits, cache, mask, positions = self._prefill(self.model, prompts, rest)
             first = torch.log_softmax(logits, dim=-1)
             totals: list[dict[str, float]] = [{} for _ in jobs]
             for row, (j, label, answer) in enumerate(pairs):
@@ -399,6 +403,7 @@ class EmbeddedTeacher:
                 tail[row, : len(answer) - 1] = torch.tensor(answer[:-1], dtype=torch.long)
                 tail_mask[row, : len(answer) - 1] = 1
             logits = self._forward(
+                self.model,
                 tail.to(self.device),
                 torch.cat([mask, tail_mask.to(self.device)], dim=1),
                 positions[:, -1:] + 1 + torch.arange(rest, device=self.device),
@@ -507,7 +512,7 @@ def pick_precision(dtype: str, quantize: str, device: str, cpu_flags: str | None
 
 
 def _quantize_int8(model: Any) -> Any:
-    """The model with every ``Linear`` as a dynamically quantized int8 one (fbgemm on x86)."""
+    """A copy of the model with every ``Linear`` dynamically quantized to int8 (fbgemm on x86)."""
     import warnings
 
     import torch
