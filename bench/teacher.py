@@ -33,7 +33,7 @@ from typing import Any
 from seedtree.teacher.base import Message, TeacherRequest, TeacherResponse
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))  # the judges' reference set lives beside its test
+REFERENCE = ROOT / "tests/teacher/judge_reference.py"  # the judges' reference set, beside its test
 
 TOPICS = [
     "tides", "photosynthesis", "the printing press", "volcanoes", "bees", "compilers",
@@ -121,6 +121,18 @@ def cpu_timed(run: Callable[[], list[TeacherResponse]]) -> tuple[float, float, i
     return wall, time.process_time() - cpu, tokens
 
 
+def load_reference() -> Any:
+    """The reference set's module (this script is itself named ``teacher``: no package import)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("judge_reference", REFERENCE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
 def precision_paths(native_bf16: bool) -> dict[str, dict[str, Any]]:
     """The teacher paths compared, by name: today's float32 path first."""
     paths: dict[str, dict[str, Any]] = {
@@ -136,9 +148,9 @@ def precision_paths(native_bf16: bool) -> dict[str, dict[str, Any]]:
 def compare_precisions(model_dir: Path, max_tokens: int, judge_items: int | None) -> list[str]:
     """Section 3: generation speed and judge decisions of each path, side by side."""
     from seedtree.teacher.embedded import EmbeddedTeacher, pick_dtype
-    from teacher.judge_reference import decisions, reference_set
 
-    batch, items = preview_requests(max_tokens), reference_set(judge_items)
+    reference = load_reference()
+    batch, items = preview_requests(max_tokens), reference.reference_set(judge_items)
     speed: dict[str, float] = {}
     verdicts: dict[str, list[bool]] = {}
     for name, options in precision_paths(pick_dtype("auto", "cpu") == "bfloat16").items():
@@ -154,11 +166,11 @@ def compare_precisions(model_dir: Path, max_tokens: int, judge_items: int | None
         )
         if name != "float32 today":
             started = time.perf_counter()
-            verdicts[name] = decisions(teacher, items)
+            verdicts[name] = reference.decisions(teacher, items)
             print(f"{name:14} judged {len(items)} items in {time.perf_counter() - started:.1f} s")
         if name == "int8":  # why the judges keep float32: the int8 weights' own decisions
             teacher.model = teacher.decoder
-            verdicts["int8 weights"] = decisions(teacher, items)
+            verdicts["int8 weights"] = reference.decisions(teacher, items)
         teacher.close()
     return precision_results(speed, verdicts)
 
