@@ -8,22 +8,26 @@ in a fresh process (imports, the embedded teacher's model load, generation and j
 ``preview.samples`` candidates, the dry-run estimate, rendering). The converted embedded model is
 prepared first, untimed, as the workflow restores it from its cache.
 
-The precheck is measured too: ``seedtree preview --base main --precheck --samples 0`` (the
-current model answers the leaf's seed questions; no teacher), in a fresh process, with the current
-model served by ``seedtree serve`` as the workflow reaches it (``precheck.base_urls``). No release
-of the demo exists here (a retrain takes far longer than this benchmark), so the embedded student
-model (SmolLM2-135M-Instruct, what v1 is trained from) stands for the current model.
-
 Baseline, measured in the same run: ``seedtree diff`` plus ``seedtree validate --changed`` of the
 skill leaf, the part of the preview that does not involve the teacher. The machine's load average
 is printed beside each figure: on a shared machine the wall time of a 2-thread model is not the
 time an idle runner takes, and the CPU seconds say how much work was done.
 
-    .venv/bin/python bench/preview.py [--precheck-only] [skill|grounded_skill|knowledge ...]
+Each preview runs once per teacher path, in the same run, each with its own answer cache:
+``float32-today`` (float32 weights, the KV cache grown by concatenation: the path of CPUs without
+native bfloat16 before the preallocated cache and int8), ``float32``, ``int8``
+(``teacher.quantize: int8``) and ``bfloat16``. The ratio of each to ``float32-today`` is printed;
+the 60 s target applies to the path a CPU without native bfloat16 gets by default.
+
+With ``--precheck``, the precheck of each leaf type follows, against ``seedtree serve`` of the
+embedded student standing for the current release (``--precheck-only``: the precheck alone).
+
+    .venv/bin/python bench/preview.py [--paths float32-today,int8] [--precheck[-only]] [kind ...]
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import resource
@@ -49,6 +53,18 @@ LEAVES = {
     "knowledge": (DEMO / "tides", "knowledge/science/oceanography/tides"),
 }
 BIN = Path(sys.executable).parent
+# teacher path -> (settings, whether the KV cache is transformers' own, grown by concatenation)
+PATHS = {
+    "float32-today": ({"DTYPE": "float32", "QUANTIZE": "none"}, True),
+    "float32": ({"DTYPE": "float32", "QUANTIZE": "none"}, False),
+    "int8": ({"DTYPE": "float32", "QUANTIZE": "int8"}, False),
+    "bfloat16": ({"DTYPE": "bfloat16", "QUANTIZE": "none"}, False),
+}
+GROWING_CACHE = (
+    "import sys; from transformers import DynamicCache; import seedtree.teacher.embedded as e; "
+    "e.preallocated_cache = lambda config, capacity: DynamicCache(config=config); "
+    "from seedtree.cli import main; sys.argv[0] = 'seedtree'; main()"
+)
 
 
 def _git(repo: Path, *args: str) -> None:
@@ -79,12 +95,13 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed(args: list[str], repo: Path, env: dict[str, str]) -> tuple[float, float]:
+def timed(
+    args: list[str], repo: Path, env: dict[str, str], growing_cache: bool = False
+) -> tuple[float, float]:
     """Wall and CPU time of one seedtree command (the machine may be shared: both are shown)."""
     started, cpu = time.perf_counter(), _children_cpu()
-    done = subprocess.run(
-        [str(BIN / "seedtree"), *args], cwd=repo, env=env, capture_output=True, text=True
-    )
+    command = [sys.executable, "-c", GROWING_CACHE] if growing_cache else [str(BIN / "seedtree")]
+    done = subprocess.run([*command, *args], cwd=repo, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     used = _children_cpu() - cpu
     load = os.getloadavg()[0]
@@ -98,14 +115,25 @@ def timed(args: list[str], repo: Path, env: dict[str, str]) -> tuple[float, floa
     return elapsed, used
 
 
-def preview(kind: str, repo: Path, env: dict[str, str], out: Path) -> float:
+def path_env(env: dict[str, str], path: str, home: Path) -> dict[str, str]:
+    """The environment of one teacher path: its settings and its own answer cache."""
+    settings, _ = PATHS[path]
+    if not home.exists():  # the model converted once is shared, the answers are not
+        home.mkdir(parents=True)
+        (home / "models").symlink_to(Path(env["SEEDTREE_HOME"]) / "models")
+    teacher = {f"SEEDTREE__TEACHER__{key}": value for key, value in settings.items()}
+    return {**env, **teacher, "SEEDTREE_HOME": str(home)}
+
+
+def preview(kind: str, path: str, repo: Path, env: dict[str, str], out: Path) -> float:
     """Wall time of the preview of the branch adding a ``kind`` leaf; checks what it shows."""
     _git(repo, "checkout", "-q", f"add-{kind}")
-    wall, _ = timed(["preview", "--base", "main", "--out", str(out), "--quiet"], repo, env)
+    args = ["preview", "--base", "main", "--out", str(out), "--quiet"]
+    wall, _ = timed(args, repo, env, growing_cache=PATHS[path][1])
     text = out.read_text(encoding="utf-8")
     if LEAVES[kind][1] not in text or "**Candidate 1:**" not in text:
         sys.exit(f"the {kind} preview does not show the leaf's candidates:\n{text[:3000]}")
-    print(f"preview of one {kind} leaf: {wall:.1f} s (model load included), {len(text):,} chars")
+    print(f"preview of one {kind} leaf, {path}: {wall:.1f} s (model load included)", flush=True)
     return wall
 
 
@@ -117,7 +145,7 @@ def precheck(kind: str, repo: Path, env: dict[str, str], out: Path) -> float:
     text = out.read_text(encoding="utf-8")
     if "**Precheck**" not in text or "The current model's answers" not in text:
         sys.exit(f"the {kind} precheck shows no answers:\n{text[:3000]}")
-    print(f"precheck of one {kind} leaf: {wall:.1f} s (served current model)")
+    print(f"precheck of one {kind} leaf: {wall:.1f} s (served current model)", flush=True)
     return wall
 
 
@@ -136,9 +164,23 @@ def served(repo: Path, env: dict[str, str]) -> Iterator[str]:
         proc.wait(timeout=60)
 
 
+def prechecks(kinds: list[str], repo: Path, env: dict[str, str], tmp: Path) -> dict[str, float]:
+    with served(repo, env) as url:
+        env = env | {"SEEDTREE__PRECHECK__BASE_URLS": f'["{url}"]'}
+        env |= {"SEEDTREE__PRECHECK__MODEL": "default"}
+        return {k: precheck(k, repo, env, tmp / f"{k}-precheck.md") for k in kinds}
+
+
 def main() -> None:
-    only = "--precheck-only" in sys.argv
-    kinds = [a for a in sys.argv[1:] if a != "--precheck-only"] or list(LEAVES)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("kinds", nargs="*", help=f"of {', '.join(LEAVES)} (default: all)")
+    parser.add_argument("--paths", default="float32-today,int8", help=f"of {', '.join(PATHS)}")
+    parser.add_argument("--precheck", action="store_true", help="the precheck too")
+    parser.add_argument("--precheck-only", action="store_true", help="the precheck alone")
+    args = parser.parse_args()
+    kinds, paths = args.kinds or list(LEAVES), args.paths.split(",")
+    if unknown := (set(paths) - set(PATHS)) | (set(kinds) - set(LEAVES)):
+        sys.exit(f"unknown leaf type(s) or teacher path(s): {', '.join(sorted(unknown))}")
     with tempfile.TemporaryDirectory(prefix="seedtree-bench-preview-") as tmp:
         env = {**os.environ, "SEEDTREE_HOME": str(Path(tmp) / "home")}
         env.setdefault("HF_HUB_OFFLINE", "1")
@@ -147,18 +189,32 @@ def main() -> None:
         _git(repo, "checkout", "-q", "add-skill")
         baseline = timed(["diff", "--base", "main"], repo, env)[0]
         baseline += timed(["validate", "--changed", "--base", "main"], repo, env)[0]
-        walls = {} if only else {k: preview(k, repo, env, Path(tmp) / f"{k}.md") for k in kinds}
-        with served(repo, env) as url:
-            env |= {"SEEDTREE__PRECHECK__BASE_URLS": f'["{url}"]'}
-            env |= {"SEEDTREE__PRECHECK__MODEL": "default"}
-            checks = {k: precheck(k, repo, env, Path(tmp) / f"{k}-precheck.md") for k in kinds}
+        walls = {
+            (kind, path): preview(
+                kind, path, repo, path_env(env, path, Path(tmp) / path), Path(tmp) / "out.md"
+            )
+            for kind in kinds
+            for path in paths
+            if not args.precheck_only
+        }
+        wanted = args.precheck or args.precheck_only
+        checks = prechecks(kinds, repo, env, Path(tmp)) if wanted else {}
     print(f"baseline, diff + validate --changed of the skill leaf: {baseline:.2f} s")
-    for kind, wall in walls.items():
-        verdict = "ok" if wall <= TARGET_S else "short"
-        print(f"RESULT preview_{kind}_s={wall:.1f} target={TARGET_S:.0f} {verdict}")
+    report(walls, baseline)
     for kind, wall in checks.items():
         verdict = "ok" if wall <= TARGET_S else "short"
         print(f"RESULT precheck_{kind}_s={wall:.1f} target={TARGET_S:.0f} {verdict}")
+
+
+def report(walls: dict[tuple[str, str], float], baseline: float) -> None:
+    """RESULT lines: each path's preview time, and its ratio to today's float32 path."""
+    for (kind, path), wall in walls.items():
+        name = f"preview_{kind}_s" if path == "float32-today" else f"preview_{kind}_{path}_s"
+        verdict = "ok" if wall <= TARGET_S else "short"
+        print(f"RESULT {name}={wall:.1f} target={TARGET_S:.0f} {verdict}")
+        today = walls.get((kind, "float32-today"))
+        if today and path != "float32-today":
+            print(f"RESULT preview_{kind}_{path}_vs_float32_x={today / wall:.2f} target=none ok")
     worst = max(walls.values(), default=0.0)
     ratio = worst / baseline if baseline else float("inf")
     print(f"RESULT preview_vs_validate_x={ratio:.1f} target=none ok")

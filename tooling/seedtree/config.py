@@ -94,6 +94,12 @@ class TeacherConfig(_Section):
     """Weights of the embedded backend: `auto` is bfloat16 on CUDA and on a CPU with native
     bfloat16 arithmetic (AVX512-BF16 or AMX), float32 elsewhere (emulated bfloat16 is slower).
     """
+    quantize: Literal["none", "int8", "auto"] = "none"
+    """Linear weights of the embedded backend on a CPU: `int8` (dynamically quantized from float32,
+    activations in float32; not with dtype bfloat16), `auto` (int8 where dtype gives float32 on a
+    CPU: the CPUs without native bfloat16) or `none`. int8 answers differ, so the teacher's id
+    (hence the answer cache) keeps them apart.
+    """
     tensor_parallel_size: int = 1
     """GPUs one in-process vLLM model is split over."""
     truncate_prompts: bool = False

@@ -46,6 +46,7 @@ def serve(
         batch_size=settings.teacher.batch_size,
         device=settings.teacher.device,
         dtype=settings.teacher.dtype,
+        quantize=settings.teacher.quantize,
         quiet=quiet,
         api_key_env=api_key_env,
     )

@@ -19,6 +19,7 @@ def run_serve(
     batch_size: int,
     device: str,
     dtype: str = "auto",
+    quantize: str = "none",
     quiet: bool = False,
     api_key_env: str | None = None,
     limits: ServeLimits | None = None,
@@ -30,7 +31,9 @@ def run_serve(
     bounds = limits or ServeLimits()
 
     def engine() -> BatchingEngine:
-        teacher = EmbeddedTeacher(path, batch_size=batch_size, device=device, dtype=dtype)
+        teacher = EmbeddedTeacher(
+            path, batch_size=batch_size, device=device, dtype=dtype, quantize=quantize
+        )
         return BatchingEngine(teacher, max_queue=bounds.max_queue)
 
     server = make_server(

@@ -2,11 +2,17 @@
 
 Requests are expanded into one row per sample, sorted by prompt length and cut into batches of
 ``batch_size`` rows (which bounds memory); each batch is left-padded and decoded step by step with
-a KV cache, dropping rows as they finish. Every row samples with its own ``torch.Generator``
+a KV cache allocated once per batch (:mod:`seedtree.teacher.kvcache`), dropping rows as they
+finish. Every row samples with its own ``torch.Generator``
 seeded from its request's ``seed`` and its sample index, so a request gets the same completions
 whichever batch it lands in (in float32; bfloat16 rounding can differ with the padding). Labels
 are scored by the log-likelihood of each label as the whole assistant answer (its tokens and the
 end-of-turn token), normalised over the label set.
+
+Precision (:func:`pick_precision`): float32, bfloat16 where the hardware computes it, or int8
+``Linear`` weights on a CPU for generation (``teacher.quantize``; the judges keep float32, as
+int8 changes their decisions). Each gives other outputs, so each has its own teacher id, and the
+answer cache keeps their answers apart.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from seedtree.teacher.base import (
     TeacherRequest,
     TeacherResponse,
 )
+from seedtree.teacher.kvcache import preallocated_cache
 
 if TYPE_CHECKING:
     import torch
@@ -83,6 +90,8 @@ class EmbeddedTeacher:
         device: str = "auto",
         truncate_prompts: bool = False,
         dtype: str = "auto",
+        quantize: str = "none",
+        preallocate: bool = True,
     ) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -94,15 +103,19 @@ class EmbeddedTeacher:
         self.truncate_prompts = truncate_prompts
         self.device = _pick_device(device)
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
+        precision = pick_precision(dtype, quantize, self.device)
         self.model = AutoModelForCausalLM.from_pretrained(
-            self.model_dir, dtype=getattr(torch, pick_dtype(dtype, self.device))
+            self.model_dir, dtype=torch.bfloat16 if precision == "bfloat16" else torch.float32
         )
-        self.model.to(self.device).eval()
+        self.model.to(self.device).eval()  # judges score with it: int8 changes their decisions
+        self.decoder = _quantize_int8(self.model) if precision == "int8" else self.model
+        self.precision = precision
+        self.preallocate = preallocate  # False: transformers' cache, grown by concatenation
         self.context = int(getattr(self.model.config, "max_position_embeddings", 2048))
         self.eos_ids = _eos_ids(self.tokenizer, self.model)
         self.pad_id = _pad_id(self.tokenizer, self.eos_ids)
-        precision = "+bf16" if self.model.dtype == torch.bfloat16 else ""  # other outputs
-        self._id = f"embedded:{self.model_dir.name}@{_fingerprint(self.model_dir)}{precision}"
+        suffix = PRECISION_SUFFIX[precision]  # other weights give other outputs
+        self._id = f"embedded:{self.model_dir.name}@{_fingerprint(self.model_dir)}{suffix}"
 
     @property
     def id(self) -> str:
@@ -163,7 +176,7 @@ class EmbeddedTeacher:
     def close(self) -> None:
         import gc
 
-        del self.model
+        del self.model, self.decoder
         gc.collect()
 
     # --- planning -------------------------------------------------------------------------
@@ -223,7 +236,9 @@ class EmbeddedTeacher:
         import torch
 
         with torch.inference_mode():
-            logits, cache, mask, positions = self._prefill([r.prompt for r in rows])
+            room = max(r.max_new for r in rows)
+            prompts = [r.prompt for r in rows]
+            logits, cache, mask, positions = self._prefill(self.decoder, prompts, room)
             active = list(range(len(rows)))
             while True:
                 chosen = self._advance([rows[i] for i in active], logits, top_logprobs)
@@ -237,16 +252,18 @@ class EmbeddedTeacher:
                 active = [active[j] for j in keep]
                 mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
                 positions = positions[:, -1:] + 1
-                logits = self._forward(chosen.unsqueeze(-1), mask, positions, cache)[:, -1, :]
+                step = chosen.unsqueeze(-1)
+                logits = self._forward(self.decoder, step, mask, positions, cache)[:, -1, :]
 
     def _prefill(
-        self, prompts: list[list[int]]
+        self, model: Any, prompts: list[list[int]], room: int
     ) -> tuple[torch.Tensor, DynamicCache, torch.Tensor, torch.Tensor]:
         """Run each distinct prompt once; the next-token logits, cache, mask and positions per row.
 
         Rows of one request (``n`` > 1) and the labels of one judge prompt share their prompt: it
         is computed once and its cache copied to each row. Only the last position's logits are
         computed (a prompt's logits over the whole vocabulary would cost a fifth of the prefill).
+        The cache holds ``room`` more tokens after the longest prompt without reallocating.
         """
         import torch
         from transformers import DynamicCache
@@ -255,8 +272,11 @@ class EmbeddedTeacher:
         owner = [distinct.setdefault(tuple(p), len(distinct)) for p in prompts]
         ids, mask = self._left_pad([list(p) for p in distinct])
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        cache = DynamicCache(config=self.model.config)
-        logits = self._forward(ids, mask, positions, cache)[:, -1, :]
+        if self.preallocate:
+            cache = preallocated_cache(self.model.config, ids.shape[1] + room)
+        else:
+            cache = DynamicCache(config=self.model.config)
+        logits = self._forward(model, ids, mask, positions, cache)[:, -1, :]
         if len(distinct) < len(prompts):
             index = torch.tensor(owner, device=self.device)
             cache.batch_select_indices(index)
@@ -265,6 +285,7 @@ class EmbeddedTeacher:
 
     def _forward(
         self,
+        model: Any,
         ids: torch.Tensor,
         mask: torch.Tensor,
         positions: torch.Tensor,
@@ -272,7 +293,7 @@ class EmbeddedTeacher:
         keep: int = 1,
     ) -> torch.Tensor:
         """Run ``ids`` after what ``cache`` holds; float logits of the last ``keep`` positions."""
-        out = self.model(
+        out = model(
             input_ids=ids,
             attention_mask=mask,
             position_ids=positions,
@@ -367,12 +388,13 @@ class EmbeddedTeacher:
             for label, answer in answers.items()
         ]
         with torch.inference_mode():
-            logits, cache, mask, positions = self._prefill([jobs[j][0] for j, _, _ in pairs])
+            rest = max(len(answer) for _, _, answer in pairs) - 1
+            prompts = [jobs[j][0] for j, _, _ in pairs]
+            logits, cache, mask, positions = self._prefill(self.model, prompts, rest)
             first = torch.log_softmax(logits, dim=-1)
             totals: list[dict[str, float]] = [{} for _ in jobs]
             for row, (j, label, answer) in enumerate(pairs):
                 totals[j][label] = float(first[row, answer[0]])
-            rest = max(len(answer) for _, _, answer in pairs) - 1
             if rest == 0:
                 return totals
             tail = torch.full((len(pairs), rest), self.pad_id, dtype=torch.long)
@@ -381,6 +403,7 @@ class EmbeddedTeacher:
                 tail[row, : len(answer) - 1] = torch.tensor(answer[:-1], dtype=torch.long)
                 tail_mask[row, : len(answer) - 1] = 1
             logits = self._forward(
+                self.model,
                 tail.to(self.device),
                 torch.cat([mask, tail_mask.to(self.device)], dim=1),
                 positions[:, -1:] + 1 + torch.arange(rest, device=self.device),
@@ -403,6 +426,7 @@ def create(config: TeacherConfig) -> EmbeddedTeacher:
         device=config.device,
         truncate_prompts=config.truncate_prompts,
         dtype=config.dtype,
+        quantize=config.quantize,
     )
 
 
@@ -457,6 +481,53 @@ def pick_dtype(dtype: str, device: str, cpu_flags: str | None = None) -> str:
     flags = _cpu_flags() if cpu_flags is None else cpu_flags
     native = {"avx512_bf16", "amx_bf16"} & set(flags.split())
     return "bfloat16" if native else "float32"
+
+
+PRECISION_SUFFIX = {"float32": "", "bfloat16": "+bf16", "int8": "+int8"}
+
+
+def pick_precision(dtype: str, quantize: str, device: str, cpu_flags: str | None = None) -> str:
+    """``float32``, ``bfloat16`` or ``int8`` (int8 weights, float32 activations; CPU only).
+
+    ``quantize: auto`` takes int8 where the weights would otherwise be float32 on a CPU: the
+    path of CPUs without native bfloat16, where int8 matrix products (fbgemm) read a quarter of
+    the bytes of float32 at each decoding step.
+    """
+    explicit = quantize == "int8" and dtype == "auto"  # int8 asked for: its base is float32
+    floating = "float32" if explicit else pick_dtype(dtype, device, cpu_flags)
+    on_cpu = device == "cpu"
+    if quantize == "none" or (quantize == "auto" and not (on_cpu and floating == "float32")):
+        return floating
+    if not on_cpu:
+        raise UsageError(
+            f"teacher.quantize: int8 runs on the CPU only, and the device is {device}",
+            hint="set teacher.quantize: none (or auto) on a GPU",
+        )
+    if floating != "float32":
+        raise UsageError(
+            f"teacher.quantize: int8 quantizes float32 weights, and teacher.dtype is {dtype}",
+            hint="set teacher.dtype: float32 (or auto), or teacher.quantize: none",
+        )
+    return "int8"
+
+
+def _quantize_int8(model: Any) -> Any:
+    """A copy of the model with every ``Linear`` dynamically quantized to int8 (fbgemm on x86)."""
+    import warnings
+
+    import torch
+
+    quantize_dynamic = getattr(torch.ao.quantization, "quantize_dynamic", None)
+    if quantize_dynamic is None:
+        raise UsageError(
+            f"teacher.quantize: int8 needs torch.ao.quantization.quantize_dynamic, which torch "
+            f"{torch.__version__} no longer has",
+            hint="set teacher.quantize: none",
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*quantize_per_tensor", category=UserWarning)
+        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
 def _cpu_flags() -> str:
