@@ -75,6 +75,7 @@ def run_generate(
             samples=samples,
             out_dir=out_dir,
             quiet=quiet,
+            documents=project.config.documents,
         )
     finally:
         teacher.close()

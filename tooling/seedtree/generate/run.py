@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from seedtree.atomic import write_json, write_jsonl
-from seedtree.config import GenerateConfig
+from seedtree.config import DocumentsConfig, GenerateConfig
 from seedtree.errors import GitError
 from seedtree.generate.chunking import Chunk, TokenCounter, chunk_document, token_counter
 from seedtree.generate.executor import Executor
@@ -34,8 +34,8 @@ from seedtree.git import head_commit
 from seedtree.home import RepoHome
 from seedtree.project import find_repo_root
 from seedtree.samples import AUGMENTATIONS
-from seedtree.taxonomy.documents import load_documents
-from seedtree.taxonomy.identity import leaf_hash
+from seedtree.taxonomy.documents import Document, load_documents
+from seedtree.taxonomy.identity import hash_with_documents
 from seedtree.taxonomy.leaves import Leaf
 from seedtree.teacher.base import Teacher
 
@@ -105,12 +105,15 @@ def leaf_chunks(
     config: GenerateConfig,
     count: TokenCounter,
     per_document: int | None = None,
+    documents: Sequence[Document] | None = None,
 ) -> tuple[Chunk, ...]:
     """A knowledge leaf's document chunks (its seed contexts when it resolves no document);
-    with ``per_document``, the first chunks of each document only."""
+    with ``per_document``, the first chunks of each document only. ``documents``: the leaf's,
+    already loaded (else they are loaded here)."""
 
     chunks: list[Chunk] = []
-    for doc in load_documents(leaf, repo_root):
+    loaded = load_documents(leaf, repo_root) if documents is None else documents
+    for doc in loaded:
         chunks += chunk_document(
             doc.path, doc.text, config.chunk_tokens, config.chunk_overlap, count
         )[:per_document]
@@ -136,13 +139,17 @@ def _leaf_run(
     wanted: int,
     count: TokenCounter | None,
     limits: Limits,
+    settings: DocumentsConfig | None = None,
 ) -> LeafRun:
-
+    """One leaf's run; its documents are loaded once, for the chunks and for the hash."""
+    documents = load_documents(leaf, repo_root, settings=settings)
     chunks: tuple[Chunk, ...] = ()
     if leaf.kind == "knowledge":
         counter = count or token_counter(config.tokenizer)
-        chunks = leaf_chunks(leaf, repo_root, config, counter, limits.chunks_per_document)
-    return LeafRun(leaf, leaf_hash(leaf, repo_root), config, prompts, wanted, chunks, limits)
+        per_document = limits.chunks_per_document
+        chunks = leaf_chunks(leaf, repo_root, config, counter, per_document, documents)
+    digest = hash_with_documents(leaf, [(d.path, d.sha256) for d in documents])
+    return LeafRun(leaf, digest, config, prompts, wanted, chunks, limits)
 
 
 def generate_leaves(
@@ -156,18 +163,21 @@ def generate_leaves(
     quiet: bool = False,
     tokenizer: TokenCounter | None = None,
     limits: Limits = FULL_RUN,
+    documents: DocumentsConfig | None = None,
 ) -> GenerationReport:
     """Generate ``samples`` accepted samples (default ``config.samples_per_leaf``) per leaf.
 
     ``tokenizer`` counts chunk tokens (default: ``config.tokenizer``). Answers already stored
     are reused; the rest are asked of ``teacher`` in batches across leaves. ``limits`` caps a
-    preview's run (see :mod:`seedtree.generate.limits`).
+    preview's run (see :mod:`seedtree.generate.limits`). ``documents``: the project's document
+    settings, handed down (else read from the repository's configuration).
     """
     started = time.perf_counter()
     wanted = config.samples_per_leaf if samples is None else samples
     prompts = _prompts(config, repo_root)
     runs = [
-        _leaf_run(leaf, repo_root, config, prompts, wanted, tokenizer, limits) for leaf in leaves
+        _leaf_run(leaf, repo_root, config, prompts, wanted, tokenizer, limits, documents)
+        for leaf in leaves
     ]
     store = AnswerStore.for_repo(repo_root)
     try:

@@ -302,6 +302,7 @@ def generate_previews(
                 list(leaves), teacher, repo_root=project.repo_root, config=config,
                 samples=samples, out_dir=Path(tmp), quiet=quiet,
                 limits=preview_limits(project.config, samples),
+                documents=project.config.documents,
             )  # fmt: skip
     finally:
         teacher.close()

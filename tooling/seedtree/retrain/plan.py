@@ -55,7 +55,9 @@ def _leaf_hashes(project: Project, leaves: Mapping[str, Leaf]) -> tuple[Hashes, 
     skipped: Skipped = {}
     for leaf_id, leaf in sorted(leaves.items()):
         try:
-            hashes[leaf_id] = cached_leaf_hash(leaf, project.repo_root)
+            hashes[leaf_id] = cached_leaf_hash(
+                leaf, project.repo_root, settings=project.config.documents
+            )
         except SeedtreeError as exc:  # a bad reference (2) or an unreachable repository (3)
             if project.config.retrain.strict_documents:
                 raise

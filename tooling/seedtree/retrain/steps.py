@@ -93,6 +93,7 @@ def _generate(run: Run) -> Generation:
             config=run.project.config.generate,
             out_dir=run.work / "generated",
             quiet=run.options.quiet,
+            documents=run.project.config.documents,
         )
     finally:
         teacher.close()
