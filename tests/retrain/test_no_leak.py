@@ -71,7 +71,13 @@ def _rows(folder: Path) -> Iterator[dict[str, Any]]:
 
 
 def _questions(rows: Iterator[dict[str, Any]]) -> set[str]:
-    return {question_key(m["content"]) for r in rows for m in r["messages"] if m["role"] == "user"}
+    """The user turns of chat rows (document chunks are plain text, with no question)."""
+    return {
+        question_key(m["content"])
+        for r in rows
+        for m in r.get("messages", ())
+        if m["role"] == "user"
+    }
 
 
 def _general_file(path: Path, extra: list[str]) -> None:
