@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,14 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from attacks import SECRET
+
+
+@pytest.fixture(autouse=True)
+def _removed_after(tmp_path: Path) -> Iterator[None]:
+    """Each attack's folder is removed when it ends: some build trees a thousand folders deep,
+    which pytest's recursive clean-up of old temporary folders cannot remove later."""
+    yield
+    subprocess.run(["rm", "-rf", str(tmp_path)], check=False)
 
 
 @pytest.fixture

@@ -176,7 +176,7 @@ def generate_leaves(
     wanted = config.samples_per_leaf if samples is None else samples
     prompts = _prompts(config, repo_root)
     runs = [
-        _leaf_run(leaf, repo_root, config, prompts, wanted, tokenizer, limits, documents)
+        _leaf_run(leaf, repo_root, config, prompts, wanted, tokenizer, limits, settings=documents)
         for leaf in leaves
     ]
     store = AnswerStore.for_repo(repo_root)
