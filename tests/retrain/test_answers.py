@@ -55,6 +55,8 @@ def test_the_report_says_whether_the_document_answer_is_given_now() -> None:
     )
     lost = gained.model_copy(update={"gives_after": 0})
     assert "to 0 of 15" in (lost.gives_words() or "") and "less often" in (lost.gives_words() or "")
+    same = gained.model_copy(update={"gives_after": 1})
+    assert (same.gives_words() or "").endswith("(the previous one to 1): as often as before.")
     old_journal = AnswerScores(questions=3, rouge_before=0.1, rouge_after=0.1)
     assert old_journal.gives_words() is None
 

@@ -116,11 +116,16 @@ class AnswerScores(_Frozen):
         if self.gives_before is None or self.gives_after is None:
             return None
         change = self.gives_after - self.gives_before
-        how = "more often" if change > 0 else "less often" if change < 0 else "as often"
+        how = (
+            "more often than before"
+            if change > 0
+            else "less often than before"
+            if change < 0
+            else "as often as before"
+        )
         return (
             f"The new model gives the document's answer to {self.gives_after} of "
-            f"{self.questions} seed questions (the previous one to {self.gives_before}): "
-            f"{how} than before."
+            f"{self.questions} seed questions (the previous one to {self.gives_before}): {how}."
         )
 
 
