@@ -259,3 +259,22 @@ def test_retrain_runs_the_preflight_first_and_no_preflight_skips_it(
     assert run(["retrain", "--no-wait", "-C", str(repo)]) == 2
     with pytest.raises(UsageError, match="uncommitted changes"):
         retrain(open_project(repo), Options(quiet=True, allow_cpu=True))
+
+
+def test_doctor_lists_every_strategy_and_the_one_auto_picks(
+    make_repo: Callable[..., Path], tiny_model_dir: Path
+) -> None:
+    repo = _repo(make_repo, tiny_model_dir, strategy="auto")
+    checks = {c.name: c for c in run_checks(open_project(repo), allow_cpu=True, machine=CPU_ONLY)}
+    strategies = checks["strategies"]
+    assert strategies.status == "ok"
+    lines = strategies.detail.splitlines()
+    assert lines[0] == "picks: full"
+    rows = {line.split()[0]: line for line in lines[3:]}
+    assert set(rows) == {"full", "full+offload", "lora", "qlora"}
+    assert rows["qlora"].endswith("no  CUDA (not on this machine)")
+    # a machine too small for any strategy: auto has nothing to pick, and doctor says so
+    tiny = Machine((), 2**20)
+    checks = {c.name: c for c in run_checks(open_project(repo), allow_cpu=True, machine=tiny)}
+    assert checks["strategies"].status == "fail"
+    assert checks["strategies"].detail.startswith("picks: none fits")

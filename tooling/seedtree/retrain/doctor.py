@@ -9,6 +9,8 @@ do. Nothing here trains or generates: the slowest check is one tiny request to e
     teacher     each configured server answers a one-token request for teacher.model
     student     the model training starts from is present and its config loads
     memory      the estimate of one rank's memory (seedtree.train.memory) fits the devices
+    strategies  every way to train the student here (full, offload, LoRA, QLoRA), which fit, and
+                the one ``strategy: auto`` would pick
     disk        $SEEDTREE_HOME has room for the models and the resumable state of one run
     store       the release store is writable (when one is configured)
     benchmarks  lm_eval imports when retrain.benchmarks lists tasks
@@ -52,6 +54,14 @@ from seedtree.train.memory import (
 )
 from seedtree.train.recipe import Recipe
 from seedtree.train.settings import load_settings, where
+from seedtree.train.strategy import (
+    describe,
+    folder_shape,
+    machine_devices,
+    options,
+    pick,
+    strategies_of,
+)
 from seedtree.versions.store import open_store
 
 # a teacher server that needs longer than this for one token will not serve a retrain either
@@ -256,7 +266,6 @@ def _target(project: Project, machine: Machine) -> tuple[Check, Target | None]:
 def check_qlora(recipe: Recipe, machine: Machine) -> Check:
     """A recipe that trains QLoRA needs CUDA and bitsandbytes on the runner."""
     from seedtree.train.adapters import require_qlora_support
-    from seedtree.train.strategy import strategies_of
 
     if "qlora" not in strategies_of(recipe):
         return Check("qlora", "skip", "the recipe trains no QLoRA phase")
@@ -267,10 +276,29 @@ def check_qlora(recipe: Recipe, machine: Machine) -> Check:
     return Check("qlora", "ok", "CUDA and bitsandbytes are there for the 4-bit base")
 
 
-def _training_checks(target: Target, shape: ModelShape, machine: Machine) -> list[Check]:
+def check_strategies(target: Target, folder: Path, machine: Machine, precision: Precision) -> Check:
+    """Every strategy for the student on this machine's ranks, as ``train --estimate`` prints
+    them; fails only when the recipe leaves the choice to ``strategy: auto`` and none fits."""
+    shape, adapter = folder_shape(folder, target.recipe.lora)
+    devices = machine_devices(machine, target.world)
+    layout = layout_for(target.recipe, target.ds, target.world, precision)
+    found = options(shape, layout, adapter, devices)
+    chosen = pick(found, target.ds is not None)
+    lines = describe(found, devices, shape, target.ds is not None)
+    detail = "\n".join([lines[-1], *lines[:-1]])
+    if chosen is None and "auto" in strategies_of(target.recipe):
+        return Check("strategies", "fail", detail, "train on more or larger devices")
+    return Check("strategies", "ok", detail)
+
+
+def _training_checks(
+    target: Target, shape: ModelShape, folder: Path, machine: Machine
+) -> list[Check]:
     precision: Precision = target.recipe.precision if machine.cuda else "fp32"
     need = artifact_bytes(shape, target, precision)
-    checks = [check_memory(target, shape, machine, precision), check_disk(need, seedtree_home())]
+    checks = [check_memory(target, shape, machine, precision)]
+    checks.append(check_strategies(target, folder, machine, precision))
+    checks.append(check_disk(need, seedtree_home()))
     return [*checks, check_qlora(target.recipe, machine)]
 
 
@@ -286,10 +314,11 @@ def run_checks(
     recipe = target.recipe if target else None
     checks = [check_devices(recipe, machine, target.world if target else 1, allow_cpu)]
     checks += [recipe_check, check_teacher(project.config.teacher)]
-    student, shape = check_student(start_model_name(project, base_model))
+    name = start_model_name(project, base_model)
+    student, shape = check_student(name)
     checks.append(student)
     if target is not None and shape is not None:
-        checks += _training_checks(target, shape, machine)
+        checks += _training_checks(target, shape, resolve_model(name), machine)
     checks += [check_store(project.config), check_benchmarks(project.config)]
     return [*checks, check_runner(os.environ), check_workspace(project.repo_root, os.environ)]
 

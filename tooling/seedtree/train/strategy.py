@@ -133,9 +133,9 @@ def options(shape: ModelShape, base: Layout, adapter: int, devices: Devices) -> 
                 estimate=est,
                 micro_batch_s=micro_batch_seconds(shape, layout),
                 step_host_s=step_host_seconds(shape, layout),
-                fits_gpu=est.total <= USABLE_FRACTION * devices.gpu_bytes,
-                fits_host=est.host <= USABLE_FRACTION * devices.host_per_rank()
+                fits_gpu=est.total <= USABLE_FRACTION * devices.gpu_bytes
                 and (name != "qlora" or devices.cuda),
+                fits_host=est.host <= USABLE_FRACTION * devices.host_per_rank(),
                 needs=_needs(name, layout, devices),
             )
         )
