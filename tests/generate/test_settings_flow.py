@@ -42,3 +42,35 @@ def test_a_knowledge_leaf_documents_are_read_once_with_the_settings_handed_down(
     assert loads == [settings]  # once: the chunks and the hash come from the same documents
     assert report.leaves[KNOWLEDGE].leaf_hash == expected_hash
     assert report.leaves[KNOWLEDGE].chunks
+
+
+class _SeedRecorder(ScriptedTeacher):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seeds: list[int] = []
+
+    def _one(self, request: Any) -> Any:
+        self.seeds.append(request.seed)
+        return super()._one(request)
+
+
+def _request_seeds(repo: Path, out: Path, seed: int) -> list[int]:
+    from generate.conftest import SKILL
+
+    (leaf,) = leaves_of(repo, SKILL)
+    teacher = _SeedRecorder()
+    config = GenerateConfig(tokenizer="whitespace", samples_per_leaf=2, seed=seed)
+    generation.generate_leaves(
+        [leaf], teacher, repo_root=repo, config=config, out_dir=out, quiet=True
+    )
+    return teacher.seeds
+
+
+def test_generate_seed_draws_other_samples_and_zero_keeps_the_default_draw(
+    repo: Path, tmp_path: Path
+) -> None:
+    default = _request_seeds(repo, tmp_path / "a", 0)
+    # the same draw again: the same requests, every one answered from the answer cache
+    assert default and _request_seeds(repo, tmp_path / "b", 0) == []
+    other = _request_seeds(repo, tmp_path / "c", 7)
+    assert len(other) >= 1 and not set(other) & set(default)

@@ -173,6 +173,10 @@ class GenerateConfig(_Section):
     """
     top_p: float = 0.95
     """Nucleus sampling of generation prompts."""
+    seed: int = Field(default=0, ge=0)
+    """Mixed into every generation request's sampling seed: another value draws other samples
+    from the same leaves and teacher (0: the default draw, as in earlier versions).
+    """
     max_tokens: int = 256
     """Longest teacher answer, in tokens."""
     chunk_tokens: int = 400

@@ -125,7 +125,8 @@ class LeafRun:
 
     def seed(self, stage: str, index: int, any_round: bool = False) -> int:
         """A request's seed: from the leaf, stage, round (unless ``any_round``) and index."""
-        blob = f"{self.leaf_hash}:{stage}:{'*' if any_round else self.round}:{index}".encode()
+        draw = f"{self.config.seed}:" if self.config.seed else ""
+        blob = f"{draw}{self.leaf_hash}:{stage}:{'*' if any_round else self.round}:{index}".encode()
         return int.from_bytes(hashlib.sha256(blob).digest()[:4], "little") & 0x7FFFFFFF
 
     def chat(
