@@ -31,6 +31,8 @@ from seedtree.retrain.state import Options
 from seedtree.teacher.base import TeacherRequest
 from seedtree.train.general import question_key
 from seedtree.train.settings import taxonomy_seeds
+from seedtree.versions.history import print_history
+from seedtree.versions.tags import releases
 
 pytestmark = pytest.mark.slow  # a whole retrain on the tiny model (about a minute)
 
@@ -101,7 +103,9 @@ def _settings(repo: Path) -> None:
     (repo / "seedtree.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
 
-def test_evaluation_items_never_reach_the_files_trained_from(skills_repo: Path) -> None:
+def test_evaluation_items_never_reach_the_files_trained_from(
+    skills_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     shutil.copytree(SAMPLE_TAXONOMY / BICYCLE, skills_repo / "taxonomy" / BICYCLE)
     _settings(skills_repo)
     seeds = taxonomy_seeds(skills_repo / "taxonomy", [BICYCLE])[BICYCLE]
@@ -110,8 +114,11 @@ def test_evaluation_items_never_reach_the_files_trained_from(skills_repo: Path) 
     _general_file(skills_repo / "general.jsonl", [f"  {seeds[0][0].upper()} ", planted_mcq])
     commit(skills_repo, "a knowledge leaf, general data")
     project = open_project(skills_repo)
-    code = retrain(project, Options(quiet=True), teacher_factory=lambda _c: KnowledgeTeacher())
-    assert code in (0, 1)  # released or refused: the files trained from are the run's either way
+    # released whatever the gate says (its lineage is read below): the files trained from are
+    # the run's either way
+    options = Options(quiet=True, override_reason="the test reads the release's lineage")
+    code = retrain(project, options, teacher_factory=lambda _c: KnowledgeTeacher())
+    assert code == 0
     [work] = sorted(RepoHome.of(project.repo_root).retrain.glob("*-*"))
     prepared = work / "prepared"
 
@@ -144,6 +151,22 @@ def test_evaluation_items_never_reach_the_files_trained_from(skills_repo: Path) 
     assert "| **released** |" in report
     assert (work / "report" / "plots" / "trend.png").is_file()
     assert "![scores across versions](plots/trend.png)" in report
+    # the lineage records the same choice, and models history shows it
+    journal = json.loads((work / "journal.json").read_text(encoding="utf-8"))
+    (choice,) = [s["result"] for s in journal["steps"] if s["name"] == "choose"]
+    steps = [c["step"] for c in choice["candidates"]]
+    chosen = steps[choice["chosen"]]
+    (release,) = releases(skills_repo)
+    assert release.lineage.metrics["checkpoint"] == {
+        "step": chosen,
+        "steps": steps,
+        "why": choice["why"],
+    }
+    assert print_history(skills_repo) == 0
+    assert (
+        f"released the checkpoint after step {chosen} (of {steps[0]}, {steps[1]})"
+        in capsys.readouterr().out
+    )
 
 
 def _leaf_ids(repo: Path) -> list[str]:

@@ -159,6 +159,16 @@ class Metrics(_Result):
     seconds: dict[str, float | None]
     # the report's model-card columns (benchmarks, branch evaluations): name -> [previous, new]
     scores: dict[str, list[float]] = {}
+    # the candidate of the last phase released, when it saved several: step, steps, why
+    checkpoint: dict[str, JsonValue] | None = None
+
+
+def checkpoint_record(choice: CheckpointChoice | None) -> dict[str, JsonValue] | None:
+    """What the lineage keeps of a checkpoint choice (no local paths)."""
+    if choice is None:
+        return None
+    steps: list[JsonValue] = [c.step for c in choice.candidates]
+    return {"step": choice.candidates[choice.chosen].step, "steps": steps, "why": choice.why}
 
 
 class Upload(_Result):

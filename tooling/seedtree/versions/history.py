@@ -49,6 +49,17 @@ def _gate_line(lineage: Lineage) -> str:
     return text
 
 
+def checkpoint_line(lineage: Lineage) -> str | None:
+    """Which candidate of the last phase was released, and why (None: it saved one)."""
+    chosen = lineage.metrics.get("checkpoint")
+    if not isinstance(chosen, dict):
+        return None
+    steps = ", ".join(str(s) for s in chosen.get("steps") or ())
+    return (
+        f"released the checkpoint after step {chosen.get('step')} (of {steps}): {chosen.get('why')}"
+    )
+
+
 def _change_lines(found: Changes) -> list[str]:
     lines = [f"+ {leaf}" for leaf in found.added]
     lines += [f"~ {leaf}" for leaf in found.modified]
@@ -100,6 +111,9 @@ def print_history(repo_root: Path, as_json: bool = False) -> int:
         mark = "  (current)" if is_current else ""
         print(f"{release.version}  {release.commit[:12]}  {lineage.created_at}{mark}")
         print(f"    from {lineage.previous or lineage.base_model}; {_gate_line(lineage)}")
+        chosen = checkpoint_line(lineage)
+        if chosen is not None:
+            print(f"    {chosen}")
         for line in _change_lines(found):  # they name leaves
             print(f"    {termsafe.text(line)}")
     for line in score_table(known):  # benchmark task names come from the configuration
