@@ -71,3 +71,45 @@ def test_an_answer_gives_the_document_answer_when_it_recalls_half_of_it(
     got = side_by_side(model, model, seeds, {"knowledge/tides": ["a", "b"]}, 4, ChatConfig())
     scores = got["knowledge/tides"].scores
     assert scores is not None and scores.gives_before == scores.gives_after == 2  # "" is recalled
+
+
+def test_a_model_answers_and_scores_the_same_text_once(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checkpoint choice and the evaluation score the released model on the same items, and
+    the report and the judge ask it the same first seed question: each is computed once."""
+    from seedtree.evaluation import answers
+    from seedtree.train import evaluate
+    from seedtree.train.evaluate import score_items
+
+    asked: list[int] = []
+    scored: list[int] = []
+    real_answer, real_sums = answers.answer_prompts, evaluate._item_sums
+
+    def count_answers(
+        model: object, tokenizer: object, prompts: Sequence[str], *a: object
+    ) -> list[str]:
+        asked.append(len(prompts))
+        return real_answer(model, tokenizer, prompts, *a)  # type: ignore[arg-type]
+
+    def count_sums(model: object, encoded: Sequence[object], budget: int) -> list[float]:
+        scored.append(len(encoded))
+        return real_sums(model, encoded, budget)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(answers, "answer_prompts", count_answers)
+    monkeypatch.setattr(evaluate, "_item_sums", count_sums)
+    model = load_for_eval(tiny_model_dir, template="chat", system_prompt="Be brief.")
+    first = answers.model_answers(model, ["Antonym of hot?", "Antonym of up?"], 6, ChatConfig())
+    again = answers.model_answers(model, ["Antonym of up?", "Antonym of hot?"], 6, ChatConfig())
+    assert asked == [2] and again == first[::-1]
+    answers.model_answers(model, ["Antonym of up?"], 7, ChatConfig())  # other settings: asked
+    assert asked == [2, 1]
+
+    seeds = {"skills/antonyms": [("Antonym of hot?", "Cold."), ("Antonym of up?", "Down.")]}
+    once = score_items(model, {}, seeds, 256)
+    assert score_items(model, {}, seeds, 256) == once
+    more = {"skills/antonyms": [*seeds["skills/antonyms"], ("Antonym of in?", "Out.")]}
+    score_items(model, {}, more, 256)
+    assert scored == [2, 1]  # the third seed only; a fresh load scores everything again
+    fresh = load_for_eval(tiny_model_dir, template="chat", system_prompt="Be brief.")
+    assert score_items(fresh, {}, seeds, 256) == once and scored == [2, 1, 2]

@@ -64,9 +64,18 @@ def rouge_l_recall(answer: str, reference: str) -> float:
 def model_answers(
     loaded: EvalModel, questions: Sequence[str], max_tokens: int, decoding: ChatConfig
 ) -> list[str]:
+    """``loaded``'s greedy answer to each question; a question it answered before with the same
+    settings is not asked again (its ``memo``)."""
     system = loaded.renderer.system_prompt or ""
-    prompts = [prompt_text(loaded.renderer, system, q) for q in questions]
-    return answer_prompts(loaded.model, loaded.renderer.tokenizer, prompts, max_tokens, decoding)
+    settings = (max_tokens, decoding.model_dump_json())
+    keys = [("answer", prompt_text(loaded.renderer, system, q), *settings) for q in questions]
+    missing = list(dict.fromkeys(key for key in keys if key not in loaded.memo))
+    if missing:
+        prompts = [key[1] for key in missing]
+        tokenizer = loaded.renderer.tokenizer
+        found = answer_prompts(loaded.model, tokenizer, prompts, max_tokens, decoding)
+        loaded.memo.update(zip(missing, found, strict=True))
+    return [loaded.memo[key] for key in keys]
 
 
 def side_by_side(

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from seedtree.atomic import write_text
 from seedtree.errors import UsageError
 from seedtree.samples import Sample
-from seedtree.train.evaluate import EvalModel, item_losses
+from seedtree.train.evaluate import EvalModel, scored_losses
 
 DISTRACTORS = 3
 SEED, TEACHER = "seed", "teacher"
@@ -126,7 +126,7 @@ def option_logliks(loaded: EvalModel, items: Sequence[Choice], budget: int) -> d
     """The summed log-likelihood of every option (``<item id>#<n>``) as the model's answer."""
     renderer = loaded.renderer
     encoded = renderer.encode_all(_option_samples(items, renderer.system_prompt or "")).encoded
-    means = item_losses(loaded.model, encoded, budget)
+    means = scored_losses(loaded, encoded, budget)
     return {enc.sample_id: -means[enc.leaf][enc.sample_id] * enc.trained_tokens for enc in encoded}
 
 

@@ -10,7 +10,7 @@ import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, JsonValue, ValidationError
 
@@ -23,6 +23,9 @@ from seedtree.retrain.results import GateRecord, Metrics
 from seedtree.teacher import Teacher, create_teacher
 from seedtree.termsafe import lines
 from seedtree.train.recipe import Recipe
+
+if TYPE_CHECKING:
+    from seedtree.train.evaluate import EvalModel
 from seedtree.versions.lineage import Lineage, Override, now
 from seedtree.versions.tags import actor
 
@@ -96,6 +99,9 @@ class Run:
     teacher_factory: TeacherFactory | None
     recipe_path: Path
     recipe: Recipe  # loaded once, from recipe_path
+    # the model last loaded for scoring, by folder: the checkpoint choice's last candidate is
+    # the evaluation's new model when it is chosen (one kept: a large model is large)
+    loaded: dict[Path, EvalModel] = field(default_factory=dict)
 
     def say(self, text: str) -> None:
         print(lines(text), flush=True)  # it names leaves

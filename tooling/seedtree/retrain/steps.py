@@ -43,6 +43,7 @@ from seedtree.retrain.results import (
     Tagged,
     Training,
     Upload,
+    checkpoint_record,
 )
 from seedtree.retrain.state import (
     Run,
@@ -334,14 +335,21 @@ def heldout_of(run: Run) -> dict[str, list[Sample]]:
 
 
 def load_model_of(run: Run, model: Path) -> EvalModel:
-    """A model loaded for scoring, rendered with the recipe's template and system prompt."""
+    """A model loaded for scoring, rendered with the recipe's template and system prompt; the
+    one loaded last is kept (``run.loaded``) and handed out again for the same folder."""
+    folder = model.resolve()
+    if folder in run.loaded:
+        return run.loaded[folder]
+    run.loaded.clear()
     recipe = run.recipe
-    return load_for_eval(
+    loaded = load_for_eval(
         model,
         template=recipe.template,
         system_prompt=recipe.system_prompt,
         max_seq_len=recipe.max_seq_len,
     )
+    run.loaded[folder] = loaded
+    return loaded
 
 
 def budget_of(run: Run) -> int:
@@ -397,11 +405,14 @@ def _general(run: Run, training: Training) -> General:
 def _evaluate(run: Run, training: Training, questions: Questions) -> Evaluation:
     heldout = heldout_of(run)
     seeds = taxonomy_seeds(run.project.taxonomy_root, list(run.plan.leaves))
+    changed = training.trained
+    # the new model first: it is the checkpoint choice's last load when that chose it
+    current = load_model_of(run, Path(training.final_model)) if changed else None
+    after = _items(run, current, heldout, seeds) if current else None
     previous = load_model_of(run, Path(run.plan.start_model))
     before = _items(run, previous, heldout, seeds)
-    changed = training.trained
-    current = load_model_of(run, Path(training.final_model)) if changed else previous
-    after = _items(run, current, heldout, seeds) if changed else before
+    current, after = current or previous, after or before
+    run.loaded.clear()
     started = time.monotonic()
     answers = _side_by_side(run, previous, current, seeds) if changed else {}
     seconds = round(time.monotonic() - started, 3)
@@ -500,6 +511,7 @@ def _metrics(run: Run, outcome: Outcome) -> Metrics:
         benchmarks=evaluation.benchmarks,
         seconds={s: run.journal.seconds(s) for s in run.journal.steps},
         scores=card_scores(evaluation.branch),
+        checkpoint=checkpoint_record(outcome.training.choice),
     )
 
 

@@ -58,12 +58,16 @@ def leaf_losses(model: Any, encoded: Sequence[Encoded], budget: int) -> dict[str
     return {leaf: sums[leaf] / counts[leaf] for leaf in sorted(sums) if counts[leaf]}
 
 
-def item_losses(model: Any, encoded: Sequence[Encoded], budget: int) -> dict[str, dict[str, float]]:
-    """Per leaf, each sample's mean loss per answer token (``leaf -> sample id -> loss``)."""
+def _per_item(encoded: Sequence[Encoded], sums: Sequence[float]) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
-    for enc, total in zip(encoded, _item_sums(model, encoded, budget), strict=True):
+    for enc, total in zip(encoded, sums, strict=True):
         out.setdefault(enc.leaf, {})[enc.sample_id] = total / enc.trained_tokens
     return {leaf: out[leaf] for leaf in sorted(out)}
+
+
+def item_losses(model: Any, encoded: Sequence[Encoded], budget: int) -> dict[str, dict[str, float]]:
+    """Per leaf, each sample's mean loss per answer token (``leaf -> sample id -> loss``)."""
+    return _per_item(encoded, _item_sums(model, encoded, budget))
 
 
 def seed_samples(seeds: Mapping[str, Sequence[tuple[str, str]]], system: str) -> list[Sample]:
@@ -200,10 +204,28 @@ def _train_info(model_dir: Path) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class EvalModel:
-    """A model loaded for scoring, with the renderer it was trained with."""
+    """A model loaded for scoring, with the renderer it was trained with.
+
+    ``memo`` keeps what the model computed, by the exact tokens scored or prompt answered (packed
+    scoring gives each sample its own positions and attention, and answers are greedy): a retrain
+    scores the released candidate for the checkpoint choice and again in the evaluation, and
+    answers a leaf's first seed question for the report and again for the judge; each once."""
 
     model: Any
     renderer: Renderer
+    memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+def scored_losses(
+    loaded: EvalModel, encoded: Sequence[Encoded], budget: int
+) -> dict[str, dict[str, float]]:
+    """:func:`item_losses` under ``loaded``, scoring only the samples it has not scored yet."""
+    keys = [("loss", enc.input_ids, enc.targets) for enc in encoded]
+    missing = [i for i, key in enumerate(keys) if key not in loaded.memo]
+    if missing:
+        sums = _item_sums(loaded.model, [encoded[i] for i in missing], budget)
+        loaded.memo.update((keys[i], total) for i, total in zip(missing, sums, strict=True))
+    return _per_item(encoded, [loaded.memo[key] for key in keys])
 
 
 @dataclass(frozen=True)
@@ -258,9 +280,7 @@ def score_items(
     samples = _as_samples(heldout)
     held = renderer.encode_all(s for rows in samples.values() for s in rows).encoded
     seed_enc = renderer.encode_all(seed_samples(seeds, renderer.system_prompt or "")).encoded
-    return ItemLosses(
-        item_losses(loaded.model, held, budget), item_losses(loaded.model, seed_enc, budget)
-    )
+    return ItemLosses(scored_losses(loaded, held, budget), scored_losses(loaded, seed_enc, budget))
 
 
 def evaluate_model(
