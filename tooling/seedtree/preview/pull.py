@@ -43,6 +43,10 @@ REGULAR = ("100644", "100755")
 SYMLINK = "120000"
 HEAD_REF = "refs/seedtree/head"
 BASE_REF = "refs/seedtree/base"
+AUTH_WORDS = ("could not read Username", "Authentication failed", " 401")
+PRIVATE_HINT = (
+    "a private repository: pass --remote-token-env NAME, NAME holding a token that reads it"
+)
 
 
 class PullMovedOn(SeedtreeError):
@@ -142,7 +146,9 @@ def fetch_pull(
         _fetch(root, project, source, f"+refs/pull/{number}/head:{HEAD_REF}")
     except GitError as exc:
         said = source.redact(exc.message)
-        raise GitError(f"cannot fetch pull request #{number} from {source.url}: {said}") from None
+        hint = PRIVATE_HINT if any(w in said for w in AUTH_WORDS) else None
+        message = f"cannot fetch pull request #{number} from {source.url}: {said}"
+        raise GitError(message, hint=hint) from None
     head = run_git(root, "rev-parse", "--verify", f"{HEAD_REF}^{{commit}}").strip()
     _trusted_files(project, root)
     return PullSnapshot(root, number, head_commit(project.repo_root), head, remote=source)
