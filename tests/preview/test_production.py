@@ -4,7 +4,9 @@ checkout of the default branch running ``seedtree preview --pull-request``."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +28,7 @@ from seedtree.preview.github import sections
 from seedtree.preview.model import PreviewReport, load_report
 from seedtree.preview.pull import fetch_pull, write_documents, write_leaves
 from seedtree.project import Project
+from teacher.servers import ScriptedServer, ok_body
 
 DEMO = PROJECT_ROOT / "tooling" / "seedtree" / "data" / "demo"
 LEAF = "compositional_skills/linguistics/antonyms"
@@ -370,3 +373,116 @@ def test_the_cost_cap_refuses_before_any_teacher_call(
     assert attacker[1:] == []  # the teacher was never called
     shown = commonmark((tmp_path / "preview.md").read_text(encoding="utf-8"))
     assert "above preview.max_teacher_tokens (100)" in "".join(shown.text)
+
+
+# -- a newer push stops the run -------------------------------------------------------------------
+
+
+class PushingTeacher(ScriptedServer):
+    """A teacher whose first request (``/push/v1``) comes while the contributor pushes again:
+    its answer is sent once the pull request's head names the new commit."""
+
+    def __init__(self, push: Callable[[], None] | None) -> None:
+        super().__init__()
+        self.push = push
+
+    def _push(self, h: BaseHTTPRequestHandler, body: dict[str, Any], count: int) -> None:
+        if count == 1 and self.push is not None:
+            self.push()
+        self._ok(h, body, count)
+
+    def _ok(self, h: BaseHTTPRequestHandler, body: dict[str, Any], count: int) -> None:
+        self.send(h, 200, ok_body(body.get("n", 1)))  # the precheck asks for one answer
+
+    def prompts(self, scenario: str) -> list[str]:
+        return [json.dumps(body).lower() for _at, body, _auth in self.hits.get(scenario, [])]
+
+
+def _job_tools(trusted: Path) -> None:
+    """The job's ``.venv/bin`` (``make venv`` there): this checkout's seedtree and python."""
+    bin_dir = trusted / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    for name, command in (("python", ""), ("seedtree", " -m seedtree")):
+        (bin_dir / name).write_text(f'#!/bin/sh\nexec "{sys.executable}"{command} "$@"\n')
+        (bin_dir / name).chmod(0o755)
+
+
+def _run_steps(trusted: Path, tmp_path: Path, github: FakeGitHub) -> tuple[dict[str, str], str]:
+    """The workflow's steps after the gate, run by bash in the job's checkout as the runner
+    would (each ``if:`` evaluated on the step outputs): their outputs and what they printed."""
+    workflow = yaml.safe_load(
+        (PROJECT_ROOT / ".github/workflows/preview-production.yml").read_text()
+    )
+    (job,) = workflow["jobs"].values()
+    steps = job["steps"]
+    gate = next(i for i, s in enumerate(steps) if s.get("id") == "gate")
+    outputs, said = {"gate.allowed": "true"}, ""
+    for step in steps[gate + 1 :]:
+        terms = re.findall(r"steps\.(\w+)\.outputs\.(\w+) == '(\w+)'", step["if"])
+        assert " && ".join(f"steps.{s}.outputs.{k} == '{v}'" for s, k, v in terms) == step["if"]
+        if "make venv" in step["run"] or any(outputs.get(f"{s}.{k}") != v for s, k, v in terms):
+            continue
+        output = tmp_path / "github-output"
+        output.write_text("", encoding="utf-8")
+        env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "tooling"),
+               "GITHUB_API_URL": github.url, "GITHUB_TOKEN": "t0ken", "GITHUB_REPOSITORY": REPO,
+               "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+               "RUNNER_TEMP": str(tmp_path / "runner"), "PR_NUMBER": "7"}  # fmt: skip
+        done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=trusted, env=env,
+                              capture_output=True, text=True, timeout=600)  # fmt: skip
+        said += done.stdout + done.stderr
+        assert done.returncode == 0, said
+        lines = output.read_text(encoding="utf-8").splitlines()
+        outputs |= {f"{step.get('id')}.{k}": v for k, _, v in (x.partition("=") for x in lines)}
+    return outputs, said
+
+
+@pytest.mark.parametrize(
+    ("leaves", "pushed"), [((LEAF, TIDES), True), ((LEAF,), True), ((LEAF, TIDES), False)]
+)
+def test_a_newer_push_stops_the_run_before_its_next_leaf_and_nothing_is_posted(
+    make_repo: Callable[..., Path],
+    github: FakeGitHub,
+    tmp_path: Path,
+    leaves: tuple[str, ...],
+    pushed: bool,
+) -> None:
+    def push() -> None:
+        seed = fork / "taxonomy" / LEAF / "qna.yaml"
+        seed.write_text(seed.read_text(encoding="utf-8").replace("ancient", "antique"), "utf-8")
+        git(fork, "commit", "-q", "-a", "-m", "edit a seed")
+        _publish(base, fork)
+
+    teacher = PushingTeacher(push if pushed else None)
+    try:
+        config = yaml.safe_dump({
+            "teacher": {"backend": "openai", "base_urls": [teacher.url("push")],
+                        "max_retries": 0, "max_in_flight": 4},  # within the listen backlog
+            "generate": {"max_tokens": 16, "max_attempts_factor": 1.0, "tokenizer": "whitespace"},
+            "preview": {"samples": 1, "max_teacher_tokens": None},
+            "precheck": {"base_urls": [teacher.url("ok")], "max_tokens": 8},
+        })  # fmt: skip
+        base, trusted, fork = _repos(make_repo, tmp_path, config)
+        for leaf in leaves:
+            shutil.copytree(DEMO / leaf.rpartition("/")[2], fork / "taxonomy" / leaf)
+        git(fork, "add", "-A")
+        git(fork, "commit", "-q", "-m", "add leaves")
+        github.set_head(7, _publish(base, fork))
+        _job_tools(trusted)
+        outputs, said = _run_steps(trusted, tmp_path, github)
+    finally:
+        teacher.close()
+    first, precheck = teacher.prompts("push"), teacher.prompts("ok")
+    antonyms, tides = ([p for p in first if word in p] for word in ("antonym", "tide"))
+    assert antonyms and sorted(antonyms + tides) == sorted(first)  # each prompt is one leaf's
+    if not pushed:  # every leaf and the precheck: the comment is posted
+        assert outputs["build.current"] == "true" and tides and precheck
+        assert len(github.comments()) == 1
+        return
+    moved = git(fork, "rev-parse", "HEAD").strip()
+    assert f"pull request #7 moved on to {moved[:12]}: a newer run previews it; nothing posted" \
+        in said  # fmt: skip
+    assert outputs["build.current"] == "false"
+    assert tides == [] and precheck == []  # no teacher work for the next leaf, no precheck
+    assert list((tmp_path / "runner" / "preview").iterdir()) == []  # nothing written
+    assert github.comments() == []

@@ -172,11 +172,15 @@ def test_production_preview_is_asked_for_checked_and_reads_the_pr_as_data() -> N
     gate = next(s for s in steps if s.get("id") == "gate")
     assert "seedtree authorize" in gate["run"] and "$ASKER" in gate["run"]
     after = steps[steps.index(gate) + 1 :]
-    assert after and all(s["if"] == "steps.gate.outputs.allowed == 'true'" for s in after)
+    gated = "steps.gate.outputs.allowed == 'true'"
+    assert after and all(s["if"] == gated or s["if"].startswith(gated + " && ") for s in after)
     before = yaml.safe_dump(steps[: steps.index(gate) + 1])
     assert "secrets" not in before, "no secret before the permission is known"
     build = next(s for s in after if "--pull-request" in s.get("run", ""))
-    assert set(build["env"]) == {"OPENAI_API_KEY", "SEEDTREE_PRECHECK_API_KEY"}
+    assert set(build["env"]) == {"OPENAI_API_KEY", "SEEDTREE_PRECHECK_API_KEY", "GITHUB_TOKEN"}
+    assert build["env"]["GITHUB_TOKEN"] == "${{ github.token }}"  # a private repository's ref
+    assert "--remote-token-env GITHUB_TOKEN" in build["run"]  # through git's environment only
+    assert after[-1]["if"] == f"{gated} && steps.{build['id']}.outputs.current == 'true'"
     for step in steps:
         run = step.get("run", "")
         assert "${{" not in run and "git checkout" not in run  # the default branch only

@@ -10,6 +10,7 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1  # the command ran and found problems (validation errors, refused gate)
 EXIT_USAGE = 2  # bad options or bad input the command could not work with
 EXIT_FATAL = 3  # an environment or external failure (server down, git missing)
+EXIT_SUPERSEDED = 4  # the work stopped because a newer run does it (a pull request moved on)
 EXIT_INTERRUPTED = 130
 
 

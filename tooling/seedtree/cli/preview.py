@@ -43,6 +43,15 @@ def preview(
         str | None,
         typer.Option("--remote", help="Where --pull-request is fetched from (default: origin)."),
     ] = None,
+    remote_token_env: Annotated[
+        str | None,
+        typer.Option(
+            "--remote-token-env",
+            metavar="NAME",
+            help="Read a private --pull-request remote with the token in this environment "
+            "variable (sent to the remote's https origin only, through git's environment).",
+        ),
+    ] = None,
     precheck: Annotated[
         bool,
         typer.Option(
@@ -60,5 +69,5 @@ def preview(
     project = open_project(repo_root, config)
     return run_preview(
         project, base=base, samples=samples, out=out, quiet=quiet, pull_request=pull_request,
-        remote=remote, precheck=precheck,
+        remote=remote, remote_token_env=remote_token_env, precheck=precheck,
     )  # fmt: skip

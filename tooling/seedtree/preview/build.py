@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ from seedtree.preview.model import (
     SeedView,
 )
 from seedtree.preview.precheck import CurrentModel, precheck
-from seedtree.preview.pull import fetch_pull, write_documents, write_leaves
+from seedtree.preview.pull import ensure_current, fetch_pull, write_documents, write_leaves
 from seedtree.project import Project
 from seedtree.taxonomy.changes import changed_between, changed_leaves
 from seedtree.taxonomy.leaves import ATTRIBUTION, QNA, Leaf, load_leaf
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from seedtree.generate.outcomes import Outcome
     from seedtree.generate.run import LeafEstimate, LeafResult
     from seedtree.taxonomy.changes import ChangedLeaf, ChangedLeaves
+    from seedtree.teacher.base import Teacher
 
 DEFAULT_OUT = Path("preview.md")
 EMBEDDED_NOTE = (
@@ -281,12 +283,21 @@ def _preview_generate_config(config: Config) -> GenerateConfig:
     return config.generate.model_copy(update={"max_attempts_factor": factor})
 
 
+Check = Callable[[], None]  # raises when the preview should stop spending (the head moved on)
+
+
 def generate_previews(
-    project: Project, leaves: Sequence[Leaf], samples: int, quiet: bool
+    project: Project,
+    leaves: Sequence[Leaf],
+    samples: int,
+    quiet: bool,
+    check: Check | None = None,
 ) -> tuple[str | None, dict[str, Generated]]:
-    """The teacher's id and, per leaf id, a few generated candidates and the full-run estimate."""
+    """The teacher's id and, per leaf id, a few generated candidates and the full-run estimate.
+
+    With ``check``, the leaves are generated one at a time and ``check`` runs before each."""
     try:
-        from seedtree.generate.run import estimate, generate_leaves
+        from seedtree.generate.run import estimate
     except ImportError as exc:  # a light install without the generate extra
         note = f"not generated: generation is not available here ({exc.name} missing)"
         return None, {leaf.id: Generated(note=note) for leaf in leaves}
@@ -296,18 +307,37 @@ def generate_previews(
     if samples <= 0 or not leaves:
         return None, {leaf_id: Generated(estimate=cost) for leaf_id, cost in costs.items()}
     teacher = create_teacher(project.config.teacher)
+    run = partial(_generate, project, teacher, config, samples, quiet)
+    groups = [[leaf] for leaf in leaves] if check else [list(leaves)]
+    results: dict[str, LeafResult] = {}
     try:
-        with tempfile.TemporaryDirectory(prefix="seedtree-preview-") as tmp:
-            report = generate_leaves(
-                list(leaves), teacher, repo_root=project.repo_root, config=config,
-                samples=samples, out_dir=Path(tmp), quiet=quiet,
-                limits=preview_limits(project.config, samples),
-                documents=project.config.documents,
-            )  # fmt: skip
+        for group in groups:
+            if check is not None:
+                check()
+            results |= run(group)
     finally:
         teacher.close()
-    out = {i: Generated(result=r, estimate=costs.get(i)) for i, r in report.leaves.items()}
-    return report.teacher, out
+    out = {i: Generated(result=r, estimate=costs.get(i)) for i, r in results.items()}
+    return teacher.id, out
+
+
+def _generate(
+    project: Project,
+    teacher: Teacher,
+    config: GenerateConfig,
+    samples: int,
+    quiet: bool,
+    leaves: list[Leaf],
+) -> dict[str, LeafResult]:
+    from seedtree.generate.run import generate_leaves
+
+    with tempfile.TemporaryDirectory(prefix="seedtree-preview-") as tmp:
+        report = generate_leaves(
+            leaves, teacher, repo_root=project.repo_root, config=config, samples=samples,
+            out_dir=Path(tmp), quiet=quiet, limits=preview_limits(project.config, samples),
+            documents=project.config.documents,
+        )  # fmt: skip
+    return report.leaves
 
 
 def _with_generation(view: LeafPreview, generated: Generated, samples: int) -> LeafPreview:
@@ -345,6 +375,7 @@ class Head:
     commit: str | None
     production: bool = False
     linked: tuple[str, ...] = ()  # leaf files that are symlinks at the head, never written
+    check: Check | None = None  # before each spending step: raises once the head moved on
 
 
 def build_preview(project: Project, *, base: str | None, options: PreviewOptions) -> PreviewReport:
@@ -384,12 +415,14 @@ def preview_changes(
             leaves.append(leaf)
     refused = over_cap(project, leaves, options.samples)
     samples = 0 if refused else options.samples
-    teacher, generated = generate_previews(project, leaves, samples, options.quiet)
+    teacher, generated = generate_previews(project, leaves, samples, options.quiet, head.check)
     if refused:
         generated = {i: replace(g, note=refused) for i, g in generated.items()}
     views = [
         _with_generation(v, generated[v.id], samples) if v.id in generated else v for v in views
     ]
+    if options.precheck is not None and leaves and head.check is not None:
+        head.check()
     views = _with_precheck(project, views, leaves, options.precheck)
     return PreviewReport(
         base_ref=changed.base_ref,
@@ -427,13 +460,20 @@ def _prompts(project: Project) -> Prompts:
 
 
 def preview_pull(
-    project: Project, number: int, remote: str | None, options: PreviewOptions
+    project: Project,
+    number: int,
+    remote: str | None,
+    options: PreviewOptions,
+    token: str | None = None,
 ) -> PreviewReport:
     """The preview of pull request ``number`` read from its git objects, with this checkout's
-    (the default branch's) seedtree and configuration (see :mod:`seedtree.preview.pull`)."""
+    (the default branch's) seedtree and configuration (see :mod:`seedtree.preview.pull`).
+
+    Before each leaf's teacher work and before the precheck, the remote is asked whether the
+    pull request moved on (:class:`~seedtree.preview.pull.PullMovedOn` then stops the run)."""
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="seedtree-pull-") as tmp:
-        snapshot = fetch_pull(project, number, remote, Path(tmp))
+        snapshot = fetch_pull(project, number, remote, Path(tmp), token)
         pulled = Project(snapshot.root, snapshot.root / _taxonomy_rel(project), project.config)
         snapshot = write_leaves(pulled, snapshot, _tax_prefix(pulled))
         changed = changed_between(
@@ -442,7 +482,8 @@ def preview_pull(
         changed = replace(changed, base_ref=_branch(project.repo_root))
         live = [pulled.taxonomy_root / c.id for c in changed.leaves if c.kind != "deleted"]
         write_documents(pulled, snapshot, live)
-        head = Head(snapshot.head_commit, production=True, linked=snapshot.linked)
+        check = partial(ensure_current, project, snapshot)
+        head = Head(snapshot.head_commit, production=True, linked=snapshot.linked, check=check)
         return preview_changes(pulled, changed, options, head, started)
 
 

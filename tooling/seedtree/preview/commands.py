@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from seedtree.preview.github import (
     target_from_env,
 )
 from seedtree.preview.precheck import CurrentModel, current_model
+from seedtree.preview.pull import PullMovedOn
 from seedtree.preview.render import links_from_env, render
 from seedtree.project import Project
 
@@ -34,23 +36,31 @@ def run_preview(
     quiet: bool = False,
     pull_request: int | None = None,
     remote: str | None = None,
+    remote_token_env: str | None = None,
     precheck: bool = False,
     precheck_model: CurrentModel | None = None,
 ) -> int:
     """``seedtree preview``: write preview.md and preview.json, print a one-line summary.
 
     With ``pull_request``, the pull request is read from its git objects (the trusted job's
-    production preview); with ``precheck``, the current model (``precheck_model``, by default
-    the current release) answers the seed questions.
+    production preview; the token in ``remote_token_env`` reaches a private remote); once it
+    moves on, the run stops, writes nothing and exits with ``EXIT_SUPERSEDED``. With
+    ``precheck``, the current model (``precheck_model``, by default the current release)
+    answers the seed questions.
     """
     count = project.config.preview.samples if samples is None else samples
+    token = remote_token(remote_token_env, os.environ)
     if precheck and precheck_model is None:
         precheck_model = current_model(project)
     options = PreviewOptions(count, quiet, precheck_model)
     if pull_request is None:
         report = build_preview(project, base=base, options=options)
     else:
-        report = preview_pull(project, pull_request, remote, options)
+        try:
+            report = preview_pull(project, pull_request, remote, options, token)
+        except PullMovedOn as moved:
+            print(moved.message)
+            return moved.exit_code
     markdown = render(report, links_from_env(os.environ, report.head_commit))
     md_path = out or DEFAULT_OUT
     json_path = md_path.with_suffix(".json")
@@ -62,6 +72,19 @@ def run_preview(
         f"{errors} validation error(s), {report.seconds:.0f} s; wrote {md_path} and {json_path}"
     )
     return EXIT_OK
+
+
+def remote_token(name: str | None, environ: Mapping[str, str]) -> str | None:
+    """The token in the environment variable ``name`` (None without a name)."""
+    if name is None:
+        return None
+    token = environ.get(name, "").strip()
+    if not token:
+        raise UsageError(
+            f"--remote-token-env {name}: that environment variable is empty or not set",
+            hint="set it to a token that may read the repository, or leave the option out",
+        )
+    return token
 
 
 def run_comment(

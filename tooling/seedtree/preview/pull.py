@@ -10,17 +10,26 @@ A symlink is never written (a symlinked leaf file becomes a ``leaf-symlink`` fin
 submodule, nor a path that could leave the folder. The configuration written beside them is
 the trusted checkout's: the pull request's ``seedtree.yaml``, locks, Makefile, workflows and
 tooling are never written, read or run.
+
+While the preview runs, :func:`ensure_current` asks the remote (``git ls-remote``) whether
+``refs/pull/N/head`` is still the commit previewed; once it moved on, :class:`PullMovedOn` stops
+the run before it spends more teacher tokens. A private repository's token (:class:`Remote`)
+reaches git only through the environment of the one git process that talks to the remote, as an
+HTTP header scoped to that remote's https origin (redirects are not followed): never on a command
+line, never in a git configuration file, never in a message.
 """
 
 from __future__ import annotations
 
+import base64
 import shutil
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 from seedtree.config import CONFIG_FILE, DocumentsConfig
-from seedtree.errors import GitError, UsageError
+from seedtree.errors import EXIT_SUPERSEDED, GitError, SeedtreeError, UsageError
 from seedtree.git import head_commit, run_git, run_git_bounded, run_git_bytes
 from seedtree.project import Project
 from seedtree.taxonomy.docfetch import FETCH_CONFIG
@@ -34,6 +43,55 @@ REGULAR = ("100644", "100755")
 SYMLINK = "120000"
 HEAD_REF = "refs/seedtree/head"
 BASE_REF = "refs/seedtree/base"
+AUTH_WORDS = ("could not read Username", "Authentication failed", " 401")
+PRIVATE_HINT = (
+    "a private repository: pass --remote-token-env NAME, NAME holding a token that reads it"
+)
+
+
+class PullMovedOn(SeedtreeError):
+    """The pull request's head is no longer the commit previewed: a newer run previews it."""
+
+    exit_code = EXIT_SUPERSEDED
+
+
+@dataclass(frozen=True)
+class Remote:
+    """Where the pull request's ref is read, and the token (if any) git sends there."""
+
+    url: str
+    token: str | None = field(default=None, repr=False)
+
+    def _origin(self) -> str | None:
+        """``https://host[:port]/`` of an https URL (no user name), None for any other URL."""
+        parts = urlsplit(self.url)
+        host = parts.netloc.rpartition("@")[2]
+        return f"https://{host}/" if parts.scheme.lower() == "https" and host else None
+
+    def _header(self) -> str:
+        basic = base64.b64encode(f"x-access-token:{self.token}".encode()).decode()
+        return f"AUTHORIZATION: basic {basic}"
+
+    def env(self) -> dict[str, str]:
+        """The environment of one git process talking to the remote: the token, if any, as an
+        HTTP header that git sends to the remote's https origin only."""
+        origin = self._origin()
+        if not self.token or origin is None:
+            return {}
+        return {
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": f"http.{origin}.extraheader",
+            "GIT_CONFIG_VALUE_0": self._header(),
+            "GIT_TRACE_REDACT": "1",
+        }
+
+    def redact(self, text: str) -> str:
+        """``text`` without the token or the header made of it (should git ever echo them)."""
+        if not self.token:
+            return text
+        for secret in (self._header().partition(" basic ")[2], self.token):
+            text = text.replace(secret, "***")
+        return text
 
 
 @dataclass(frozen=True)
@@ -45,6 +103,7 @@ class PullSnapshot:
     base_commit: str
     head_commit: str
     linked: tuple[str, ...] = ()  # leaf files that are symlinks at the head: never written
+    remote: Remote | None = None  # where ``refs/pull/N/head`` was fetched from
 
 
 def remote_url(project: Project, remote: str | None) -> str:
@@ -60,33 +119,72 @@ def remote_url(project: Project, remote: str | None) -> str:
         ) from None
 
 
-def _fetch(root: Path, project: Project, source: str, refspec: str) -> None:
+def _fetch(root: Path, project: Project, source: Remote, refspec: str) -> None:
     settings = project.config.documents
     run_git_bounded(
         root, *FETCH_CONFIG, "fetch", "--quiet", "--no-tags", "--no-recurse-submodules",
-        "--end-of-options", source, refspec,
-        env={"GIT_LFS_SKIP_SMUDGE": "1", "GIT_TERMINAL_PROMPT": "0"},
+        "--end-of-options", source.url, refspec,
+        env={"GIT_LFS_SKIP_SMUDGE": "1", "GIT_TERMINAL_PROMPT": "0", **source.env()},
         timeout=settings.fetch_timeout_s, max_bytes=settings.max_fetch_bytes,
     )  # fmt: skip
 
 
-def fetch_pull(project: Project, number: int, remote: str | None, workdir: Path) -> PullSnapshot:
+def fetch_pull(
+    project: Project, number: int, remote: str | None, workdir: Path, token: str | None = None
+) -> PullSnapshot:
     """Fetch the default branch (from the trusted checkout) and ``refs/pull/N/head`` (from the
-    remote) into a new repository under ``workdir``; write the trusted configuration there."""
+    remote, with ``token`` if given) into a new repository under ``workdir``; write the trusted
+    configuration there."""
     if number <= 0:
         raise UsageError(f"--pull-request {number}: expected a pull request number")
-    url = remote_url(project, remote)
+    source = Remote(remote_url(project, remote), token)
     root = workdir / "pull"
     root.mkdir(parents=True)
     run_git(root, "init", "--quiet")
-    _fetch(root, project, str(project.repo_root), f"+HEAD:{BASE_REF}")
+    _fetch(root, project, Remote(str(project.repo_root)), f"+HEAD:{BASE_REF}")
     try:
-        _fetch(root, project, url, f"+refs/pull/{number}/head:{HEAD_REF}")
+        _fetch(root, project, source, f"+refs/pull/{number}/head:{HEAD_REF}")
     except GitError as exc:
-        raise GitError(f"cannot fetch pull request #{number} from {url}: {exc.message}") from None
+        said = source.redact(exc.message)
+        hint = PRIVATE_HINT if any(w in said for w in AUTH_WORDS) else None
+        message = f"cannot fetch pull request #{number} from {source.url}: {said}"
+        raise GitError(message, hint=hint) from None
     head = run_git(root, "rev-parse", "--verify", f"{HEAD_REF}^{{commit}}").strip()
     _trusted_files(project, root)
-    return PullSnapshot(root, number, head_commit(project.repo_root), head)
+    return PullSnapshot(root, number, head_commit(project.repo_root), head, remote=source)
+
+
+def remote_head(project: Project, snapshot: PullSnapshot) -> str | None:
+    """The commit ``refs/pull/N/head`` names on the remote now (one ``git ls-remote``, bounded
+    in time, hook-free, with the fetch's token); None when the remote has no such ref."""
+    assert snapshot.remote is not None, "a snapshot from fetch_pull knows its remote"
+    source, ref = snapshot.remote, f"refs/pull/{snapshot.number}/head"
+    try:
+        out = run_git(
+            snapshot.root, *FETCH_CONFIG, "ls-remote", "--end-of-options", source.url, ref,
+            env={"GIT_TERMINAL_PROMPT": "0", **source.env()},
+            timeout=project.config.documents.fetch_timeout_s,
+        )  # fmt: skip
+    except GitError as exc:
+        said = source.redact(exc.message)
+        raise GitError(
+            f"cannot ask {source.url} for pull request #{snapshot.number}: {said}"
+        ) from None
+    found = (line.split("\t") for line in out.splitlines())
+    return next((f[0] for f in found if len(f) == 2 and f[1] == ref), None)
+
+
+def ensure_current(project: Project, snapshot: PullSnapshot) -> None:
+    """Raise :class:`PullMovedOn` when the pull request's head moved on from the commit
+    previewed (a :class:`GitError` when the remote no longer has it)."""
+    now = remote_head(project, snapshot)
+    if now is None:
+        raise GitError(f"pull request #{snapshot.number} has no head on the remote any more")
+    if now != snapshot.head_commit:
+        raise PullMovedOn(
+            f"pull request #{snapshot.number} moved on to {now[:12]}: a newer run previews it; "
+            "nothing posted"
+        )
 
 
 def _trusted_files(project: Project, root: Path) -> None:
