@@ -123,3 +123,24 @@ def test_history_prints_the_card_columns_of_every_version() -> None:
         "  v2 | - | 50.0",
     ]
     assert score_table([release(1, None, {})]) == []
+
+
+def test_a_score_over_too_few_items_decides_nothing_and_says_so() -> None:
+    """The demo's one judged question a leaf: a grade that fell by 10.4 points on one answer."""
+    from seedtree.retrain.branch_gate import branch_verdicts
+
+    one = _scored([0.9], [0.796], "one")
+    assert one.change.low == one.change.high  # one item: the interval is that item's change
+    branch = Branch(leaves={EARLIER: LeafBranch(grade=one), CHANGED: LeafBranch()})
+    found = branch_verdicts(branch, [CHANGED], SETTINGS)
+    assert found.reasons == []
+    [said] = found.undecided
+    assert said.startswith(f"{EARLIER}'s judged grade: fell by 10.4 points")
+    assert "over 1 item(s), fewer than min_gate_items (5)" in said
+    # at the threshold of items the same fall, on every item, refuses the version
+    five = _scored([0.9] * 5, [0.796] * 5, "five")
+    many = Branch(leaves={EARLIER: LeafBranch(grade=five), CHANGED: LeafBranch()})
+    [reason] = branch_verdicts(many, [CHANGED], SETTINGS).reasons
+    assert reason.startswith(f"forgot {EARLIER}: its judged grade fell by 10.4 points")
+    lenient = SETTINGS.model_copy(update={"min_gate_items": 1})
+    assert branch_reasons(branch, [CHANGED], lenient) != []

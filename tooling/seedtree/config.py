@@ -345,6 +345,11 @@ class RetrainConfig(_Section):
     """Gate: a changed leaf did not learn when none of its own evaluations (multiple-choice
     accuracy, judged grade, pairwise wins minus losses) rose by more than this; None: not checked
     """
+    min_gate_items: int = Field(default=5, ge=1)
+    """Gate: a multiple-choice, judged-grade or benchmark criterion decides only on at least this
+    many paired items; below it the report lists it as not decided (one item's interval is that
+    item's own change, and no release should hinge on one answer)
+    """
     max_benchmark_drop: float | None = Field(default=None, ge=0.0)
     """Gate: a general benchmark is lost when its score falls by more than this many points
     (0.02: 2 points) even at the interval's upper bound; both models run the same items; None:

@@ -10,22 +10,47 @@ interval of a change, in points, the way the loss criteria of :mod:`seedtree.ret
   grade, pairwise wins minus losses) rose by more than the threshold.
 - *lost general ability* (``max_benchmark_drop``): a general benchmark fell by more than the
   threshold even at the interval's upper bound.
+
+A score over fewer than ``min_gate_items`` paired items decides nothing: the bootstrap interval
+of one item is that item's own change, whatever it is. It is listed as not decided instead, so
+that no release hinges on one answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from seedtree.config import RetrainConfig
 from seedtree.evaluation.branch_results import Branch, Scored
 
 
-def _dropped(scored: Scored | None, threshold: float | None) -> bool:
-    return scored is not None and threshold is not None and -scored.change.high > threshold
+@dataclass
+class Verdicts:
+    reasons: list[str] = field(default_factory=list)  # why the version is refused
+    undecided: list[str] = field(default_factory=list)  # criteria with too few items to decide
 
 
-def _forgot(branch: Branch, earlier: Sequence[str], settings: RetrainConfig) -> list[str]:
-    reasons = []
+def _dropped(
+    scored: Scored | None,
+    threshold: float | None,
+    settings: RetrainConfig,
+    undecided: list[str],
+    what: str,
+) -> bool:
+    if scored is None or threshold is None:
+        return False
+    if scored.items < settings.min_gate_items:
+        undecided.append(
+            f"{what}: {scored.change.points_words()} over {scored.items} item(s), fewer than "
+            f"min_gate_items ({settings.min_gate_items}) to decide on"
+        )
+        return False
+    return -scored.change.high > threshold
+
+
+def _forgot(branch: Branch, earlier: Sequence[str], settings: RetrainConfig, out: Verdicts) -> None:
+    reasons = out.reasons
     for leaf in earlier:
         found = branch.leaves.get(leaf)
         if found is None:
@@ -34,13 +59,14 @@ def _forgot(branch: Branch, earlier: Sequence[str], settings: RetrainConfig) -> 
             ("multiple-choice accuracy", found.accuracy, settings.max_accuracy_drop),
             ("judged grade", found.grade, settings.max_grade_drop),
         ):
-            if _dropped(scored, threshold) and scored is not None and threshold is not None:
+            named = f"{leaf}'s {what}"
+            dropped = _dropped(scored, threshold, settings, out.undecided, named)
+            if dropped and scored is not None and threshold is not None:
                 reasons.append(
                     f"forgot {leaf}: its {what} {scored.change.points_words()} over "
                     f"{scored.items} items (allowed: a fall of {threshold * 100:.1f} points, at "
                     "the interval's upper bound)"
                 )
-    return reasons
 
 
 def _not_learned(branch: Branch, trained: Sequence[str], threshold: float) -> list[str]:
@@ -57,26 +83,35 @@ def _not_learned(branch: Branch, trained: Sequence[str], threshold: float) -> li
     return reasons
 
 
-def _lost(branch: Branch, threshold: float) -> list[str]:
-    return [
-        f"lost general ability on {task}: its score {scored.change.points_words()} over "
-        f"{scored.items} items (allowed: a fall of {threshold * 100:.1f} points, at the "
-        "interval's upper bound)"
-        for task, scored in sorted(branch.benchmarks.items())
-        if _dropped(scored, threshold)
-    ]
+def _lost(branch: Branch, threshold: float, settings: RetrainConfig, out: Verdicts) -> None:
+    for task, scored in sorted(branch.benchmarks.items()):
+        if _dropped(scored, threshold, settings, out.undecided, f"general benchmark {task}"):
+            out.reasons.append(
+                f"lost general ability on {task}: its score {scored.change.points_words()} over "
+                f"{scored.items} items (allowed: a fall of {threshold * 100:.1f} points, at the "
+                "interval's upper bound)"
+            )
+
+
+def branch_verdicts(
+    branch: Branch | None, trained: Sequence[str], settings: RetrainConfig
+) -> Verdicts:
+    """Why the branch evaluation refuses the version (no reason: it does not), and which of its
+    criteria had too few items to decide."""
+    out = Verdicts()
+    if branch is None:
+        return out
+    earlier = sorted(set(branch.leaves) - set(trained))
+    _forgot(branch, earlier, settings, out)
+    if settings.min_leaf_gain is not None:
+        out.reasons += _not_learned(branch, sorted(trained), settings.min_leaf_gain)
+    if settings.max_benchmark_drop is not None:
+        _lost(branch, settings.max_benchmark_drop, settings, out)
+    return out
 
 
 def branch_reasons(
     branch: Branch | None, trained: Sequence[str], settings: RetrainConfig
 ) -> list[str]:
     """Why the branch evaluation refuses the version (empty: it does not)."""
-    if branch is None:
-        return []
-    earlier = sorted(set(branch.leaves) - set(trained))
-    reasons = _forgot(branch, earlier, settings)
-    if settings.min_leaf_gain is not None:
-        reasons += _not_learned(branch, sorted(trained), settings.min_leaf_gain)
-    if settings.max_benchmark_drop is not None:
-        reasons += _lost(branch, settings.max_benchmark_drop)
-    return reasons
+    return branch_verdicts(branch, trained, settings).reasons

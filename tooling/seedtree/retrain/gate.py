@@ -31,7 +31,7 @@ from typing import Any
 from seedtree.config import RetrainConfig
 from seedtree.evaluation.bootstrap import mean_drop, paired_change
 from seedtree.evaluation.evidence import BOTH, Evaluation, LeafItems
-from seedtree.retrain.branch_gate import branch_reasons
+from seedtree.retrain.branch_gate import branch_verdicts
 from seedtree.versions.lineage import GateDecision, Interval, LeafChange
 
 
@@ -64,10 +64,12 @@ def decide(evaluation: Evaluation, trained: Sequence[str], settings: RetrainConf
     earlier = sorted(set(changes) - set(trained))
     reasons = _learning_reasons(trained, learning, changes, settings.min_learning)
     reasons += _forgetting_reasons(earlier, changes, settings)
-    reasons += branch_reasons(evaluation.branch, trained, settings)
+    branch = branch_verdicts(evaluation.branch, trained, settings)
+    reasons += branch.reasons
     return GateDecision(
         passed=not reasons,
         reasons=tuple(reasons),
+        undecided=tuple(branch.undecided),
         learned={leaf: -changes[leaf].change[BOTH].value for leaf in measured},
         forgotten={leaf: changes[leaf].change[BOTH].value for leaf in earlier},
         min_learning=settings.min_learning,

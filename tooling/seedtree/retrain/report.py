@@ -309,6 +309,8 @@ def _gate_section(data: ReportInput) -> list[str]:
     ]
     for reason in decision.reasons:  # they name leaves
         lines.append(f"- refused: {mdsafe.inline(reason, limit=600)}")
+    for criterion in decision.undecided:
+        lines.append(f"- not decided: {mdsafe.inline(criterion, limit=600)}")
     return lines
 
 

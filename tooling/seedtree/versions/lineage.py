@@ -89,6 +89,8 @@ class LeafChange(_Frozen):
 class GateDecision(_Frozen):
     passed: bool
     reasons: tuple[str, ...]
+    # criteria that had too few items to decide on (retrain.min_gate_items)
+    undecided: tuple[str, ...] = ()
     learned: dict[str, float]  # relative held-out loss drop per changed leaf (positive: learned)
     forgotten: dict[str, float]  # relative held-out loss rise per earlier leaf (positive: forgot)
     min_learning: float
