@@ -23,29 +23,26 @@ from seedtree.atomic import write_json
 from seedtree.samples import Record, Sample, parse_sample
 from seedtree.train.engine import device
 from seedtree.train.loop import load_model, load_tokenizer
-from seedtree.train.packing import collate, first_fit, token_losses
+from seedtree.train.packing import token_losses
 from seedtree.train.render import Encoded, Renderer
+from seedtree.train.sharing import shared_sums
 
 BASE = "base"
 TRAIN_INFO = "seedtree-train.json"
 
 
 def _item_sums(model: Any, encoded: Sequence[Encoded], budget: int) -> list[float]:
-    """The summed loss over the trained tokens of each encoded sample (packed, no gradients)."""
+    """The summed loss over the trained tokens of each encoded sample (packed, no gradients;
+    samples that share a prompt score it once, :mod:`seedtree.train.sharing`)."""
     import torch
 
-    sums = [0.0] * len(encoded)
-    bins = first_fit(range(len(encoded)), [len(e) for e in encoded], budget)
     dev = next(model.parameters()).device
-    with torch.no_grad():
-        for indices in bins:
-            batch = {k: v.to(dev) for k, v in collate(encoded, indices).items()}
-            losses = token_losses(model, batch).tolist()
-            offset = 0
-            for i in indices:
-                sums[i] = sum(losses[offset : offset + len(encoded[i])])
-                offset += len(encoded[i])
-    return sums
+
+    def losses(batch: dict[str, Any]) -> Any:
+        with torch.no_grad():
+            return token_losses(model, {k: v.to(dev) for k, v in batch.items()})
+
+    return shared_sums(encoded, budget, losses)
 
 
 def leaf_losses(model: Any, encoded: Sequence[Encoded], budget: int) -> dict[str, float]:

@@ -175,6 +175,7 @@ def token_losses(model: Any, batch: dict[str, Any]) -> Any:
     out = model(
         input_ids=batch["input_ids"],
         position_ids=batch["position_ids"],
+        attention_mask=batch.get("attention_mask"),  # a row of shared prompts brings its own
         use_cache=False,
         logits_to_keep=keep,
     )
