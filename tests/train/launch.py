@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -55,7 +56,15 @@ def kill_after_steps(cmd: list[str], metrics: Path, steps: int) -> None:
     assert proc.returncode == -signal.SIGKILL, "training ended before it could be killed"
 
 
-def torchrun(port: int) -> list[str]:
+def free_port() -> int:
+    """A TCP port nothing listens on now (the rendezvous of one launch)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def torchrun(port: int | None = None) -> list[str]:
+    port = port or free_port()
     return [
         sys.executable,
         "-m",

@@ -48,7 +48,7 @@ def test_two_ranks_train_lora_and_offloaded_full_and_release_merged_models(
 
     recipe = fast_recipe(phases=[{**PHASE, "min_steps": 4}], strategy=strategy, lora=LORA)
     out = tmp_path / "out"
-    cmd = torchrun(29500 + os.getpid() % 300 + len(config) + len(strategy))
+    cmd = torchrun()
     cmd += train_cmd(
         make_dataset(n=16), tiny_model_dir, out, write_recipe(recipe, tmp_path / "r.yaml")
     )[2:]
@@ -140,7 +140,7 @@ def test_zero3_loads_each_rank_s_shard_with_the_vocabulary_resized(
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     reports = {}
     for mode in ("whole", "partitioned"):
-        cmd = torchrun(29800 + os.getpid() % 90 + len(mode))[:-1]
+        cmd = torchrun()[:-1]
         cmd += [
             str(worker),
             str(tiny_model_dir),
@@ -157,7 +157,8 @@ def test_zero3_loads_each_rank_s_shard_with_the_vocabulary_resized(
         # the same weights, the vocabulary grown on every rank, and a rank holds less of them
         assert part["rows"] == whole["rows"] == vocab and part["new_rows_finite"]
         assert [v for row in part["first"] for v in row] == pytest.approx(first.flatten().tolist())
-        assert part["local_elements"] < 0.75 * whole["local_elements"]
+        # its half of every weight, the resized embedding included (one rank's share of 2)
+        assert part["local_elements"] < 0.55 * whole["local_elements"]
         for key in ("before", "after", "held"):
             record_property(f"rank{part['rank']}_{key}_partitioned", part[key])
             record_property(f"rank{whole['rank']}_{key}_whole", whole[key])

@@ -132,7 +132,7 @@ def test_zero3_two_ranks_killed_mid_phase_resume_from_the_checkpoint(
     recipe_path = write_recipe(recipe, tmp_path / "recipe.yaml")
     out = tmp_path / "out"
     ds = PROJECT_ROOT / "training" / "deepspeed" / "zero3.json"
-    cmd = torchrun(29900 + os.getpid() % 90)
+    cmd = torchrun()
     cmd += train_cmd(make_dataset(n=16), tiny_model_dir, out, recipe_path)[2:]
     cmd += ["--deepspeed", str(ds)]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

@@ -3,8 +3,9 @@
 ``python -m torch.distributed.run --nproc_per_node 2 tests/train/zero3_load.py WARM MODEL
 VOCAB MODE OUT`` loads MODEL as the training loop does, with MODE ``partitioned`` (under the
 ZeRO-3 config: ``deepspeed.zero.Init``) or ``whole`` (every rank the whole model, as before),
-resizing the vocabulary to VOCAB, and writes ``OUT/rank<N>.json``: the resident memory before
-the load, its peak during the load and what stays after it, the elements this rank holds, and
+resizing the vocabulary to VOCAB, reads every element it holds (a memory-mapped load is resident
+only once read), and writes ``OUT/rank<N>.json``: the resident memory before the load, its peak
+during the load and what stays after it, the elements this rank holds, and
 (gathered) the first and the new embedding rows. The small model WARM is loaded the same way
 first: DeepSpeed's and the process group's buffers are allocated once, whatever the model's size,
 and are not what a larger model multiplies.
@@ -55,6 +56,10 @@ def main(warm: Path, model_dir: Path, vocab: int, mode: str, out: Path) -> None:
     before = reset_peak()
     with partitioned_loading(config, recipe, 1):
         model = load_model(model_dir, vocab)
+    # read every element this rank holds: a memory-mapped whole load is resident only once read,
+    # as it is once training starts
+    for p in model.parameters():
+        float(getattr(p, "ds_tensor", p).float().sum())
     after = peak_bytes()
     held = _status("VmRSS")
     local = sum(int(getattr(p, "ds_tensor", p).numel()) for p in model.parameters())

@@ -125,7 +125,22 @@ def load_model(model_dir: Path, vocab_size: int, bf16: bool = False) -> Any:
     model = AutoModelForCausalLM.from_pretrained(model_dir, attn_implementation="sdpa", dtype=dtype)
     if model.get_input_embeddings().weight.shape[0] < vocab_size:
         model.resize_token_embeddings(vocab_size)
+        _partition_resized(model)
     return model
+
+
+def _partition_resized(model: Any) -> None:
+    """Under ZeRO-3 (inside :func:`~seedtree.train.engine.partitioned_loading`), partition the
+    embedding a vocabulary resize made: transformers builds it whole on every rank."""
+    from transformers.integrations.deepspeed import deepspeed_config, is_deepspeed_zero3_enabled
+
+    if not is_deepspeed_zero3_enabled():
+        return
+    import deepspeed
+
+    for layer in (model.get_input_embeddings(), model.get_output_embeddings()):
+        if layer is not None and not hasattr(layer.weight, "ds_id"):  # a tied head is done
+            deepspeed.zero.Init(module=layer, config_dict_or_path=deepspeed_config())
 
 
 def load_student(job: PhaseJob, vocab_size: int) -> Any:
