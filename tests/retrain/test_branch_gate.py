@@ -136,7 +136,11 @@ def test_a_score_over_too_few_items_decides_nothing_and_says_so() -> None:
     assert found.reasons == []
     [said] = found.undecided
     assert said.startswith(f"{EARLIER}'s judged grade: fell by 10.4 points")
-    assert "over 1 item(s), fewer than min_gate_items (5)" in said
+    assert "over 1 item(s), beyond 10.0 points but fewer items than min_gate_items (5)" in said
+    # a small fall over one item is neither a reason nor worth a line
+    small = _scored([0.9], [0.85], "small")
+    quiet = Branch(leaves={EARLIER: LeafBranch(grade=small), CHANGED: LeafBranch()})
+    assert branch_verdicts(quiet, [CHANGED], SETTINGS).undecided == []
     # at the threshold of items the same fall, on every item, refuses the version
     five = _scored([0.9] * 5, [0.796] * 5, "five")
     many = Branch(leaves={EARLIER: LeafBranch(grade=five), CHANGED: LeafBranch()})

@@ -12,8 +12,8 @@ interval of a change, in points, the way the loss criteria of :mod:`seedtree.ret
   threshold even at the interval's upper bound.
 
 A score over fewer than ``min_gate_items`` paired items decides nothing: the bootstrap interval
-of one item is that item's own change, whatever it is. It is listed as not decided instead, so
-that no release hinges on one answer.
+of one item is that item's own change, whatever it is. One that would have refused the version
+is listed as not decided instead, so that no release hinges on one answer.
 """
 
 from __future__ import annotations
@@ -40,13 +40,15 @@ def _dropped(
 ) -> bool:
     if scored is None or threshold is None:
         return False
-    if scored.items < settings.min_gate_items:
+    beyond = -scored.change.high > threshold
+    if beyond and scored.items < settings.min_gate_items:
         undecided.append(
-            f"{what}: {scored.change.points_words()} over {scored.items} item(s), fewer than "
-            f"min_gate_items ({settings.min_gate_items}) to decide on"
+            f"{what}: {scored.change.points_words()} over {scored.items} item(s), beyond "
+            f"{threshold * 100:.1f} points but fewer items than min_gate_items "
+            f"({settings.min_gate_items}) to decide on"
         )
         return False
-    return -scored.change.high > threshold
+    return beyond
 
 
 def _forgot(branch: Branch, earlier: Sequence[str], settings: RetrainConfig, out: Verdicts) -> None:
