@@ -7,7 +7,8 @@ scoring of every seed item by both models, both models answering ``--questions``
 per leaf, and the teacher judging them in both orders and grading each. The baseline is what the
 evaluate step already spends per leaf: both models' losses on its seed Q&A.
 
-Run: ``.venv/bin/python bench/evaluation.py [--questions 2]``. Ends with ``RESULT`` lines: the
+Run: ``.venv/bin/python bench/evaluation.py [--questions 2] [--dtype float32]`` (``float32``: the
+teacher's path on a CPU without native bfloat16, on any CPU). Ends with ``RESULT`` lines: the
 seconds of the branch evaluation per leaf (target: under 30 s on 2 cores, so that the demo's
 versions stay within their budget); its ratio to the loss evaluation is printed above it.
 """
@@ -27,6 +28,7 @@ from seedtree.generate.store import AnswerStore
 from seedtree.models import resolve_model
 from seedtree.taxonomy.leaves import load_leaf
 from seedtree.teacher import create_teacher
+from seedtree.teacher.embedded import cpu_description
 from seedtree.train.evaluate import load_for_eval, score_items
 
 DEMO = Path(__file__).resolve().parent.parent / "tooling" / "seedtree" / "data" / "demo"
@@ -45,7 +47,9 @@ def _seeds() -> dict[str, list[tuple[str, str]]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=int, default=2)
+    parser.add_argument("--dtype", choices=("auto", "float32", "bfloat16"), default="auto")
     args = parser.parse_args()
+    print(f"cpu: {cpu_description()}", flush=True)  # every figure below ran on it
     seeds = _seeds()
     model = load_for_eval(resolve_model("default"), template="chat", system_prompt="Be brief.")
     started = time.monotonic()
@@ -54,7 +58,7 @@ def main() -> None:
     loss_s = time.monotonic() - started
     config = Config.model_validate({"retrain": {"judge_questions": args.questions}})
     with tempfile.TemporaryDirectory() as tmp:
-        teacher = create_teacher(TeacherConfig())
+        teacher = create_teacher(TeacherConfig(dtype=args.dtype))
         store = AnswerStore(Path(tmp) / "answers.sqlite")
         items = BranchItems({leaf: leaf for leaf in seeds}, seeds, Path(tmp))
         started = time.monotonic()

@@ -29,6 +29,7 @@ from seedtree.teacher.base import (
     TeacherRequest,
     TeacherResponse,
 )
+from seedtree.teacher.embedded import cpu_description
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -153,6 +154,7 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=48)
     parser.add_argument("--dedup", type=int, default=100_000, help="texts in the dedup figure")
     args = parser.parse_args()
+    print(f"cpu: {cpu_description()}", flush=True)  # every figure below ran on it
     bench_dedup(args.dedup)
     bench_generation(args.samples, args.max_tokens)
 

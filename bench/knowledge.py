@@ -34,6 +34,7 @@ from seedtree.models import resolve_model
 from seedtree.project import open_project
 from seedtree.taxonomy.leaves import Leaf, load_taxonomy
 from seedtree.teacher import create_teacher
+from seedtree.teacher.embedded import cpu_description
 from seedtree.train.evaluate import load_for_eval
 from seedtree.train.recipe import Recipe, load_recipe
 from seedtree.train.run import TrainResult, train_run
@@ -92,6 +93,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=None, help="Q&A samples per leaf")
     parser.add_argument("--out", type=Path, default=None, help="keep the work here")
     args = parser.parse_args()
+    print(f"cpu: {cpu_description()}", flush=True)  # every figure below ran on it
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp)
         run(out, args.steps, args.samples)

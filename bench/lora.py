@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from seedtree.teacher.embedded import cpu_description
 from train import encoded_samples
 
 BUDGET = 1024
@@ -98,6 +99,7 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=4, help="samples per optimizer step")
     parser.add_argument("--child", choices=["full", "lora"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    print(f"cpu: {cpu_description()}", flush=True)  # every figure below ran on it
     if args.child:
         return child(args)
     results = {side: measure(side, args) for side in ("full", "lora")}

@@ -40,6 +40,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from seedtree.teacher.embedded import cpu_description
+
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_S = 60.0
 DEMO = ROOT / "tooling/seedtree/data/demo"
@@ -178,6 +180,7 @@ def main() -> None:
     parser.add_argument("--precheck", action="store_true", help="the precheck too")
     parser.add_argument("--precheck-only", action="store_true", help="the precheck alone")
     args = parser.parse_args()
+    print(f"cpu: {cpu_description()}", flush=True)  # every figure below ran on it
     kinds, paths = args.kinds or list(LEAVES), args.paths.split(",")
     if unknown := (set(paths) - set(PATHS)) | (set(kinds) - set(LEAVES)):
         sys.exit(f"unknown leaf type(s) or teacher path(s): {', '.join(sorted(unknown))}")

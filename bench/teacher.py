@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from seedtree.teacher.base import Message, TeacherRequest, TeacherResponse
+from seedtree.teacher.embedded import cpu_description
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "tests/teacher/judge_reference.py"  # the judges' reference set, beside its test
@@ -205,6 +206,7 @@ def main() -> None:
     parser.add_argument("--only", choices=["precision"], help="run section 3 alone")
     parser.add_argument("--judge-items", type=int, help="reference items judged (default: all)")
     args = parser.parse_args()
+    print(f"cpu: {cpu_description()}", flush=True)  # every figure below ran on it
 
     from seedtree.models import resolve_model
 

@@ -155,10 +155,17 @@ def _remove_local(demo: Demo, version: str) -> None:
     print(f"removed {folder}")
 
 
+def _cpu() -> str:
+    from seedtree.teacher.embedded import cpu_description
+
+    return cpu_description()
+
+
 def _combined_report(demo: Demo) -> Path:
     """``report.md`` in the demo folder: both versions' reports, plots copied beside it."""
 
-    parts = ["# seedtree demo: two merges, two model versions", "", "| stage | time |", "|---|---|"]
+    parts = ["# seedtree demo: two merges, two model versions", "", f"On {_cpu()}.", ""]
+    parts += ["| stage | time |", "|---|---|"]
     parts += [f"| {name} | {seconds:.1f} s |" for name, seconds in demo.timings]
     for version in ("v1", "v2"):
         source = RepoHome.of(demo.repo).version(version)
@@ -176,7 +183,7 @@ def _summary(demo: Demo, report: Path) -> None:
     print("\n=== time per stage")
     for name, seconds in demo.timings:
         print(f"  {seconds:7.1f} s  {name}")
-    print(f"  {total:7.1f} s  total")
+    print(f"  {total:7.1f} s  total, on {_cpu()}")
     print("\nplots:")
     for plot in sorted(demo.workdir.glob("v*/plots/*.png")):
         print(f"  {plot.resolve()}")

@@ -18,6 +18,7 @@ answer cache keeps their answers apart.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -530,13 +531,29 @@ def _quantize_int8(model: Any) -> Any:
         return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
-def _cpu_flags() -> str:
+def _cpuinfo(field: str) -> str:
+    """The first ``field`` of /proc/cpuinfo ("" where there is none, as off Linux)."""
     try:
         text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
     except OSError:  # not Linux: no way to tell, so the safe choice
         return ""
-    lines = (line for line in text.splitlines() if line.startswith("flags"))
+    lines = (line for line in text.splitlines() if line.startswith(field))
     return next(lines, "").partition(":")[2]
+
+
+def _cpu_flags() -> str:
+    return _cpuinfo("flags")
+
+
+def cpu_description() -> str:
+    """What a measured figure ran on: the CPU's name, cores, and whether it has native bfloat16
+    (the embedded teacher's ``auto`` path: bfloat16 with it, float32 without)."""
+    name = _cpuinfo("model name").strip() or "unknown CPU"
+    native = {"avx512_bf16", "amx_bf16"} & set(_cpu_flags().split())
+    bf16 = f"native bfloat16 ({', '.join(sorted(native))})" if native else "no native bfloat16"
+    limited = os.environ.get("ATEN_CPU_CAPABILITY")  # torch's kernels held to an older ISA
+    kernels = f", torch kernels limited to {limited}" if limited else ""
+    return f"{name}, {os.cpu_count()} cores, {bf16}{kernels}"
 
 
 def _pick_device(device: str) -> str:
