@@ -158,20 +158,23 @@ def collate(encoded: Sequence[Encoded], indices: Sequence[int]) -> dict[str, Any
     }
 
 
-def token_losses(model: Any, batch: dict[str, Any]) -> Any:
+def token_losses(model: Any, batch: dict[str, Any], trained_only: bool = False) -> Any:
     """Per-token cross-entropy of one packed row (``IGNORE`` targets give 0), shape ``[T]``.
 
-    The output layer runs only where a target is trained (``logits_to_keep``): a chat sample's
-    prompt needs no logits, and the vocabulary projection is a fifth of a small model's forward
-    pass. A row with no trained token keeps one position, so that its loss (0) still has a graph.
+    ``trained_only`` (scoring, without gradients): the output layer runs only where a target is
+    trained (``logits_to_keep``), since a chat sample's prompt needs no logits and the vocabulary
+    projection is a fifth of a small model's forward pass. Training keeps the whole projection:
+    its matrix products then have the shapes every earlier version trained with.
     """
     import torch
     import torch.nn.functional as F
 
     targets = batch["targets"][0]
-    keep = (targets != IGNORE).nonzero().squeeze(1)
-    if keep.numel() == 0:
-        keep = torch.zeros(1, dtype=torch.long, device=targets.device)
+    keep: Any = 0  # transformers' "every position"
+    if trained_only:
+        keep = (targets != IGNORE).nonzero().squeeze(1)
+        if keep.numel() == 0:
+            keep = torch.zeros(1, dtype=torch.long, device=targets.device)
     out = model(
         input_ids=batch["input_ids"],
         position_ids=batch["position_ids"],
@@ -179,9 +182,10 @@ def token_losses(model: Any, batch: dict[str, Any]) -> Any:
         use_cache=False,
         logits_to_keep=keep,
     )
-    kept = F.cross_entropy(
-        out.logits[0].float(), targets[keep], ignore_index=IGNORE, reduction="none"
-    )
+    logits = out.logits[0].float()
+    if not trained_only:
+        return F.cross_entropy(logits, targets, ignore_index=IGNORE, reduction="none")
+    kept = F.cross_entropy(logits, targets[keep], ignore_index=IGNORE, reduction="none")
     return torch.zeros(targets.shape, dtype=kept.dtype, device=kept.device).index_copy(
         0, keep, kept
     )
