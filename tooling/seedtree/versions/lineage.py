@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from seedtree.errors import UsageError
 
@@ -89,8 +89,9 @@ class LeafChange(_Frozen):
 class GateDecision(_Frozen):
     passed: bool
     reasons: tuple[str, ...]
-    # criteria that had too few items to decide on (retrain.min_gate_items)
-    undecided: tuple[str, ...] = ()
+    # criteria that would have refused on too few items (retrain.min_gate_items); left out of
+    # the record when there is none, so that earlier records read back unchanged
+    undecided: tuple[str, ...] = Field(default=(), exclude_if=lambda found: not found)
     learned: dict[str, float]  # relative held-out loss drop per changed leaf (positive: learned)
     forgotten: dict[str, float]  # relative held-out loss rise per earlier leaf (positive: forgot)
     min_learning: float
