@@ -163,7 +163,12 @@ def served(repo: Path, env: dict[str, str]) -> Iterator[str]:
         yield proc.stdout.readline().split(" on ")[-1].strip()
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # still busy with a batch: the figures stand
+            print("seedtree serve did not stop within 60 s of Ctrl-C; killed", flush=True)
+            proc.kill()
+            proc.wait()
 
 
 def prechecks(kinds: list[str], repo: Path, env: dict[str, str], tmp: Path) -> dict[str, float]:
