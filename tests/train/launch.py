@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from seedtree.train.engine import free_port
 from seedtree.train.recipe import Recipe
 
 
@@ -54,13 +54,6 @@ def kill_after_steps(cmd: list[str], metrics: Path, steps: int) -> None:
         time.sleep(0.005)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, "training ended before it could be killed"
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on now (the rendezvous of one launch)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def torchrun(port: int | None = None) -> list[str]:

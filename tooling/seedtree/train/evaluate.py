@@ -40,7 +40,7 @@ def _item_sums(model: Any, encoded: Sequence[Encoded], budget: int) -> list[floa
 
     def losses(batch: dict[str, Any]) -> Any:
         with torch.no_grad():
-            return token_losses(model, {k: v.to(dev) for k, v in batch.items()}, True)
+            return token_losses(model, {k: v.to(dev) for k, v in batch.items()}, trained_only=True)
 
     return shared_sums(encoded, budget, losses)
 
