@@ -99,6 +99,7 @@ COMPLETE_STAGES = (
     ("You write new source texts", "contexts"),
     ("answerable from the text alone", "grounded_questions"),
     ("You write new tasks", "questions"),
+    ("Write one new task for this skill", "chat_question"),
     ("Example task:", "answer"),
     ("Example document:", "knowledge_qa"),
 )
@@ -125,6 +126,10 @@ def numbered_questions(prompt: str, rng: random.Random) -> str:
 
 def context_text(prompt: str, rng: random.Random) -> str:
     return f"<context>\n{words(rng, 30)}\n</context>"
+
+
+def one_task(prompt: str, rng: random.Random) -> str:
+    return f"Explain {words(rng, 7)}?"
 
 
 def answer_text(prompt: str, rng: random.Random) -> str:
@@ -169,6 +174,8 @@ DEFAULT_WRITERS: dict[str, Writer] = {
     "grounded_questions": numbered_questions,
     "questions": numbered_questions,
     "answer": answer_text,
+    "chat_question": one_task,
+    "chat_answer": answer_text,
     "knowledge_qa": qa_text,
     "summary_detailed": summary_text,
     "summary_extractive": summary_text,
@@ -181,6 +188,15 @@ def stage_of(prompt: str, table: Sequence[tuple[str, str]]) -> str:
         if phrase in prompt:
             return stage
     raise AssertionError(f"scripted teacher: no rule for prompt {prompt[:200]!r}")
+
+
+def request_stage(request: TeacherRequest) -> str:
+    """The stage of a completion request; a question after seed turns is a chat answer."""
+    last = request.messages[-1].content
+    after_turns = len(request.messages) > 1 and request.messages[-2].role == "assistant"
+    if after_turns and not any(phrase in last for phrase, _ in COMPLETE_STAGES):
+        return "chat_answer"
+    return stage_of(last, COMPLETE_STAGES)
 
 
 class ScriptedTeacher:
@@ -213,7 +229,7 @@ class ScriptedTeacher:
 
     def _one(self, request: TeacherRequest) -> TeacherResponse:
         prompt = request.messages[-1].content
-        stage = stage_of(prompt, COMPLETE_STAGES)
+        stage = request_stage(request)
         self.calls[stage] += 1
         self.prompts.append(prompt)
         completions = []
@@ -228,7 +244,7 @@ class ScriptedTeacher:
         self.batches.append(len(requests))
         out = []
         for index, request in enumerate(requests):
-            stage = stage_of(request.messages[-1].content, COMPLETE_STAGES)
+            stage = request_stage(request)
             if self.delay and (not self.slow or stage in self.slow):
                 time.sleep(self.delay)
             response = self._one(request)

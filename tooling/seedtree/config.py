@@ -126,6 +126,7 @@ JUDGE_THRESHOLDS = {
     "safety": 0.5,
 }
 
+SEED_LIKENESS = {"question": 0.0, "answer": 0.0}
 
 # what the preview's stages ask for at most (measured on the embedded teacher: bench/preview.py;
 # a seed context is about 120 tokens, five short questions or Q&A pairs about 100 to 150)
@@ -211,10 +212,33 @@ class GenerateConfig(_Section):
     quiet: bool = False
     """No progress bars."""
 
+    few_shot: Literal["prompt", "chat"] = "prompt"
+    """Skills: how a leaf's seeds reach the teacher. "prompt" lists them inside one instruction
+    (LAB's prompts); "chat" gives them as earlier turns of the conversation, which a small
+    teacher copies better than it follows an instruction (freeform skills; grounded skills keep
+    "prompt")
+    """
+    min_seed_likeness: dict[str, float] = Field(default_factory=lambda: dict(SEED_LIKENESS))
+    """Skills: a question (answer) is kept only when its ROUGE-L with the nearest of the leaf's
+    seed questions (answers) reaches this; 0 turns the check off. For a small teacher whose tasks
+    drift from the skill: a capable teacher's variety is worth more than its likeness
+    """
+    max_repetition: float = Field(default=0.5, ge=0.0, le=1.0)
+    """Skills: an answer is dropped as a loop when more than this share of its word 4-grams repeat
+    an earlier one (1 turns the check off)
+    """
+
     @field_validator("judge_thresholds")
     @classmethod
     def _known_judges(cls, value: dict[str, float]) -> dict[str, float]:
         return _over_defaults(value, JUDGE_THRESHOLDS, "judge")
+
+    @field_validator("min_seed_likeness")
+    @classmethod
+    def _known_parts(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(not 0.0 <= v <= 1.0 for v in value.values()):
+            raise ValueError("each value is a ROUGE-L F1, from 0 to 1")
+        return _over_defaults(value, SEED_LIKENESS, "part")
 
 
 class PreviewConfig(_Section):

@@ -26,12 +26,14 @@ import math
 import random
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from seedtree.config import GenerateConfig
-from seedtree.generate import parse
+from seedtree.generate import fewshot, parse
 from seedtree.generate.chunking import Chunk
 from seedtree.generate.dedup import SEED_COPY, Deduper
+from seedtree.generate.form import FormCheck
 from seedtree.generate.funnel import Funnel
 from seedtree.generate.limits import FULL_RUN, Limits
 from seedtree.generate.prompts import Prompts, Template
@@ -76,10 +78,11 @@ class Rejection:
     judge: str | None = None
     score: float | None = None  # the judge's pass probability
     threshold: float | None = None
+    detail: str | None = None  # the measure behind a check that is not a judge
 
     def describe(self) -> str:
         if self.judge is None or self.score is None or self.threshold is None:
-            return self.reason
+            return f"{self.reason} ({self.detail})" if self.detail else self.reason
         return f"judge {self.judge}: {self.score:.2f} < threshold {self.threshold:g}"
 
 
@@ -114,6 +117,12 @@ class LeafRun:
     judged: int = 0  # candidates sent to the judges
     round: int = 0
 
+    @cached_property
+    def form(self) -> FormCheck:
+        seeds = self.leaf.skill_seeds
+        questions, answers = [s.question for s in seeds], [s.answer for s in seeds]
+        return FormCheck(questions, answers, self.config)
+
     def __post_init__(self) -> None:
         per = self.config.questions_per_prompt
         self.funnel.wanted = self.wanted
@@ -132,16 +141,34 @@ class LeafRun:
     def chat(
         self, stage: str, name: str, index: int, any_round: bool = False, **values: Any
     ) -> TeacherRequest:
+        messages = (Message("user", self.prompts.render(name, **values)),)
+        return self.turns(stage, messages, index, any_round)
+
+    def turns(
+        self,
+        stage: str,
+        messages: tuple[Message, ...],
+        index: int,
+        any_round: bool = False,
+        n: int = 1,
+    ) -> TeacherRequest:
+        """A completion request of ``stage`` with these messages, sampled ``n`` times."""
         temperature = self.config.temperature
         if stage == "answer" and self.config.answer_temperature is not None:
             temperature = self.config.answer_temperature
         return TeacherRequest(
-            messages=(Message("user", self.prompts.render(name, **values)),),
+            messages=messages,
+            n=n,
             temperature=temperature,
             top_p=self.config.top_p,
             max_tokens=self.limits.tokens(stage, self.config.max_tokens),
             seed=self.seed(stage, index, any_round),
         )
+
+    @property
+    def chat_shots(self) -> bool:
+        """Whether this leaf's seeds reach the teacher as conversation turns (few_shot: chat)."""
+        return self.config.few_shot == "chat" and self.pipeline == "skill"
 
     def judge(self, name: str, **values: Any) -> ScoreRequest:
         template = self.prompts.get(name)
@@ -278,9 +305,11 @@ def _accept(run: LeafRun, cands: Sequence[Candidate]) -> None:
     run.funnel.accepted = len(run.accepted)
 
 
-def _completion_call(run: LeafRun, stage: str, requests: Sequence[TeacherRequest]) -> Call:
+def _completion_call(
+    run: LeafRun, stage: str, requests: Sequence[TeacherRequest], template: str | None = None
+) -> Call:
     run.funnel.prompts_sent += len(requests)
-    return Call(stage, run.prompts.get(stage), "complete", tuple(requests))
+    return Call(stage, run.prompts.get(template or stage), "complete", tuple(requests))
 
 
 # -- skills ---------------------------------------------------------------------------------------
@@ -335,6 +364,8 @@ def _unparsed(run: LeafRun, text: str, reason: str, seeds: tuple[str, ...], **wh
 
 
 def _answer_requests(run: LeafRun, cands: Sequence[Candidate]) -> list[TeacherRequest]:
+    if run.chat_shots:
+        return _chat_answer_requests(run, cands)
     requests = []
     for i, cand in enumerate(cands):
         (j,) = _pick(run, "answer", i, 1)
@@ -362,18 +393,35 @@ def _answered(
     return kept
 
 
+def _on_form(run: LeafRun, cands: Sequence[Candidate], part: str) -> list[Candidate]:
+    """The candidates whose question or answer passes the leaf's form checks (all, in a preview)."""
+    kept = []
+    for cand in cands:
+        text = cand.question if part == "question" else cand.answer or ""
+        fault = run.form.question(text) if part == "question" else run.form.answer(text)
+        if fault is None:
+            kept.append(cand)
+        else:
+            run.reject(cand, Rejection(fault.reason, detail=fault.detail))
+    return list(cands) if run.limits.candidates is not None else kept
+
+
 def _judge_and_answer(run: LeafRun, cands: list[Candidate]) -> Step:
-    """Question judge → answer → pair judge → accept (freeform and grounded skills)."""
+    """Form → question judge → answer → form → pair judge → accept (freeform and grounded)."""
+    cands = _on_form(run, cands, "question")
     if not cands:
         return
     (scores,) = yield [_counted(run, _judge_call(run, "judge_question", cands))]
     cands = _apply_judge(run, "judge_question", cands, scores)
     if not cands:
         return
-    (responses,) = yield [_completion_call(run, "answer", _answer_requests(run, cands))]
+    template = "chat_answer" if run.chat_shots else "answer"
+    requests = _answer_requests(run, cands)
+    (responses,) = yield [_completion_call(run, "answer", requests, template)]
     cands = _answered(run, cands, responses)
     for cand in cands:
-        cand.prompts["answer"] = run.prompts.get("answer").tag
+        cand.prompts["answer"] = run.prompts.get(template).tag
+    cands = _on_form(run, cands, "answer")
     if not cands:
         return
     (scores,) = yield [_counted(run, _judge_call(run, "judge_pair", cands))]
@@ -385,13 +433,54 @@ def skill_pipeline(run: LeafRun) -> Step:
     deduper.add_seeds([s.question for s in run.leaf.skill_seeds])
     while (size := run.round_size()) > 0:
         run.funnel.attempts += size
-        requests, used = _question_requests(run, "questions", size, [])
-        (responses,) = yield [_completion_call(run, "questions", requests)]
-        texts = _texts(run, responses)
-        cands = _candidates(run, texts, used, [None] * len(texts))
-        _tag(run, cands, "questions")
+        if run.chat_shots:
+            cands = yield from _chat_questions(run, size)
+        else:
+            requests, used = _question_requests(run, "questions", size, [])
+            (responses,) = yield [_completion_call(run, "questions", requests)]
+            texts = _texts(run, responses)
+            cands = _candidates(run, texts, used, [None] * len(texts))
+            _tag(run, cands, "questions")
         yield from _judge_and_answer(run, _dedup(run, deduper, cands))
         run.round += 1
+
+
+def _chat_questions(run: LeafRun, size: int) -> Generator[list[Call], Any, list[Candidate]]:
+    """``size`` requests of ``questions_per_prompt`` samples each; a question per sample."""
+    task_turn = run.prompts.render("chat_question", task_description=run.leaf.task_description)
+    requests, used = [], []
+    for i in range(size):
+        picked = _pick(run, "questions", i, run.config.seeds_per_prompt)
+        examples = [run.leaf.skill_seeds[j].question for j in picked]
+        turns = fewshot.question_turns(task_turn, examples)
+        requests.append(run.turns("questions", turns, i, n=run.config.questions_per_prompt))
+        used.append(tuple(f"seed:{j}" for j in picked))
+    (responses,) = yield [_completion_call(run, "questions", requests, "chat_question")]
+    run.funnel.completions += sum(len(r.completions) for r in responses)
+    cands: list[Candidate] = []
+    for response, seeds in zip(responses, used, strict=True):
+        for completion in response.completions:
+            found = fewshot.one_question(completion.text)
+            if found is None:
+                _unparsed(run, completion.text, "parse failure: no question found", seeds)
+            else:
+                cands.append(Candidate(found, seeds))
+                run.made(cands[-1:])
+    run.funnel.parsed += len(cands)
+    _tag(run, cands, "chat_question")
+    return cands
+
+
+def _chat_answer_requests(run: LeafRun, cands: Sequence[Candidate]) -> list[TeacherRequest]:
+    """Each question after ``seeds_per_prompt`` seed Q&A turns (few_shot: chat)."""
+    requests = []
+    for i, cand in enumerate(cands):
+        picked = _pick(run, "answer", i, run.config.seeds_per_prompt)
+        cand.seed_ids = (*cand.seed_ids, *(f"seed:{j}" for j in picked))
+        pairs = [(run.leaf.skill_seeds[j].question, run.leaf.skill_seeds[j].answer) for j in picked]
+        question_turn = run.prompts.render("chat_answer", question=cand.question)
+        requests.append(run.turns("answer", fewshot.answer_turns(pairs, question_turn), i))
+    return requests
 
 
 def _tag(run: LeafRun, cands: Sequence[Candidate], name: str) -> None:
