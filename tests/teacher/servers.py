@@ -14,16 +14,17 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from helpers import PROJECT_ROOT
 
 TOOLING = PROJECT_ROOT / "tooling"  # this checkout's code, whatever the server's working folder
 
 
-@contextlib.contextmanager
-def seedtree_serve(model: Path, workdir: Path, *extra: str) -> Iterator[str]:
-    """Run ``seedtree serve --port 0`` as a subprocess; yield its base URL (``.../v1``)."""
+def start_serve(
+    model: Path, workdir: Path, *extra: str, stderr: IO[str] | None = None
+) -> tuple[subprocess.Popen[str], str]:
+    """Start ``seedtree serve --port 0 -q`` as a subprocess: it and its base URL (``.../v1``)."""
     env = {**os.environ, "SEEDTREE_HOME": str(workdir / "home"), "PYTHONPATH": str(TOOLING)}
     env["SEEDTREE__TEACHER__DTYPE"] = "float32"  # as the in-process teachers it is compared with
     proc = subprocess.Popen(
@@ -42,6 +43,7 @@ def seedtree_serve(model: Path, workdir: Path, *extra: str) -> Iterator[str]:
         cwd=workdir,
         env=env,
         stdout=subprocess.PIPE,
+        stderr=stderr,
         text=True,
     )
     lines: queue.Queue[str] = queue.Queue()
@@ -50,7 +52,19 @@ def seedtree_serve(model: Path, workdir: Path, *extra: str) -> Iterator[str]:
     try:
         first = lines.get(timeout=120)
         assert first.startswith("serving "), first
-        yield first.split(" on ")[-1].strip()
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return proc, first.split(" on ")[-1].strip()
+
+
+@contextlib.contextmanager
+def seedtree_serve(model: Path, workdir: Path, *extra: str) -> Iterator[str]:
+    """Run ``seedtree serve --port 0`` as a subprocess; yield its base URL (``.../v1``)."""
+    proc, url = start_serve(model, workdir, *extra)
+    try:
+        yield url
     finally:
         proc.send_signal(signal.SIGINT)
         try:

@@ -246,6 +246,44 @@ def test_the_api_key_is_required_when_set() -> None:
     assert right[0] == 200 and health == (200, {"status": "ok"})
 
 
+def metrics(port: int, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    """``GET /metrics``: (status, text)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", "/metrics", headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        conn.close()
+
+
+def test_metrics_count_the_requests_and_want_the_api_key() -> None:
+    backend = ScriptedBackend()
+    backend.gate.clear()  # the worker holds the first request; the second waits behind it
+    auth = {"Authorization": "Bearer s3cret-key"}
+    with running(backend, api_key="s3cret-key") as (port, engine):
+        held = [
+            threading.Thread(target=request, args=(port,), kwargs={"headers": auth}) for _ in "ab"
+        ]
+        held[0].start()
+        while engine.running == 0:
+            time.sleep(0.01)
+        held[1].start()
+        while engine.waiting == 0:
+            time.sleep(0.01)
+        refused, busy = metrics(port), metrics(port, auth)
+        backend.gate.set()
+        for t in held:
+            t.join(timeout=10)
+        idle = metrics(port, auth)
+    assert refused[0] == 401
+    assert busy[0] == 200
+    assert "seedtree_requests_running 1\n" in busy[1]
+    assert "seedtree_requests_waiting 1\n" in busy[1]
+    assert "seedtree_requests_running 0\n" in idle[1]
+    assert "seedtree_requests_waiting 0\n" in idle[1]
+
+
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_health_fails_and_requests_end_when_the_worker_dies() -> None:
     backend = ScriptedBackend()

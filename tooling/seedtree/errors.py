@@ -44,3 +44,9 @@ class GitError(SeedtreeError):
 
 class TeacherError(SeedtreeError):
     """A model backend failed after its retry budget."""
+
+
+class Interrupted(SeedtreeError):
+    """Work stopped on request (a signal, a server shutting down) before it finished."""
+
+    exit_code = EXIT_INTERRUPTED

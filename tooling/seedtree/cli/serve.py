@@ -27,7 +27,10 @@ def serve(
             show_default=False,
         ),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print the URL.")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="Only print the URL (and, at the end, why it stopped)."),
+    ] = False,
     repo_root: RepoOption = None,
     config: ConfigOption = None,
 ) -> int:

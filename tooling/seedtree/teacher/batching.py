@@ -1,6 +1,7 @@
 """Batching for ``seedtree serve``: HTTP threads put requests on one bounded queue; a single
 worker thread drains everything queued into one call of the embedded backend, then hands each
-caller its own result.
+caller its own result. :meth:`BatchingEngine.stop` cancels the batch being decoded (between two
+decoding steps) and answers it and everything queued with :class:`WorkerGone`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from seedtree.errors import Interrupted
 from seedtree.teacher.base import TeacherRequest
 from seedtree.teacher.embedded import EmbeddedTeacher, Generated
 
@@ -45,6 +47,9 @@ class BatchingEngine:
         self.window_s = window_s  # how long a first request waits for others to join it
         self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=max_queue)
         self._stopping = False
+        self._cancel = threading.Event()  # set: the batch being decoded stops at its next step
+        self.running = 0  # requests in the batch being decoded
+        self.abandoned = 0  # requests answered WorkerGone because the engine stopped
         self._worker = threading.Thread(target=self._run, name="seedtree-serve", daemon=True)
         self._worker.start()
 
@@ -74,11 +79,23 @@ class BatchingEngine:
         assert job.result is not None
         return job.result
 
-    def stop(self) -> None:
+    @property
+    def waiting(self) -> int:
+        """Requests queued for the next batch."""
+        return self._queue.qsize()
+
+    def cancel(self) -> None:
+        """Stop taking requests and stop the batch being decoded at its next step."""
         self._stopping = True
+        self._cancel.set()
+
+    def stop(self, wait_s: float = 30.0) -> None:
+        """Cancel the batch being decoded, answer every request with :class:`WorkerGone` and
+        wait (up to ``wait_s``) for the worker to end."""
+        self.cancel()
         with contextlib.suppress(queue.Full):  # full: the worker is gone, nothing drains it
             self._queue.put(None, timeout=1)
-        self._worker.join(timeout=30)
+        self._worker.join(timeout=wait_s)
 
     def _run(self) -> None:
         try:
@@ -98,8 +115,7 @@ class BatchingEngine:
             except queue.Empty:
                 return
             if job is not None:
-                job.error = WorkerGone("the model worker stopped before answering")
-                job.done.set()
+                self._abandon([job], "the model worker stopped before answering")
 
     def _gather(self, first: _Job) -> list[_Job]:
         """``first`` and the jobs that follow it closely (each within ``window_s`` of the last).
@@ -121,10 +137,22 @@ class BatchingEngine:
                 return jobs
             jobs.append(nxt)
 
+    def _abandon(self, jobs: list[_Job], why: str) -> None:
+        self.abandoned += len(jobs)
+        for job in jobs:
+            job.error = WorkerGone(why)
+            job.done.set()
+
     def _serve(self, jobs: list[_Job]) -> None:
+        k = max(job.top_logprobs for job in jobs)
+        self.running = len(jobs)
         try:
-            k = max(job.top_logprobs for job in jobs)
-            results = self.teacher.generate([job.request for job in jobs], top_logprobs=k)
+            results = self.teacher.generate(
+                [job.request for job in jobs], top_logprobs=k, cancel=self._cancel
+            )
+        except Interrupted:
+            self._abandon(jobs, "the server is stopping")
+            return
         except Exception as exc:
             if len(jobs) > 1:  # find the request at fault: the others still get answers
                 for job in jobs:
@@ -133,6 +161,8 @@ class BatchingEngine:
             jobs[0].error = exc
             jobs[0].done.set()
             return
+        finally:
+            self.running = 0
         for job, result in zip(jobs, results, strict=True):
             job.result = result
             job.done.set()

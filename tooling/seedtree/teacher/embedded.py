@@ -3,11 +3,11 @@
 Requests are expanded into one row per sample, sorted by prompt length and cut into batches of
 ``batch_size`` rows (which bounds memory); each batch is left-padded and decoded step by step with
 a KV cache allocated once per batch (:mod:`seedtree.teacher.kvcache`), dropping rows as they
-finish. Every row samples with its own ``torch.Generator``
-seeded from its request's ``seed`` and its sample index, so a request gets the same completions
-whichever batch it lands in (in float32; bfloat16 rounding can differ with the padding). Labels
-are scored by the log-likelihood of each label as the whole assistant answer (its tokens and the
-end-of-turn token), normalised over the label set.
+finish; a ``cancel`` event set by another thread stops the decoding between two steps. Every row
+samples with its own ``torch.Generator`` seeded from its request's ``seed`` and its sample index,
+so a request gets the same completions whichever batch it lands in (in float32; bfloat16 rounding
+can differ with the padding). Labels are scored by the log-likelihood of each label as the whole
+assistant answer (its tokens and the end-of-turn token), normalised over the label set.
 
 Precision (:func:`pick_precision`): float32, bfloat16 where the hardware computes it, or int8
 ``Linear`` weights on a CPU for generation (``teacher.quantize``; the judges keep float32, as
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from seedtree.errors import TeacherError, UsageError
+from seedtree.errors import Interrupted, TeacherError, UsageError
 from seedtree.models import resolve_model
 from seedtree.teacher.base import (
     Completion,
@@ -38,6 +38,8 @@ from seedtree.teacher.base import (
 from seedtree.teacher.kvcache import preallocated_cache
 
 if TYPE_CHECKING:
+    import threading
+
     import torch
     from transformers import DynamicCache
 
@@ -137,15 +139,20 @@ class EmbeddedTeacher:
         *,
         top_logprobs: int = 0,
         on_result: Callable[[int, Generated], None] | None = None,
+        cancel: threading.Event | None = None,
     ) -> list[Generated]:
-        """Complete every request; with ``top_logprobs`` > 0 also keep per-token logprobs."""
+        """Complete every request; with ``top_logprobs`` > 0 also keep per-token logprobs.
+
+        Raises :class:`~seedtree.errors.Interrupted` once ``cancel`` is set (checked before each
+        batch and between decoding steps); results already passed to ``on_result`` stand.
+        """
         rows = self._plan_rows(requests)
         pending = [req.n for req in requests]
         done: dict[int, Generated] = {}
         order = sorted(range(len(rows)), key=lambda i: -len(rows[i].prompt))
         for start in range(0, len(order), self.batch_size):
             batch = [rows[i] for i in order[start : start + self.batch_size]]
-            self._decode_batch(batch, top_logprobs)
+            self._decode_batch(batch, top_logprobs, cancel)
             for row in batch:
                 pending[row.request] -= 1
                 if pending[row.request] == 0:
@@ -233,10 +240,13 @@ class EmbeddedTeacher:
 
     # --- decoding -------------------------------------------------------------------------
 
-    def _decode_batch(self, rows: list[_Row], top_logprobs: int) -> None:
+    def _decode_batch(
+        self, rows: list[_Row], top_logprobs: int, cancel: threading.Event | None = None
+    ) -> None:
         import torch
 
         with torch.inference_mode():
+            _check(cancel)
             room = max(r.max_new for r in rows)
             prompts = [r.prompt for r in rows]
             logits, cache, mask, positions = self._prefill(self.decoder, prompts, room)
@@ -254,6 +264,7 @@ class EmbeddedTeacher:
                 mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
                 positions = positions[:, -1:] + 1
                 step = chosen.unsqueeze(-1)
+                _check(cancel)
                 logits = self._forward(self.decoder, step, mask, positions, cache)[:, -1, :]
 
     def _prefill(
@@ -456,6 +467,11 @@ def _pick(logits: torch.Tensor, rows: list[_Row]) -> list[int]:
         draw = torch.multinomial(nucleus, 1, generator=rows[j].generator)
         chosen[j] = order[i, int(draw)]
     return [int(t) for t in chosen]
+
+
+def _check(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Interrupted("generation was stopped before it finished")
 
 
 def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:

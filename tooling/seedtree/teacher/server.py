@@ -1,11 +1,15 @@
-"""The HTTP server of ``seedtree serve``: ``POST /v1/chat/completions``, ``GET /v1/models`` and
-``GET /health``, over :mod:`seedtree.teacher.wire` and :mod:`seedtree.teacher.batching`.
+"""The HTTP server of ``seedtree serve``: ``POST /v1/chat/completions``, ``GET /v1/models``,
+``GET /metrics`` and ``GET /health``, over :mod:`seedtree.teacher.wire` and
+:mod:`seedtree.teacher.batching`.
 
 HTTP clients are untrusted: bodies are capped, idle sockets time out, a whole request (request
 line, headers and body) must arrive within a deadline (408), connections (in all and per client
 address) and queued requests are bounded (503 beyond), malformed requests (a duplicate
 ``Content-Length``, a number too long to convert) get a 400, a ``Host`` other than the address
 served is refused (DNS rebinding), and an optional bearer token guards the API.
+
+:meth:`ApiServer.stop` stops mid-batch: generation is cancelled between two decoding steps and
+each request in flight gets a 503 before the socket closes.
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ def make_server(
     *,
     limits: ServeLimits | None = None,
     api_key: str | None = None,
-) -> ThreadingHTTPServer:
+) -> ApiServer:
     """An HTTP server bound to ``host:port`` (port 0 picks a free one) answering for ``served``.
 
     The port is bound before ``engine()`` loads the model, so a busy port fails at once. With
@@ -76,7 +80,7 @@ def make_server(
         timeout = bounds.timeout_s  # socket timeout of each connection (StreamRequestHandler)
 
     try:
-        server = _Server((host, port), Handler, bounds)
+        server = ApiServer((host, port), Handler, bounds)
     except OSError as exc:
         raise SeedtreeError(
             f"cannot listen on {host}:{port}: {exc.strerror}",
@@ -84,8 +88,9 @@ def make_server(
         ) from None
     Handler.hosts = allowed_hosts(host)
     Handler.port = server.server_port
+    Handler.in_flight = server.in_flight
     try:
-        Handler.batching = engine()
+        server.batching = Handler.batching = engine()
     except BaseException:
         server.server_close()
         raise
@@ -181,16 +186,51 @@ def client_key(client_address: Any) -> str:
     return str(host).lower()
 
 
-class _Server(ThreadingHTTPServer):
+class InFlight:
+    """Requests being answered, counted so that a stopping server can let them finish."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._changed = threading.Condition()
+
+    def __enter__(self) -> None:
+        with self._changed:
+            self._count += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._changed:
+            self._count -= 1
+            self._changed.notify_all()
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        """Wait until no request is being answered (False if some still are after the wait)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._count == 0, timeout_s)
+
+
+class ApiServer(ThreadingHTTPServer):
+    """The server: one thread per connection (capped), one :class:`BatchingEngine` behind."""
+
     daemon_threads = True
     request_queue_size = 256  # the default backlog of 5 stalls bursts of concurrent clients
+    batching: BatchingEngine
 
     def __init__(
         self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], limits: ServeLimits
     ) -> None:
         self.slots = threading.BoundedSemaphore(limits.max_connections)
         self.clients = ClientSlots(limits.max_per_client)
+        self.in_flight = InFlight()
         super().__init__(address, handler)
+
+    def stop(self, wait_s: float = 5.0) -> int:
+        """After ``serve_forever`` returned: cancel generation, give each request in flight
+        its 503 (waiting up to ``wait_s``), close the socket; how many requests went unanswered.
+        """
+        self.batching.stop()
+        self.in_flight.wait_idle(wait_s)
+        self.server_close()
+        return self.batching.abandoned
 
     def process_request(self, request: Any, client_address: Any) -> None:
         """One thread per connection, up to the caps (in all and per client address); beyond
@@ -291,6 +331,7 @@ def _error_body(
 class _Handler(BaseHTTPRequestHandler):
     model: ServedModel
     batching: BatchingEngine
+    in_flight: InFlight
     limits: ServeLimits
     key: str | None
     hosts: frozenset[str]
@@ -340,6 +381,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, {"object": "list", "data": [entry]})
         elif route == "/health":
             self._health()
+        elif route == "/metrics":
+            self._metrics()
         else:
             self._error(HTTPStatus.NOT_FOUND, f"no route {self.path}", code="not_found")
 
@@ -351,15 +394,34 @@ class _Handler(BaseHTTPRequestHandler):
                 raise BadRequest(
                     f"no route {self.path}", code="not_found", status=HTTPStatus.NOT_FOUND
                 )
-            self._complete(self._read_json())
+            body = self._read_json()
         except BadRequest as exc:
             self._fail(exc)
+            return
+        with self.in_flight:  # a stopping server waits for its answer, even a 503
+            try:
+                self._complete(body)
+            except BadRequest as exc:
+                self._fail(exc)
 
     def _health(self) -> None:
         if self.batching.alive:
             self._send(HTTPStatus.OK, {"status": "ok"})
         else:
             self._send(HTTPStatus.SERVICE_UNAVAILABLE, {"status": "the model worker has stopped"})
+
+    def _metrics(self) -> None:
+        """Requests being generated and waiting, in Prometheus' text format (as vLLM's)."""
+        gauges = {
+            "requests_running": ("requests in the batch being generated", self.batching.running),
+            "requests_waiting": ("requests queued for the next batch", self.batching.waiting),
+        }
+        lines = []
+        for name, (help_text, value) in gauges.items():
+            lines += [f"# HELP seedtree_{name} {help_text}", f"# TYPE seedtree_{name} gauge"]
+            lines.append(f"seedtree_{name} {value}")
+        data = ("\n".join(lines) + "\n").encode()
+        self._send_bytes(HTTPStatus.OK, data, "text/plain; version=0.0.4")
 
     def _admit(self, *, guarded: bool) -> None:
         """Refuse a request naming another host (DNS rebinding) or lacking the API key."""
@@ -474,8 +536,13 @@ class _Handler(BaseHTTPRequestHandler):
         self, status: HTTPStatus, payload: dict[str, Any], headers: dict[str, str] | None = None
     ) -> None:
         data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        self._send_bytes(status, data, "application/json", headers)
+
+    def _send_bytes(
+        self, status: HTTPStatus, data: bytes, kind: str, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
