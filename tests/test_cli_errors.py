@@ -73,6 +73,20 @@ def test_help_and_version_exit_0(tmp_path: Path) -> None:
         assert done.stdout and not done.stderr
 
 
+@pytest.mark.parametrize("entry", sorted(_entry_points()))
+def test_a_launched_rank_leaves_with_its_exit_code_and_its_output_flushed(
+    entry: str, make_repo: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a rank of torchrun skips the interpreter's teardown: what it printed must still arrive
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)  # stdout is block-buffered in a pipe
+    repo = make_repo()
+    done = _run([*_entry_points()[entry], "generate", "--changed", "--base", "HEAD"], repo)
+    assert done.returncode == 0 and done.stdout == "generate: no leaf to generate\n", done.stderr
+    done = _run([*_entry_points()[entry], "validate", "--nope"], tmp_path)
+    assert done.returncode == 2 and "No such option: --nope" in done.stderr
+
+
 def test_an_unreachable_document_repository_exits_3(
     make_repo: Callable[..., Path], tmp_path: Path
 ) -> None:

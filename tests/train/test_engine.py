@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from seedtree.train.engine import PlainEngine, autocast_forward, ds_config, use_bf16
+from seedtree.errors import UsageError
+from seedtree.train.engine import PlainEngine, autocast_forward, ds_config, free_port, use_bf16
 from seedtree.train.loop import load_model
 from seedtree.train.recipe import Recipe
 from seedtree.train.run import train_run
@@ -107,3 +109,53 @@ def test_deepspeed_bf16_loads_the_weights_in_bf16(tiny_model_dir: Path) -> None:
 
     assert load_model(tiny_model_dir, 0, bf16=True).dtype == torch.bfloat16
     assert load_model(tiny_model_dir, 0).dtype == torch.float32
+
+
+# a DeepSpeed config for one in-process rank (gloo on a CPU)
+ONE_RANK = {"zero_optimization": {"stage": 2}}
+ONE_PHASE = {"name": "all", "select": {}, "lr": 3e-3, "effective_batch": 4, "max_steps": 2}
+
+
+def _bad_data(tmp_path: Path) -> Path:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n", encoding="utf-8")
+    return bad
+
+
+def test_a_run_destroys_the_process_group_it_formed_on_success_and_on_error(
+    tiny_model_dir: Path,
+    make_dataset: Callable[..., Path],
+    fast_recipe: Callable[..., Recipe],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import torch.distributed
+
+    for key in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(key, raising=False)
+    recipe = fast_recipe(phases=[ONE_PHASE])
+    data = make_dataset(n=8)
+    result = train_run(data, tiny_model_dir, tmp_path / "ok", recipe, None, ONE_RANK, False)
+    assert (result.final_model / "model.safetensors").is_file()
+    assert not torch.distributed.is_initialized()
+    # the group of one's rendezvous is forgotten: the next run forms its own on a fresh port
+    assert "RANK" not in os.environ and "MASTER_PORT" not in os.environ
+    with pytest.raises(UsageError, match=r"bad\.jsonl"):  # fails after the group is formed
+        train_run(_bad_data(tmp_path), tiny_model_dir, tmp_path / "bad", recipe, None, ONE_RANK)
+    assert not torch.distributed.is_initialized()
+
+
+def test_a_run_leaves_the_process_group_its_caller_formed(
+    tiny_model_dir: Path, fast_recipe: Callable[..., Recipe], tmp_path: Path
+) -> None:
+    import torch.distributed
+
+    recipe = fast_recipe(phases=[ONE_PHASE])
+    address = f"tcp://127.0.0.1:{free_port()}"
+    torch.distributed.init_process_group("gloo", init_method=address, rank=0, world_size=1)
+    try:
+        with pytest.raises(UsageError):
+            train_run(_bad_data(tmp_path), tiny_model_dir, tmp_path / "o", recipe, None, ONE_RANK)
+        assert torch.distributed.is_initialized()
+    finally:
+        torch.distributed.destroy_process_group()

@@ -27,6 +27,8 @@ from train.launch import (
 # trains models or runs retrain in subprocesses for minutes
 pytestmark = pytest.mark.slow
 
+PHASE = {"name": "all", "select": {}, "lr": 3e-3, "effective_batch": 4, "warmup_steps": 1}
+
 
 def test_sigkilled_run_resumes_with_the_same_samples_none_twice(
     tiny_model_dir: Path,
@@ -123,11 +125,10 @@ def test_zero3_two_ranks_killed_mid_phase_resume_from_the_checkpoint(
 ) -> None:
     from helpers import PROJECT_ROOT
 
-    phase = {"name": "all", "select": {}, "lr": 3e-3, "effective_batch": 4, "warmup_steps": 1}
     recipe = fast_recipe(
         checkpoint_every=2,
         gradient_checkpointing=True,
-        phases=[{**phase, "min_steps": 8, "max_steps": 8}],
+        phases=[{**PHASE, "min_steps": 8, "max_steps": 8}],
     )
     recipe_path = write_recipe(recipe, tmp_path / "recipe.yaml")
     out = tmp_path / "out"
@@ -153,3 +154,40 @@ def test_zero3_two_ranks_killed_mid_phase_resume_from_the_checkpoint(
     assert after[-1]["loss"] < after[0]["loss"]
     evaluation = json.loads((out / "eval.json").read_text())["heldout_loss"]
     assert all(evaluation["all"][leaf] < evaluation["base"][leaf] for leaf in evaluation["all"])
+
+
+def test_zero3_two_ranks_with_a_resized_vocabulary_finish_and_exit_0(
+    tiny_model_dir: Path,
+    make_dataset: Callable[..., Path],
+    fast_recipe: Callable[..., Recipe],
+    tmp_path: Path,
+) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from helpers import PROJECT_ROOT
+
+    # the LAB template adds special tokens: every rank resizes the embedding under ZeRO-3
+    recipe = fast_recipe(template="lab", phases=[{**PHASE, "min_steps": 2, "max_steps": 2}])
+    out, logs = tmp_path / "out", tmp_path / "logs"
+    ds = PROJECT_ROOT / "training" / "deepspeed" / "zero3.json"
+    cmd = [*torchrun()[:-1], "--log-dir", str(logs), "--tee", "3", "-m"]
+    recipe_path = write_recipe(recipe, tmp_path / "recipe.yaml")
+    cmd += train_cmd(make_dataset(n=8), tiny_model_dir, out, recipe_path)[2:]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [*cmd, "--deepspeed", str(ds)], capture_output=True, text=True, timeout=600, env=env
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "terminate called" not in done.stderr
+    model = out / "phases" / "01-all" / "model"
+    # both ranks returned from the run and printed its result (one log folder per rank)
+    printed = sorted(p.read_text() for p in logs.rglob("stdout.log"))
+    assert len(printed) == 2 and all(f"model: {model}\n" in text for text in printed)
+    assert [r["step"] for r in rows(out / "metrics.jsonl")] == [1, 2]
+    for name in ("eval.json", "summary.json", "phases/01-all/done.json"):
+        assert (out / name).is_file()
+    saved = AutoModelForCausalLM.from_pretrained(model)
+    vocab = len(AutoTokenizer.from_pretrained(model))
+    assert vocab > len(AutoTokenizer.from_pretrained(tiny_model_dir))
+    embedding = saved.get_input_embeddings().weight
+    assert embedding.shape[0] == vocab and bool(embedding.isfinite().all())

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
+from typing import NoReturn
 
 import typer
 from typer.exceptions import TyperException
@@ -79,4 +82,22 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def main() -> None:
-    sys.exit(run())
+    code = run()
+    if "LOCAL_RANK" in os.environ:
+        _exit_rank(code)
+    sys.exit(code)
+
+
+def _exit_rank(code: int) -> NoReturn:
+    """End one rank of a launch (torchrun, the deepspeed launcher) once its output is flushed.
+
+    The run has left its process group after a barrier; what remains is the interpreter's
+    teardown, during which a worker thread of the communication library can still be releasing
+    tensors of the last collective. It then needs the interpreter being torn down and aborts the
+    process ("terminate called without an active exception"), failing a launch whose work is
+    done. Every file the run writes is closed by now: only the streams and logs are flushed.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -75,6 +75,59 @@ def init_distributed(use_deepspeed: bool) -> Dist:
     return Dist(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), True)
 
 
+# what :func:`init_distributed` sets for a group of one, put back as it was when the group is left
+_GROUP_ENV = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+
+
+@contextlib.contextmanager
+def distributed(use_deepspeed: bool) -> Iterator[Dist]:
+    """The process group of one run (:func:`init_distributed`), left when the run ends.
+
+    A group formed here is destroyed at the end: after a barrier when the run succeeded (every
+    rank has written what it must), at once when it failed. Left to the interpreter's exit, the
+    group's communication threads can abort the process after the work is done ("terminate
+    called without an active exception"). A group the caller formed is the caller's to destroy.
+    """
+    if not use_deepspeed:
+        yield Dist(0, 1, False)
+        return
+    import torch.distributed
+
+    formed = not torch.distributed.is_initialized()
+    env = {key: os.environ.get(key) for key in _GROUP_ENV}
+    dist = init_distributed(True)
+    failed = True
+    try:
+        yield dist
+        if formed:
+            barrier(dist)
+        failed = False
+    finally:
+        if formed:
+            # an error of the teardown must not hide the one that ended the run
+            with contextlib.suppress(Exception) if failed else contextlib.nullcontext():
+                leave_distributed()
+            _restore_env(env)
+
+
+def leave_distributed() -> None:
+    """Destroy the process group, and DeepSpeed's references to it (a later run forms anew)."""
+    import torch.distributed
+
+    if torch.distributed.is_initialized():
+        import deepspeed.comm
+
+        deepspeed.comm.destroy_process_group()
+
+
+def _restore_env(env: dict[str, str | None]) -> None:
+    for key, value in env.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 def barrier(dist: Dist) -> None:
     if dist.deepspeed:
         import torch.distributed

@@ -23,7 +23,7 @@ from seedtree.train.engine import (
     barrier,
     check_ds_config,
     device,
-    init_distributed,
+    distributed,
     read_ds_config,
 )
 from seedtree.train.evaluate import BASE, TRAIN_INFO, EvalMatrix, Scores, score_model, write_matrix
@@ -304,6 +304,35 @@ def _evaluation_questions(run: _Run) -> list[str]:
     return held + [q for pairs in run.seeds.values() for q, _ in pairs]
 
 
+def _split_data(
+    datasets: DatasetSource, recipe: Recipe, store: Path, persist: bool
+) -> tuple[dict[str, list[Sample]], dict[str, list[Sample]], set[str]]:
+    """The samples trained on and those held out (per leaf), and every leaf the run has data of
+    (its phases' extra datasets too)."""
+    main = load_samples(datasets)
+    by_leaf = dict(main)
+    for phase in recipe.phases:
+        for extra in phase.datasets:
+            by_leaf.update({k: v for k, v in load_samples(Path(extra)).items() if k not in by_leaf})
+    train_all, heldout = split_heldout(by_leaf, recipe.heldout, store, persist=persist)
+    train = {leaf: rows for leaf, rows in train_all.items() if leaf in main}
+    return train, heldout, set(by_leaf)
+
+
+def _train_phases(
+    run: _Run, train: Mapping[str, list[Sample]], from_model: Path, buffer: ReplayBuffer
+) -> TrainResult:
+    """Score the starting model, train the phases in order, then write what the run made."""
+    with run.reporter:
+        base = _base_scores(run, from_model)
+        model = from_model
+        summaries = []
+        for index, phase in enumerate(run.recipe.phases):
+            summaries.append(_run_phase(run, index, phase, train, model))
+            model = Path(summaries[-1].model_dir)
+        return _finish(run, summaries, base, buffer)
+
+
 def train_run(
     datasets: DatasetSource,
     from_model: Path,
@@ -332,41 +361,27 @@ def train_run(
     recipe = _resolve_recipe(recipe)
     out_dir, from_model = out_dir.resolve(), from_model.resolve()
     recipe, ds_config = choose(recipe, _ds_config(deepspeed_config), from_model)
-    dist = init_distributed(ds_config is not None)
-    store = replay_dir or out_dir / "replay"
-    main = load_samples(datasets)
-    by_leaf = dict(main)
-    for phase in recipe.phases:
-        for extra in phase.datasets:
-            by_leaf.update({k: v for k, v in load_samples(Path(extra)).items() if k not in by_leaf})
-    train_all, heldout = split_heldout(by_leaf, recipe.heldout, store, persist=dist.main)
-    train = {leaf: rows for leaf, rows in train_all.items() if leaf in main}
-    buffer = ReplayBuffer(store, recipe.replay_per_leaf)
-    tokenizer = load_tokenizer(from_model, recipe.template)
-    renderer = Renderer(tokenizer, recipe.template, recipe.system_prompt, recipe.max_seq_len)
-    pool = {leaf: buffer.samples(leaf) for leaf in buffer.leaves() if leaf not in by_leaf}
-    run = _Run(
-        recipe=recipe,
-        out=out_dir,
-        dist=dist,
-        ds_config=ds_config,
-        tokenizer=tokenizer,
-        renderer=renderer,
-        heldout=heldout,
-        scored=_scored(heldout, earlier_heldout),
-        seeds=dict(seeds or {}),
-        pool=pool,
-        excluded=heldout_ids(store) | {s.id for rows in heldout.values() for s in rows},
-        logs=RunLogs(JsonlLog(out_dir / "metrics.jsonl"), JsonlLog(out_dir / "samples.jsonl")),
-        reporter=Reporter(progress, enabled=dist.main),
-        replay=replay,
-    )
-    run.general = general_mix(recipe, general, out_dir, _evaluation_questions(run))
-    with run.reporter:
-        base = _base_scores(run, from_model)
-        model = from_model
-        summaries = []
-        for index, phase in enumerate(recipe.phases):
-            summaries.append(_run_phase(run, index, phase, train, model))
-            model = Path(summaries[-1].model_dir)
-        return _finish(run, summaries, base, buffer)
+    with distributed(ds_config is not None) as dist:
+        store = replay_dir or out_dir / "replay"
+        train, heldout, leaves = _split_data(datasets, recipe, store, dist.main)
+        buffer = ReplayBuffer(store, recipe.replay_per_leaf)
+        tokenizer = load_tokenizer(from_model, recipe.template)
+        renderer = Renderer(tokenizer, recipe.template, recipe.system_prompt, recipe.max_seq_len)
+        run = _Run(
+            recipe=recipe,
+            out=out_dir,
+            dist=dist,
+            ds_config=ds_config,
+            tokenizer=tokenizer,
+            renderer=renderer,
+            heldout=heldout,
+            scored=_scored(heldout, earlier_heldout),
+            seeds=dict(seeds or {}),
+            pool={leaf: buffer.samples(leaf) for leaf in buffer.leaves() if leaf not in leaves},
+            excluded=heldout_ids(store) | {s.id for rows in heldout.values() for s in rows},
+            logs=RunLogs(JsonlLog(out_dir / "metrics.jsonl"), JsonlLog(out_dir / "samples.jsonl")),
+            reporter=Reporter(progress, enabled=dist.main),
+            replay=replay,
+        )
+        run.general = general_mix(recipe, general, out_dir, _evaluation_questions(run))
+        return _train_phases(run, train, from_model, buffer)
