@@ -28,7 +28,7 @@ from seedtree.generate.store import AnswerStore
 from seedtree.models import resolve_model
 from seedtree.taxonomy.leaves import load_leaf
 from seedtree.teacher import create_teacher
-from seedtree.teacher.embedded import cpu_description
+from seedtree.teacher.precision import cpu_description
 from seedtree.train.evaluate import load_for_eval, score_items
 
 DEMO = Path(__file__).resolve().parent.parent / "tooling" / "seedtree" / "data" / "demo"

@@ -29,7 +29,7 @@ from seedtree.teacher.base import (
     TeacherRequest,
     TeacherResponse,
 )
-from seedtree.teacher.embedded import cpu_description
+from seedtree.teacher.precision import cpu_description
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -34,7 +34,7 @@ from seedtree.models import resolve_model
 from seedtree.project import open_project
 from seedtree.taxonomy.leaves import Leaf, load_taxonomy
 from seedtree.teacher import create_teacher
-from seedtree.teacher.embedded import cpu_description
+from seedtree.teacher.precision import cpu_description
 from seedtree.train.evaluate import load_for_eval
 from seedtree.train.recipe import Recipe, load_recipe
 from seedtree.train.run import TrainResult, train_run

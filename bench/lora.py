@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from seedtree.teacher.embedded import cpu_description
+from seedtree.teacher.precision import cpu_description
 from train import encoded_samples
 
 BUDGET = 1024

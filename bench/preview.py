@@ -40,7 +40,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from seedtree.teacher.embedded import cpu_description
+from seedtree.teacher.precision import cpu_description
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_S = 60.0

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from seedtree.teacher.base import Message, TeacherRequest, TeacherResponse
-from seedtree.teacher.embedded import cpu_description
+from seedtree.teacher.precision import cpu_description
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "tests/teacher/judge_reference.py"  # the judges' reference set, beside its test
@@ -148,7 +148,8 @@ def precision_paths(native_bf16: bool) -> dict[str, dict[str, Any]]:
 
 def compare_precisions(model_dir: Path, max_tokens: int, judge_items: int | None) -> list[str]:
     """Section 3: generation speed and judge decisions of each path, side by side."""
-    from seedtree.teacher.embedded import EmbeddedTeacher, pick_dtype
+    from seedtree.teacher.embedded import EmbeddedTeacher
+    from seedtree.teacher.precision import pick_dtype
 
     reference = load_reference()
     batch, items = preview_requests(max_tokens), reference.reference_set(judge_items)

@@ -51,7 +51,10 @@ def test_form_check_reasons_and_what_turns_it_off() -> None:
 
 @pytest.mark.parametrize(
     ("value", "message"),
-    [({"answers": 0.3}, r"unknown part\(s\) \['answers'\]"), ({"question": 1.5}, "from 0 to 1")],
+    [
+        ({"answers": 0.3}, r"unknown part\(s\) \['answers'\]"),
+        ({"question": 1.5}, "less than or equal to 1"),
+    ],
 )
 def test_min_seed_likeness_is_validated(value: dict[str, float], message: str) -> None:
     with pytest.raises(ValidationError, match=message):

@@ -166,7 +166,7 @@ def test_real_default_model_answers_and_judges() -> None:
 def test_auto_dtype_takes_bfloat16_only_where_the_hardware_computes_it(
     tiny_model_dir: Path,
 ) -> None:
-    from seedtree.teacher.embedded import pick_dtype
+    from seedtree.teacher.precision import pick_dtype
 
     assert pick_dtype("auto", "cuda") == "bfloat16"
     assert pick_dtype("auto", "cpu", cpu_flags="fpu sse avx2 avx512f avx512_bf16") == "bfloat16"

@@ -12,7 +12,8 @@ from seedtree.config import TeacherConfig, load_config
 from seedtree.errors import ConfigError, UsageError
 from seedtree.teacher import create_teacher
 from seedtree.teacher.base import Message, ScoreRequest
-from seedtree.teacher.embedded import EmbeddedTeacher, pick_precision
+from seedtree.teacher.embedded import EmbeddedTeacher
+from seedtree.teacher.precision import pick_precision
 from teacher.judge_reference import decisions, reference_set
 from teacher.support import chat
 

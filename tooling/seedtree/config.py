@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -117,14 +117,9 @@ class StudentConfig(_Section):
     """
 
 
-JUDGE_THRESHOLDS = {
-    "question": 0.5,
-    "pair": 0.5,
-    "faithfulness": 0.5,
-    "relevancy": 0.5,
-    "knowledge_question": 0.5,
-    "safety": 0.5,
-}
+JUDGE_THRESHOLDS = dict.fromkeys(
+    ("question", "pair", "faithfulness", "relevancy", "knowledge_question", "safety"), 0.5
+)
 
 SEED_LIKENESS = {"question": 0.0, "answer": 0.0}
 
@@ -213,20 +208,15 @@ class GenerateConfig(_Section):
     """No progress bars."""
 
     few_shot: Literal["prompt", "chat"] = "prompt"
-    """Skills: how a leaf's seeds reach the teacher. "prompt" lists them inside one instruction
-    (LAB's prompts); "chat" gives them as earlier turns of the conversation, which a small
-    teacher copies better than it follows an instruction (freeform skills; grounded skills keep
-    "prompt")
-    """
-    min_seed_likeness: dict[str, float] = Field(default_factory=lambda: dict(SEED_LIKENESS))
-    """Skills: a question (answer) is kept only when its ROUGE-L with the nearest of the leaf's
-    seed questions (answers) reaches this; 0 turns the check off. For a small teacher whose tasks
-    drift from the skill: a capable teacher's variety is worth more than its likeness
-    """
+    """Skills: "prompt" lists a leaf's seeds in one instruction (LAB's prompts); "chat" gives them
+    as earlier turns, which a small teacher copies better (freeform skills only)"""
+    min_seed_likeness: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
+        default_factory=lambda: dict(SEED_LIKENESS)
+    )
+    """Skills: least ROUGE-L of a question (answer) with the leaf's nearest seed question (answer);
+    0 is off. For a small teacher that drifts: a capable teacher's variety is worth more"""
     max_repetition: float = Field(default=0.5, ge=0.0, le=1.0)
-    """Skills: an answer is dropped as a loop when more than this share of its word 4-grams repeat
-    an earlier one (1 turns the check off)
-    """
+    """Skills: most share of an answer's word 4-grams that repeat an earlier one (1 is off)"""
 
     @field_validator("judge_thresholds")
     @classmethod
@@ -236,8 +226,6 @@ class GenerateConfig(_Section):
     @field_validator("min_seed_likeness")
     @classmethod
     def _known_parts(cls, value: dict[str, float]) -> dict[str, float]:
-        if any(not 0.0 <= v <= 1.0 for v in value.values()):
-            raise ValueError("each value is a ROUGE-L F1, from 0 to 1")
         return _over_defaults(value, SEED_LIKENESS, "part")
 
 

@@ -156,7 +156,7 @@ def _remove_local(demo: Demo, version: str) -> None:
 
 
 def _cpu() -> str:
-    from seedtree.teacher.embedded import cpu_description
+    from seedtree.teacher.precision import cpu_description
 
     return cpu_description()
 

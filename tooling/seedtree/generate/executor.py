@@ -10,12 +10,13 @@ the moment it arrives.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from seedtree.generate.pipelines import PIPELINES, Call, LeafRun, Step
+from seedtree.generate.pipelines import Call, LeafRun, Step, knowledge_pipeline
 from seedtree.generate.progress import StageProgress
+from seedtree.generate.skills import grounded_pipeline, skill_pipeline
 from seedtree.generate.store import AnswerStore, Row, cache_key
 from seedtree.teacher.base import (
     Completion,
@@ -25,6 +26,12 @@ from seedtree.teacher.base import (
     TeacherRequest,
     TeacherResponse,
 )
+
+PIPELINES: dict[str, Callable[[LeafRun], Step]] = {
+    "skill": skill_pipeline,
+    "grounded_skill": grounded_pipeline,
+    "knowledge": knowledge_pipeline,
+}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
-"""One pipeline per leaf type, written as a generator of teacher calls.
+"""One pipeline per leaf type, written as a generator of teacher calls: the knowledge pipeline
+here, the skill pipelines in :mod:`seedtree.generate.skills`, on the run state and shared steps
+defined here.
 
 A pipeline yields a list of :class:`Call` (the teacher requests of one step, each tagged with its
 stage and template) and receives their answers in the same order; it never talks to the teacher
@@ -24,13 +26,13 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
 from seedtree.config import GenerateConfig
-from seedtree.generate import fewshot, parse
+from seedtree.generate import parse
 from seedtree.generate.chunking import Chunk
 from seedtree.generate.dedup import SEED_COPY, Deduper
 from seedtree.generate.form import FormCheck
@@ -207,13 +209,13 @@ class LeafRun:
 # -- shared steps ---------------------------------------------------------------------------------
 
 
-def _texts(run: LeafRun, responses: Sequence[TeacherResponse]) -> list[str]:
+def completion_texts(run: LeafRun, responses: Sequence[TeacherResponse]) -> list[str]:
     texts = [c.text for r in responses for c in r.completions]
     run.funnel.completions += len(texts)
     return texts
 
 
-def _dedup(run: LeafRun, deduper: Deduper, cands: list[Candidate]) -> list[Candidate]:
+def dedup_questions(run: LeafRun, deduper: Deduper, cands: list[Candidate]) -> list[Candidate]:
     kept = []
     for cand, reason in zip(cands, deduper.filter([c.question for c in cands]), strict=True):
         if reason is None:
@@ -235,12 +237,12 @@ def _within_cap(run: LeafRun, cands: list[Candidate]) -> list[Candidate]:
     return cands[:room]
 
 
-def _judge_call(run: LeafRun, name: str, cands: Sequence[Candidate]) -> Call:
-    requests = tuple(run.judge(name, **_values(run, c)) for c in cands)
+def judge_call(run: LeafRun, name: str, cands: Sequence[Candidate]) -> Call:
+    requests = tuple(run.judge(name, **template_values(run, c)) for c in cands)
     return Call(name, run.prompts.get(name), "score", requests)
 
 
-def _values(run: LeafRun, cand: Candidate) -> dict[str, Any]:
+def template_values(run: LeafRun, cand: Candidate) -> dict[str, Any]:
     return {
         "task_description": run.leaf.task_description,
         "question": cand.question,
@@ -250,7 +252,7 @@ def _values(run: LeafRun, cand: Candidate) -> dict[str, Any]:
     }
 
 
-def _counted(run: LeafRun, call: Call) -> Call:
+def counted(run: LeafRun, call: Call) -> Call:
     """A judge call of the Q&A, counted in the leaf's funnel."""
     run.funnel.judge_requests += len(call.requests)
     return call
@@ -289,7 +291,7 @@ def _verdicts(
     return out
 
 
-def _apply_judge(
+def apply_judge(
     run: LeafRun, name: str, cands: Sequence[Candidate], scores: Sequence[LabelScores]
 ) -> list[Candidate]:
     """The candidates that go on: those the judge passes (all, when the run does not filter)."""
@@ -299,254 +301,25 @@ def _apply_judge(
     return [c for c, ok in zip(cands, verdicts, strict=True) if ok]
 
 
-def _accept(run: LeafRun, cands: Sequence[Candidate]) -> None:
+def accept_samples(run: LeafRun, cands: Sequence[Candidate]) -> None:
     room = run.wanted - len(run.accepted)
     run.accepted.extend([c for c in cands if c.rejection is None][:room])
     run.funnel.accepted = len(run.accepted)
 
 
-def _completion_call(
+def completion_call(
     run: LeafRun, stage: str, requests: Sequence[TeacherRequest], template: str | None = None
 ) -> Call:
     run.funnel.prompts_sent += len(requests)
     return Call(stage, run.prompts.get(template or stage), "complete", tuple(requests))
 
 
-# -- skills ---------------------------------------------------------------------------------------
-
-
-def _pick(run: LeafRun, stage: str, index: int, k: int) -> list[int]:
-    seeds = run.leaf.skill_seeds
-    rng = random.Random(run.seed(stage, index))
-    return sorted(rng.sample(range(len(seeds)), min(k, len(seeds))))
-
-
-def _question_requests(
-    run: LeafRun, stage: str, count: int, contexts: Sequence[str | None]
-) -> tuple[list[TeacherRequest], list[tuple[str, ...]]]:
-    requests, used = [], []
-    for i, context in enumerate(contexts[:count] if contexts else [None] * count):
-        picked = _pick(run, stage, i, run.config.seeds_per_prompt)
-        examples = [run.leaf.skill_seeds[j].question for j in picked]
-        values: dict[str, Any] = {"task_description": run.leaf.task_description}
-        values.update(examples=examples, count=run.config.questions_per_prompt)
-        if context is not None:
-            values["context"] = context
-        requests.append(run.chat(stage, stage, i, **values))
-        used.append(tuple(f"seed:{j}" for j in picked))
-    return requests, used
-
-
-def _candidates(
-    run: LeafRun,
-    texts: Sequence[str],
-    used: Sequence[tuple[str, ...]],
-    contexts: Sequence[str | None],
-) -> list[Candidate]:
-    cands: list[Candidate] = []
-    for text, seeds, context in zip(texts, used, contexts, strict=True):
-        found = parse.questions(text)[: run.config.questions_per_prompt]
-        if not found:
-            _unparsed(run, text, "parse failure: no question found", seeds, context=context)
-        new = [Candidate(q, seeds, context=context) for q in found]
-        run.made(new)
-        cands.extend(new)
-    run.funnel.parsed += len(cands)
-    return cands
-
-
-def _unparsed(run: LeafRun, text: str, reason: str, seeds: tuple[str, ...], **where: Any) -> None:
+def unparsed(run: LeafRun, text: str, reason: str, seeds: tuple[str, ...], **where: Any) -> None:
     """A completion nothing could be parsed from: counted, and kept as a rejected candidate."""
     run.funnel.parse_failures += 1
     failed = Candidate("", seeds, raw=text, **where)
     run.made([failed])
     run.reject(failed, Rejection(reason))
-
-
-def _answer_requests(run: LeafRun, cands: Sequence[Candidate]) -> list[TeacherRequest]:
-    if run.chat_shots:
-        return _chat_answer_requests(run, cands)
-    requests = []
-    for i, cand in enumerate(cands):
-        (j,) = _pick(run, "answer", i, 1)
-        seed = run.leaf.skill_seeds[j]
-        cand.seed_ids = (*cand.seed_ids, f"seed:{j}")
-        values = _values(run, cand)
-        values.update(example_question=seed.question, example_answer=seed.answer)
-        requests.append(run.chat("answer", "answer", i, **values))
-    return requests
-
-
-def _answered(
-    run: LeafRun, cands: Sequence[Candidate], responses: Sequence[TeacherResponse]
-) -> list[Candidate]:
-    kept = []
-    for cand, text in zip(cands, _texts(run, responses), strict=True):
-        cand.answer = parse.answer(text)
-        if cand.answer is None:
-            run.funnel.parse_failures += 1
-            cand.raw = text
-            run.reject(cand, Rejection("parse failure: empty answer"))
-        else:
-            kept.append(cand)
-    run.funnel.answered = (run.funnel.answered or 0) + len(kept)
-    return kept
-
-
-def _on_form(run: LeafRun, cands: Sequence[Candidate], part: str) -> list[Candidate]:
-    """The candidates whose question or answer passes the leaf's form checks (all, in a preview)."""
-    kept = []
-    for cand in cands:
-        text = cand.question if part == "question" else cand.answer or ""
-        fault = run.form.question(text) if part == "question" else run.form.answer(text)
-        if fault is None:
-            kept.append(cand)
-        else:
-            run.reject(cand, Rejection(fault.reason, detail=fault.detail))
-    return list(cands) if run.limits.candidates is not None else kept
-
-
-def _judge_and_answer(run: LeafRun, cands: list[Candidate]) -> Step:
-    """Form → question judge → answer → form → pair judge → accept (freeform and grounded)."""
-    cands = _on_form(run, cands, "question")
-    if not cands:
-        return
-    (scores,) = yield [_counted(run, _judge_call(run, "judge_question", cands))]
-    cands = _apply_judge(run, "judge_question", cands, scores)
-    if not cands:
-        return
-    template = "chat_answer" if run.chat_shots else "answer"
-    requests = _answer_requests(run, cands)
-    (responses,) = yield [_completion_call(run, "answer", requests, template)]
-    cands = _answered(run, cands, responses)
-    for cand in cands:
-        cand.prompts["answer"] = run.prompts.get(template).tag
-    cands = _on_form(run, cands, "answer")
-    if not cands:
-        return
-    (scores,) = yield [_counted(run, _judge_call(run, "judge_pair", cands))]
-    _accept(run, _apply_judge(run, "judge_pair", cands, scores))
-
-
-def skill_pipeline(run: LeafRun) -> Step:
-    deduper = Deduper(run.config.rouge_threshold)
-    deduper.add_seeds([s.question for s in run.leaf.skill_seeds])
-    while (size := run.round_size()) > 0:
-        run.funnel.attempts += size
-        if run.chat_shots:
-            cands = yield from _chat_questions(run, size)
-        else:
-            requests, used = _question_requests(run, "questions", size, [])
-            (responses,) = yield [_completion_call(run, "questions", requests)]
-            texts = _texts(run, responses)
-            cands = _candidates(run, texts, used, [None] * len(texts))
-            _tag(run, cands, "questions")
-        yield from _judge_and_answer(run, _dedup(run, deduper, cands))
-        run.round += 1
-
-
-def _chat_questions(run: LeafRun, size: int) -> Generator[list[Call], Any, list[Candidate]]:
-    """``size`` requests of ``questions_per_prompt`` samples each; a question per sample."""
-    task_turn = run.prompts.render("chat_question", task_description=run.leaf.task_description)
-    requests, used = [], []
-    for i in range(size):
-        picked = _pick(run, "questions", i, run.config.seeds_per_prompt)
-        examples = [run.leaf.skill_seeds[j].question for j in picked]
-        turns = fewshot.question_turns(task_turn, examples)
-        requests.append(run.turns("questions", turns, i, n=run.config.questions_per_prompt))
-        used.append(tuple(f"seed:{j}" for j in picked))
-    (responses,) = yield [_completion_call(run, "questions", requests, "chat_question")]
-    run.funnel.completions += sum(len(r.completions) for r in responses)
-    cands: list[Candidate] = []
-    for response, seeds in zip(responses, used, strict=True):
-        for completion in response.completions:
-            found = fewshot.one_question(completion.text)
-            if found is None:
-                _unparsed(run, completion.text, "parse failure: no question found", seeds)
-            else:
-                cands.append(Candidate(found, seeds))
-                run.made(cands[-1:])
-    run.funnel.parsed += len(cands)
-    _tag(run, cands, "chat_question")
-    return cands
-
-
-def _chat_answer_requests(run: LeafRun, cands: Sequence[Candidate]) -> list[TeacherRequest]:
-    """Each question after ``seeds_per_prompt`` seed Q&A turns (few_shot: chat)."""
-    requests = []
-    for i, cand in enumerate(cands):
-        picked = _pick(run, "answer", i, run.config.seeds_per_prompt)
-        cand.seed_ids = (*cand.seed_ids, *(f"seed:{j}" for j in picked))
-        pairs = [(run.leaf.skill_seeds[j].question, run.leaf.skill_seeds[j].answer) for j in picked]
-        question_turn = run.prompts.render("chat_answer", question=cand.question)
-        requests.append(run.turns("answer", fewshot.answer_turns(pairs, question_turn), i))
-    return requests
-
-
-def _tag(run: LeafRun, cands: Sequence[Candidate], name: str) -> None:
-    for cand in cands:
-        cand.prompts[name] = run.prompts.get(name).tag
-
-
-# -- grounded skills ------------------------------------------------------------------------------
-
-
-def _context_requests(run: LeafRun, count: int) -> list[TeacherRequest]:
-    requests = []
-    for i in range(count):
-        picked = _pick(run, "contexts", i, min(2, run.config.seeds_per_prompt))
-        examples = [run.leaf.skill_seeds[j].context or "" for j in picked]
-        values: dict[str, Any] = {
-            "task_description": run.leaf.task_description,
-            "examples": examples,
-        }
-        requests.append(run.chat("contexts", "contexts", i, **values))
-    return requests
-
-
-def _new_contexts(run: LeafRun, texts: Sequence[str], deduper: Deduper) -> list[str]:
-    found = []
-    for text in texts:
-        context = parse.context(text)
-        if context is None:
-            _unparsed(run, text, "parse failure: no context found", ())
-        else:
-            found.append(context)
-    kept = []
-    for context, reason in zip(found, deduper.filter(found), strict=True):
-        if reason is None:
-            kept.append(context)
-        else:
-            copy = Candidate("", (), context=context)
-            run.made([copy])
-            run.reject(copy, Rejection(f"context {reason}"))
-    run.funnel.contexts = (run.funnel.contexts or 0) + len(kept)
-    return kept
-
-
-def grounded_pipeline(run: LeafRun) -> Step:
-    context_dedup = Deduper(run.config.rouge_threshold)
-    context_dedup.add_seeds([s.context or "" for s in run.leaf.skill_seeds])
-    groups: dict[str, Deduper] = {}
-    while (size := run.round_size()) > 0:
-        run.funnel.attempts += size
-        (responses,) = yield [_completion_call(run, "contexts", _context_requests(run, size))]
-        contexts = _new_contexts(run, _texts(run, responses), context_dedup)
-        if not contexts:
-            run.round += 1
-            continue
-        stage = "grounded_questions"
-        requests, used = _question_requests(run, stage, len(contexts), contexts)
-        (responses,) = yield [_completion_call(run, stage, requests)]
-        cands = _candidates(run, _texts(run, responses), used, list(contexts))
-        _tag(run, cands, "contexts")
-        _tag(run, cands, stage)
-        kept = []
-        for cand in cands:
-            deduper = groups.setdefault(cand.context or "", Deduper(run.config.rouge_threshold))
-            kept.extend(_dedup(run, deduper, [cand]))
-        yield from _judge_and_answer(run, kept)
-        run.round += 1
 
 
 # -- knowledge ------------------------------------------------------------------------------------
@@ -586,7 +359,7 @@ def _qa_candidates(
         pairs = parse.qa_pairs(text)[: run.config.questions_per_prompt]
         if not pairs:
             reason = "parse failure: no question/answer pair found"
-            _unparsed(run, text, reason, (f"seed:{j}",), chunk=chunk)
+            unparsed(run, text, reason, (f"seed:{j}",), chunk=chunk)
         for pair in pairs:
             cand = Candidate(pair.question, (f"seed:{j}",), chunk=chunk, answer=pair.answer)
             cand.prompts["knowledge_qa"] = run.prompts.get("knowledge_qa").tag
@@ -602,13 +375,15 @@ def knowledge_pipeline(run: LeafRun) -> Step:
     while (size := run.round_size()) > 0:
         run.funnel.attempts += size
         planned = _qa_requests(run, size)
-        call = _completion_call(run, "knowledge_qa", [p[0] for p in planned])
+        call = completion_call(run, "knowledge_qa", [p[0] for p in planned])
         (responses,) = yield [call]
-        cands = _dedup(run, deduper, _qa_candidates(run, planned, _texts(run, responses)))
+        cands = dedup_questions(
+            run, deduper, _qa_candidates(run, planned, completion_texts(run, responses))
+        )
         if cands:
-            calls = [_counted(run, _judge_call(run, name, cands)) for name in KNOWLEDGE_JUDGES]
+            calls = [counted(run, judge_call(run, name, cands)) for name in KNOWLEDGE_JUDGES]
             answers = yield calls
-            _accept(run, _all_judges(run, cands, answers))
+            accept_samples(run, _all_judges(run, cands, answers))
         run.round += 1
     yield from augment(run)
 
@@ -711,7 +486,7 @@ def augment(run: LeafRun) -> Step:
     if not made:
         return
     judged = [cand for _, cand in made]
-    (scores,) = yield [_judge_call(run, "judge_faithfulness", judged)]
+    (scores,) = yield [judge_call(run, "judge_faithfulness", judged)]
     for (kind, cand), rejection in zip(
         made, _scored(run, "judge_faithfulness", judged, scores), strict=True
     ):
@@ -723,10 +498,3 @@ def augment(run: LeafRun) -> Step:
         counts.passed_faithfulness = (counts.passed_faithfulness or 0) + 1
         counts.samples += 1
         run.augmented.setdefault(kind, []).append(cand)
-
-
-PIPELINES: dict[str, Callable[[LeafRun], Step]] = {
-    "skill": skill_pipeline,
-    "grounded_skill": grounded_pipeline,
-    "knowledge": knowledge_pipeline,
-}
