@@ -12,6 +12,8 @@ Per leaf and model: the seed answers' loss (mean per-token loss of each seed ans
 question, as the gate scores seeds; lower is better) and the ROUGE-L recall of the seed answers,
 which state the document's facts, in the model's answers (higher is better).
 
+With ``--out``, ``knowledge-bench.json`` there keeps the losses, the recalls and every answer.
+
 Run: ``.venv/bin/python bench/knowledge.py [--steps 10] [--samples N] [--out DIR]``. Ends with
 ``RESULT`` lines: the mean seed loss and ROUGE-L recall with the new sources, each against the
 plain-Q&A model as the target to beat.
@@ -28,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from seedtree.evaluation.answers import side_by_side
+from seedtree.evaluation.answers import model_answers, side_by_side
 from seedtree.generate.run import generate_leaves
 from seedtree.models import resolve_model
 from seedtree.project import open_project
@@ -120,8 +122,20 @@ def run(out: Path, steps: int, samples: int | None) -> None:
     rouge = {leaf: a.scores for leaf, a in answers.items() if a.scores is not None}
     _print(loss, rouge, results)
     recall = {k: [v.rouge_before, v.rouge_after] for k, v in rouge.items()}
+    written = {  # every seed question's answers, to read what the recall measured
+        leaf: [
+            {"question": q, "reference": ref, "plain": p, "sources": s}
+            for (q, ref), p, s in zip(
+                pairs,
+                model_answers(before, [q for q, _ in pairs], 64, project.config.chat),
+                model_answers(after, [q for q, _ in pairs], 64, project.config.chat),
+                strict=True,
+            )
+        ]
+        for leaf, pairs in seeds.items()
+    }
     (out / "knowledge-bench.json").write_text(
-        json.dumps({"loss": loss, "recall": recall}, indent=2)
+        json.dumps({"loss": loss, "recall": recall, "answers": written}, indent=2)
     )
 
 
