@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from generate.conftest import GROUNDED, SKILL, leaves_of
 from generate.scripted import ScriptedTeacher, request_stage, words
 from seedtree.config import GenerateConfig
-from seedtree.generate.form import FormCheck, repetition, seed_likeness
+from seedtree.generate.form import FormCheck, own_likeness, repetition, seed_likeness
 from seedtree.generate.limits import Limits
 from seedtree.generate.run import generate_leaves
 from seedtree.teacher.base import TeacherRequest, TeacherResponse
@@ -26,6 +26,17 @@ def test_seed_likeness_is_rouge_l_with_the_nearest_seed() -> None:
     assert seed_likeness("anything", []) == 0.0
 
 
+def test_own_likeness_is_the_least_typical_seeds() -> None:
+    seeds = [["a", "b", "c", "d"], ["a", "b", "c", "e"], ["x", "y", "a", "z"]]
+    # nearest other: 0.75, 0.75, and 2*1/8 for the third, the least typical
+    assert own_likeness(seeds) == pytest.approx(0.25)
+    assert own_likeness([["a", "b"]]) == 0.0  # one seed: nothing to measure against
+    single = FormCheck(
+        ["What is it?"], ["It is."], GenerateConfig(min_seed_likeness={"question": 1})
+    )
+    assert single.floor("question") == 0.0 and single.question("Unrelated words entirely") is None
+
+
 def test_repetition_is_the_share_of_repeated_4_grams() -> None:
     loop = " ".join(["The example answer is"] * 5)  # 20 words, 17 4-grams, 4 distinct
     assert repetition(loop) == pytest.approx(1 - 4 / 17)
@@ -36,11 +47,19 @@ def test_repetition_is_the_share_of_repeated_4_grams() -> None:
 
 def test_form_check_reasons_and_what_turns_it_off() -> None:
     config = GenerateConfig(min_seed_likeness={"question": 0.5}, max_repetition=0.5)
-    check = FormCheck(["What is the antonym of ancient?"], ["The antonym is modern."], config)
-    assert check.question("What is the antonym of brave?") is None
-    fault = check.question("Make lists of tasks.")
+    questions = [
+        "What is the antonym of ancient?",
+        "What is the antonym of scarce, with an example?",
+    ]
+    check = FormCheck(questions, ["The antonym is modern.", "It is plentiful."], config)
+    # the seeds' own likeness: LCS 5 of 6 and 9 words, 10/15; the floor is half of it
+    assert check.floor("question") == pytest.approx(0.5 * 10 / 15)
+    assert check.question("What is the antonym of brave?") is None  # 10/12
+    fault = check.question("Make lists of tasks.")  # "of" alone: 2/10
     assert fault is not None and fault.reason == "off the seeds' form: question"
-    assert "below 0.5" in fault.detail
+    assert fault.detail == (
+        "ROUGE-L 0.20 with the nearest seed question, below 0.33 (0.5 of the seeds' own 0.67)"
+    )
     assert check.answer("Something else entirely, nothing alike.") is None  # answer check is off
     fault = check.answer(" ".join(["The example answer is"] * 5))
     assert fault is not None and fault.reason == "repetitive answer" and "76%" in fault.detail

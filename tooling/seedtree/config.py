@@ -213,8 +213,8 @@ class GenerateConfig(_Section):
     min_seed_likeness: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
         default_factory=lambda: dict(SEED_LIKENESS)
     )
-    """Skills: least ROUGE-L of a question (answer) with the leaf's nearest seed question (answer);
-    0 is off. For a small teacher that drifts: a capable teacher's variety is worth more"""
+    """Skills: least ROUGE-L of a question (answer) with its nearest seed's, as a share of the
+    seeds' own (the least typical seed's with its nearest other); 0 is off. For a small teacher"""
     max_repetition: float = Field(default=0.5, ge=0.0, le=1.0)
     """Skills: most share of an answer's word 4-grams that repeat an earlier one (1 is off)"""
 

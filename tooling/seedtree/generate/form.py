@@ -6,10 +6,13 @@ or "How to make a glass of scotch", and answers some tasks with a loop ("The exa
 Two checks catch both without a model:
 
 - **Seed likeness**: the ROUGE-L F1 of a question (answer) with the nearest seed question
-  (answer) of the leaf. Below ``generate.min_seed_likeness`` the candidate has left the skill's
-  form. Near-duplicates of a seed are removed earlier at ``rouge_threshold``, so what is kept lies
-  between the two: the seeds' form with new content. Off by default: a capable teacher's variety
-  is worth more than its likeness.
+  (answer) of the leaf, against the seeds' own: the likeness of the least typical seed to its
+  nearest other seed. A leaf of alike seeds ("What is the antonym of ...?") asks for more than a
+  leaf of varied ones (haiku answers, whose nearest seeds share a sixth of their words). Below
+  ``generate.min_seed_likeness`` times the seeds' own, the candidate has left the skill's form.
+  Near-duplicates of a seed are removed earlier at ``rouge_threshold``, so what is kept lies
+  between the two: the seeds' form with new content. Off by default: a capable teacher's
+  variety is worth more than its likeness.
 - **Repetition**: the share of an answer's word 4-grams that repeat an earlier 4-gram of the same
   answer. Above ``generate.max_repetition`` the answer is a loop.
 """
@@ -32,6 +35,16 @@ def seed_likeness(text: str, seeds: Sequence[Sequence[str]]) -> float:
     """ROUGE-L F1 of ``text`` with the nearest of ``seeds`` (token lists); 0.0 without seeds."""
     words = tokens(text)
     return max((rouge_l(words, seed) for seed in seeds), default=0.0)
+
+
+def own_likeness(seeds: Sequence[Sequence[str]]) -> float:
+    """The least likeness of a seed to its nearest other seed (0.0 with fewer than two)."""
+    nearest = [
+        max(rouge_l(seed, other) for j, other in enumerate(seeds) if j != i)
+        for i, seed in enumerate(seeds)
+        if len(seeds) > 1
+    ]
+    return min(nearest, default=0.0)
 
 
 def repetition(text: str) -> float:
@@ -61,7 +74,8 @@ class FormCheck:
             "question": [tokens(q) for q in questions],
             "answer": [tokens(a) for a in answers],
         }
-        self._min = config.min_seed_likeness
+        self._own = {part: own_likeness(seeds) for part, seeds in self._seeds.items()}
+        self._share = config.min_seed_likeness
         self._max_repetition = config.max_repetition
 
     def question(self, text: str) -> FormFault | None:
@@ -74,12 +88,20 @@ class FormCheck:
             return FormFault(REPETITIVE, detail)
         return self._likeness("answer", text)
 
+    def floor(self, part: str) -> float:
+        """The least seed likeness a ``part`` must reach (0.0: the check is off)."""
+        return self._share.get(part, 0.0) * self._own[part]
+
     def _likeness(self, part: str, text: str) -> FormFault | None:
-        least = self._min.get(part, 0.0)
+        least = self.floor(part)
         if least <= 0.0:
             return None
         score = seed_likeness(text, self._seeds[part])
         if score >= least:
             return None
-        detail = f"ROUGE-L {score:.2f} with the nearest seed {part}, below {least:g}"
+        share, own = self._share[part], self._own[part]
+        detail = (
+            f"ROUGE-L {score:.2f} with the nearest seed {part}, below {least:.2f} "
+            f"({share:g} of the seeds' own {own:.2f})"
+        )
         return FormFault(f"{OFF_FORM}: {part}", detail)
